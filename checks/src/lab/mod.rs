@@ -1,0 +1,7 @@
+//! Simulated mail systems on loopback (SMTP, DNS, HTTP): one implementation for the tests and `mxdoctor demo`.
+//!
+//! Everything here binds only to 127.0.0.0/8.
+
+pub mod dns;
+pub mod http;
+pub mod smtp;

@@ -1,0 +1,12 @@
+//! mxdoctor's probes: the only code in the project that opens a socket.
+//!
+//! Every probe returns [`observation::Observation`] values; a failure is a value, never a panic.
+
+pub mod catalog;
+pub mod lab;
+pub mod observation;
+pub mod progress;
+pub mod smtp;
+
+pub use observation::{Data, Observation, Outcome};
+pub use smtp::reply::{Reply, ReplyClass};
