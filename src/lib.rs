@@ -1,1 +1,26 @@
+//! mxdoctor: diagnoses mail gateways and MTAs from playbooks, live probes, logs and queue listings.
+//!
+//! The binary is a thin shell over [`run`]; everything here but `commands` is pure logic.
 
+pub mod cli;
+pub mod commands;
+pub mod engine;
+pub mod error;
+pub mod finding;
+pub mod playbook;
+pub mod rank;
+pub mod report;
+pub mod triage;
+
+use cli::{Cli, Command};
+use error::AppError;
+
+/// Runs one command line; the result is the process exit code.
+pub fn run(cli: &Cli) -> Result<u8, AppError> {
+    match &cli.command {
+        Command::Explain { text } => commands::explain::run(&cli.common, text),
+        Command::Triage { files } => commands::triage::run(&cli.common, files),
+        Command::Playbooks { action } => commands::playbooks::run(&cli.common, action),
+        Command::Check(_) | Command::Queue(_) | Command::Demo => Err(AppError::Usage("not built yet".into())),
+    }
+}

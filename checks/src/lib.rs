@@ -3,6 +3,9 @@
 //! Every probe returns [`observation::Observation`] values; a failure is a value, never a panic.
 
 pub mod catalog;
+pub mod dns;
+pub mod dnsbl;
+pub mod http;
 pub mod lab;
 pub mod observation;
 pub mod progress;

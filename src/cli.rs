@@ -1,0 +1,144 @@
+//! The command line (clap): names and flags are a contract (DESIGN.md), so they change only by growing.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::finding::Platform;
+use crate::report::Format;
+
+#[derive(Debug, Parser)]
+#[command(name = "mxdoctor", version, about = "Diagnoses mail gateways and MTAs, and says what to type to fix them")]
+pub struct Cli {
+    #[command(flatten)]
+    pub common: Common,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct Common {
+    /// Extra playbook directory: adds playbooks, and replaces shipped ones with the same id.
+    #[arg(long = "playbooks", global = true, value_name = "DIR")]
+    pub playbooks: Vec<PathBuf>,
+    /// Output format on stdout.
+    #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Which remediation to show first (all are in JSON).
+    #[arg(long, global = true, value_enum, default_value_t = Platform::Generic, env = "MXDOCTOR_PLATFORM")]
+    pub platform: Platform,
+    /// No progress bar or countdown on stderr.
+    #[arg(long, global = true)]
+    pub no_progress: bool,
+    /// Text report: list every observation and each finding's explanation.
+    #[arg(long, short = 'v', global = true)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Probe a live mail system (a domain's MX hosts, or HOST[:PORT]) and diagnose it.
+    Check(CheckArgs),
+    /// Explain SMTP replies, bounce text or log lines (stdin when no TEXT).
+    Explain {
+        text: Vec<String>,
+    },
+    /// Scan log files (or - for stdin) for known problems, in one streaming pass.
+    Triage {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Diagnose a mail-queue listing (postqueue -j, FortiMail CSV export).
+    Queue(QueueArgs),
+    /// List, show or lint playbooks.
+    Playbooks {
+        #[command(subcommand)]
+        action: PlaybooksAction,
+    },
+    /// Start simulated mail systems on loopback and diagnose each: mxdoctor at work, no setup needed.
+    Demo,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PlaybooksAction {
+    /// One line per playbook.
+    List,
+    /// Everything one playbook says.
+    Show { id: String },
+    /// Check playbooks (default: the shipped set) and run their examples.
+    Lint { dir: Option<PathBuf> },
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct CheckArgs {
+    /// A domain (its MX hosts are probed) or HOST[:PORT].
+    pub target: String,
+    /// A host that should filter all inbound mail; any other MX bypasses it.
+    #[arg(long = "gateway", value_name = "HOST")]
+    pub gateways: Vec<String>,
+    /// The protected server behind the gateway (probed for recipient verification too).
+    #[arg(long, value_name = "HOST[:PORT]")]
+    pub backend: Option<String>,
+    /// DNS server(s) to use instead of the system resolver.
+    #[arg(long = "dns", value_name = "IP[:PORT]", env = "MXDOCTOR_DNS", value_delimiter = ',')]
+    pub dns: Vec<String>,
+    /// SMTP port of every probed host.
+    #[arg(long, default_value_t = 25)]
+    pub smtp_port: u16,
+    /// Name sent in EHLO.
+    #[arg(long, default_value = "mxdoctor.invalid")]
+    pub helo: String,
+    /// Envelope sender of the probes (an outside address).
+    #[arg(long, value_name = "ADDR", default_value = "mxdoctor-probe@example.org")]
+    pub mail_from: String,
+    /// A recipient that exists (enables valid-user checks and, with --send-test-message, test messages).
+    #[arg(long, value_name = "ADDR")]
+    pub rcpt_valid: Option<String>,
+    /// A recipient that does not exist (default: a random user at the target domain).
+    #[arg(long, value_name = "ADDR")]
+    pub rcpt_invalid: Option<String>,
+    /// Recipient in a foreign domain for the relay probe.
+    #[arg(long, value_name = "ADDR")]
+    pub relay_rcpt: Option<String>,
+    /// DNSBL zone to look each MX address up in.
+    #[arg(long = "dnsbl", value_name = "ZONE")]
+    pub dnsbls: Vec<String>,
+    /// URI blocklist zone to look the test domain up in.
+    #[arg(long = "surbl", value_name = "ZONE")]
+    pub surbls: Vec<String>,
+    /// Domain looked up in --surbl zones.
+    #[arg(long, value_name = "DOMAIN", default_value = "test.surbl.org")]
+    pub surbl_domain: String,
+    /// URL the gateway must reach over HTTP (URL-redirect lookups, FortiGuard).
+    #[arg(long = "http-egress", value_name = "URL")]
+    pub http_egress: Vec<String>,
+    /// Seconds to wait before retrying a deferred RCPT (0: judge greylisting from the text only).
+    #[arg(long, default_value_t = 0)]
+    pub greylist_wait: u64,
+    /// Seconds each network step may take.
+    #[arg(long, default_value_t = 10.0)]
+    pub timeout: f64,
+    /// This host is a legitimate client of the gateway: a relay denial is then a problem.
+    #[arg(long)]
+    pub expect_relay: bool,
+    /// Send GTUBE and EICAR test messages to --rcpt-valid (the only probe that sends DATA).
+    #[arg(long)]
+    pub send_test_message: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct QueueArgs {
+    /// The listing, or - for stdin.
+    pub file: PathBuf,
+    #[arg(long, value_enum)]
+    pub input: Option<QueueInput>,
+    /// Judge the queue as of this Unix time (default: now).
+    #[arg(long, value_name = "EPOCH")]
+    pub now: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum QueueInput {
+    PostqueueJson,
+    FortimailCsv,
+}

@@ -1,0 +1,104 @@
+//! `mxdoctor playbooks list|show|lint`: browse and check the knowledge base.
+
+use std::fmt::Write as _;
+
+use super::{library, print_stdout};
+use crate::cli::{Common, PlaybooksAction};
+use crate::error::AppError;
+use crate::finding::{Platform, remediation_for};
+use crate::playbook::lint::lint;
+use crate::playbook::{Library, Playbook};
+use crate::report::Format;
+
+pub fn run(common: &Common, action: &PlaybooksAction) -> Result<u8, AppError> {
+    match action {
+        PlaybooksAction::List => {
+            let library = library(common)?;
+            print_stdout(&list(&library, common.format))?;
+            Ok(0)
+        }
+        PlaybooksAction::Show { id } => {
+            let library = library(common)?;
+            let playbook = library.get(id).ok_or_else(|| AppError::UnknownPlaybook(id.clone()))?;
+            print_stdout(&show(playbook, common.platform))?;
+            Ok(0)
+        }
+        PlaybooksAction::Lint { dir } => {
+            let mut dirs = common.playbooks.clone();
+            dirs.extend(dir.iter().cloned());
+            let library = Library::load(&dirs).map_err(AppError::Playbooks)?;
+            let selected = |p: &Playbook| dir.as_ref().is_none_or(|d| p.origin.starts_with(&d.display().to_string()));
+            let failures = lint(&library.playbooks, selected);
+            if !failures.is_empty() {
+                return Err(AppError::Lint(failures));
+            }
+            let count = library.playbooks.iter().filter(|p| selected(p)).count();
+            let examples: usize = library
+                .playbooks
+                .iter()
+                .filter(|p| selected(p))
+                .map(|p| p.examples.matches.len() + p.examples.not_matches.len())
+                .sum();
+            print_stdout(&format!("{count} playbooks OK, {examples} examples passed\n"))?;
+            Ok(0)
+        }
+    }
+}
+
+fn list(library: &Library, format: Format) -> String {
+    if format == Format::Json {
+        let rows: Vec<serde_json::Value> = library
+            .playbooks
+            .iter()
+            .map(|p| serde_json::json!({"id": p.id, "severity": p.severity, "area": p.area, "title": p.title}))
+            .collect();
+        return serde_json::to_string_pretty(&rows).expect("json") + "\n";
+    }
+    let mut out = String::new();
+    for playbook in &library.playbooks {
+        let _ = writeln!(
+            out,
+            "{:<36} {:<9} {:<13} {}",
+            playbook.id,
+            format!("{:?}", playbook.severity).to_lowercase(),
+            format!("{:?}", playbook.area).to_lowercase(),
+            playbook.title
+        );
+    }
+    out
+}
+
+fn show(playbook: &Playbook, platform: Platform) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{} — {}", playbook.id, playbook.title);
+    let _ = writeln!(
+        out,
+        "severity: {:?} · area: {:?} · from: {}",
+        playbook.severity, playbook.area, playbook.origin
+    );
+    let _ = writeln!(out, "\n{}\n\n{}", playbook.summary.trim(), playbook.explanation.trim());
+    for remediation in remediation_for(playbook, platform) {
+        let _ = writeln!(out, "\nfix ({}):", remediation.platform.as_str());
+        for (number, step) in remediation.steps.iter().enumerate() {
+            let _ = writeln!(out, "  {}. {step}", number + 1);
+        }
+        for command in &remediation.commands {
+            let _ = writeln!(out, "  $ {command}");
+        }
+    }
+    if !playbook.references.is_empty() {
+        let _ = writeln!(out, "\nreferences:");
+        for reference in &playbook.references {
+            let _ = writeln!(out, "  - {reference}");
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\nsymptoms: {} reply matchers, {} log patterns, {} bounce patterns, {} live rules",
+        playbook.replies.len(),
+        playbook.logs.len(),
+        playbook.bounces.len(),
+        playbook.rules.len()
+    );
+    out
+}

@@ -1,0 +1,9 @@
+//! The `mxdoctor/report/v1` JSON report: the machine-readable contract of DESIGN.md.
+
+use super::Report;
+
+pub fn render(report: &Report) -> String {
+    let mut text = serde_json::to_string_pretty(report).expect("a report always serialises");
+    text.push('\n');
+    text
+}

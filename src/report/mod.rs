@@ -1,0 +1,122 @@
+//! The one `Report` value every output format renders, and the exit status it implies.
+
+pub mod json;
+pub mod text;
+
+use serde::{Deserialize, Serialize};
+
+use crate::finding::Finding;
+use crate::playbook::Severity;
+use mxdoctor_checks::Observation;
+
+pub const SCHEMA: &str = "mxdoctor/report/v1";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Ok,
+    Warning,
+    Critical,
+    Unknown,
+}
+
+impl Status {
+    /// The monitoring-plugins exit code.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Self::Ok => 0,
+            Self::Warning => 1,
+            Self::Critical => 2,
+            Self::Unknown => 3,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::Warning => "warning",
+            Self::Critical => "critical",
+            Self::Unknown => "unknown",
+        }
+    }
+
+    /// OK when nothing is above info, WARNING for low/medium, CRITICAL for high/critical.
+    pub fn from_findings(findings: &[Finding]) -> Self {
+        match findings.iter().map(|f| f.severity).max() {
+            None | Some(Severity::Info) => Self::Ok,
+            Some(Severity::Low | Severity::Medium) => Self::Warning,
+            Some(Severity::High | Severity::Critical) => Self::Critical,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Tool {
+    pub name: String,
+    pub version: String,
+}
+
+impl Default for Tool {
+    fn default() -> Self {
+        Self {
+            name: env!("CARGO_PKG_NAME").to_string(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Report {
+    pub schema: String,
+    pub tool: Tool,
+    pub command: String,
+    pub target: String,
+    pub status: Status,
+    pub duration_ms: u64,
+    /// Unix time the run started.
+    #[serde(default)]
+    pub started_unix: u64,
+    /// Where the probes ran from (host name, resolvers), for live checks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vantage: Option<String>,
+    /// Things the user should know that are not findings (malformed input lines, skipped probes...).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    pub findings: Vec<Finding>,
+    pub observations: Vec<Observation>,
+}
+
+impl Report {
+    pub fn new(command: &str, target: impl Into<String>, findings: Vec<Finding>, observations: Vec<Observation>) -> Self {
+        let status = Status::from_findings(&findings);
+        Self {
+            schema: SCHEMA.to_string(),
+            tool: Tool::default(),
+            command: command.to_string(),
+            target: target.into(),
+            status,
+            duration_ms: 0,
+            started_unix: 0,
+            vantage: None,
+            notes: Vec::new(),
+            findings,
+            observations,
+        }
+    }
+}
+
+/// Output formats for stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+pub enum Format {
+    #[default]
+    Text,
+    Json,
+}
+
+/// Renders `report` in `format`.
+pub fn render(report: &Report, format: Format, options: &text::TextOptions) -> String {
+    match format {
+        Format::Text => text::render(report, options),
+        Format::Json => json::render(report),
+    }
+}
