@@ -8,6 +8,7 @@ pub mod engine;
 pub mod error;
 pub mod finding;
 pub mod playbook;
+pub mod progress_ui;
 pub mod rank;
 pub mod report;
 pub mod triage;
@@ -21,6 +22,7 @@ pub fn run(cli: &Cli) -> Result<u8, AppError> {
         Command::Explain { text } => commands::explain::run(&cli.common, text),
         Command::Triage { files } => commands::triage::run(&cli.common, files),
         Command::Playbooks { action } => commands::playbooks::run(&cli.common, action),
-        Command::Check(_) | Command::Queue(_) | Command::Demo => Err(AppError::Usage("not built yet".into())),
+        Command::Check(_) => Err(AppError::Usage("not built yet".into())),
+        Command::Queue(_) | Command::Demo => Err(AppError::Usage("not built yet".into())),
     }
 }

@@ -1,1 +1,7 @@
-fn main() {}
+//! The one integration-test binary (ripgrep style): a module per area, sharing helpers in `common`.
+
+mod common;
+mod explain;
+mod playbooks;
+mod report_json;
+mod triage;

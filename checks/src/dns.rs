@@ -81,8 +81,9 @@ impl DnsClient {
     /// `servers` empty → the system resolver configuration (real users); tests always pass servers.
     pub fn new(servers: &[SocketAddr], timeout: Duration) -> Result<Self, String> {
         let mut builder = if servers.is_empty() {
-            TokioResolver::builder_tokio()
-                .map_err(|error| format!("cannot read the system resolver configuration: {error}"))?
+            TokioResolver::builder_tokio().map_err(|error| {
+                format!("cannot read the system resolver configuration: {error}")
+            })?
         } else {
             let name_servers = servers
                 .iter()
@@ -152,7 +153,10 @@ impl DnsClient {
             Ok(Err(error)) => Err(classify(&error)),
             Ok(Ok(lookup)) => {
                 let records = lookup.answers().to_vec();
-                if records.iter().any(|record| record.record_type() == record_type) {
+                if records
+                    .iter()
+                    .any(|record| record.record_type() == record_type)
+                {
                     Ok(records)
                 } else {
                     Err(LookupFailure::NoData)
@@ -411,39 +415,35 @@ impl DnsClient {
     /// `dns.a`: the A and AAAA addresses of `host`.
     pub async fn addresses(&self, host: &str) -> (Observation, Vec<IpAddr>) {
         let host = host.trim_end_matches('.');
-        let mut data = DnsData {
-            name: host.to_owned(),
-            record_type: "A/AAAA".to_owned(),
-            server: self.servers_label(),
-            ..DnsData::default()
+        let data = |answers: Vec<String>, response: String| {
+            Data::Dns(DnsData {
+                name: host.to_owned(),
+                record_type: "A/AAAA".to_owned(),
+                answers,
+                response,
+                server: self.servers_label(),
+            })
         };
         if let Ok(ip) = host.parse::<IpAddr>() {
-            data.answers = vec![ip.to_string()];
-            data.response = "IP literal".to_owned();
             let observation = Observation::new(
                 "dns.a",
                 host,
                 Outcome::Ok,
                 Duration::ZERO,
                 format!("{host} is an address already"),
-                Data::Dns(data),
+                data(vec![ip.to_string()], "IP literal".to_owned()),
             );
             return (observation, vec![ip]);
         }
         let resolution = self.resolve_both(host).await;
-        data.answers = resolution.address_strings();
-        let (outcome, detail) = if resolution.addresses.is_empty() {
-            data.response = resolution.failure_label();
-            (
-                resolution.failure_outcome(),
-                format!("{host} has no address ({})", data.response),
-            )
+        let answers = resolution.address_strings();
+        let (outcome, response, detail) = if answers.is_empty() {
+            let response = resolution.failure_label();
+            let detail = format!("{host} has no address ({response})");
+            (resolution.failure_outcome(), response, detail)
         } else {
-            data.response = "NOERROR".to_owned();
-            (
-                Outcome::Ok,
-                format!("{host} has address {}", data.answers.join(", ")),
-            )
+            let detail = format!("{host} has address {}", answers.join(", "));
+            (Outcome::Ok, "NOERROR".to_owned(), detail)
         };
         let observation = Observation::new(
             "dns.a",
@@ -451,7 +451,7 @@ impl DnsClient {
             outcome,
             resolution.latency,
             detail,
-            Data::Dns(data),
+            data(answers, response),
         );
         (observation, resolution.addresses)
     }
@@ -460,34 +460,30 @@ impl DnsClient {
     pub async fn ptr(&self, ip: IpAddr) -> Observation {
         let name = reverse_name(ip);
         let lookup = self.query(&name, RecordType::PTR).await;
-        let mut data = DnsData {
-            name: name.clone(),
-            record_type: "PTR".to_owned(),
-            server: self.servers_label(),
-            ..DnsData::default()
-        };
-        let (outcome, detail) = match lookup.result {
+        let (outcome, answers, response, detail) = match lookup.result {
             Ok(records) => {
-                data.answers = records
+                let answers: Vec<String> = records
                     .iter()
                     .filter_map(|record| match &record.data {
                         RData::PTR(ptr) => Some(ptr.0.to_ascii().trim_end_matches('.').to_owned()),
                         _ => None,
                     })
                     .collect();
-                data.response = "NOERROR".to_owned();
-                (
-                    Outcome::Ok,
-                    format!("{ip} reverses to {}", data.answers.join(", ")),
-                )
+                let detail = format!("{ip} reverses to {}", answers.join(", "));
+                (Outcome::Ok, answers, "NOERROR".to_owned(), detail)
             }
             Err(failure) => {
-                data.response = failure.response_label();
-                (
-                    failure.outcome(),
-                    format!("{ip} has no reverse name ({})", data.response),
-                )
+                let response = failure.response_label();
+                let detail = format!("{ip} has no reverse name ({response})");
+                (failure.outcome(), Vec::new(), response, detail)
             }
+        };
+        let data = DnsData {
+            name,
+            record_type: "PTR".to_owned(),
+            answers,
+            response,
+            server: self.servers_label(),
         };
         Observation::new(
             "dns.ptr",
@@ -574,12 +570,14 @@ pub(crate) fn reversed_labels(ip: IpAddr) -> String {
             format!("{d}.{c}.{b}.{a}")
         }
         IpAddr::V6(v6) => {
-            let hex: String = v6.octets().iter().map(|byte| format!("{byte:02x}")).collect();
-            hex.chars()
+            let nibbles: Vec<String> = v6
+                .octets()
+                .iter()
+                .flat_map(|byte| [byte >> 4, byte & 0x0f])
                 .rev()
-                .map(String::from)
-                .collect::<Vec<_>>()
-                .join(".")
+                .map(|nibble| format!("{nibble:x}"))
+                .collect();
+            nibbles.join(".")
         }
     }
 }

@@ -60,13 +60,9 @@ async fn lookup(
     queried: String,
 ) -> Observation {
     let answer = dns.query(&queried, RecordType::A).await;
-    let mut data = ListingData {
-        zone: zone.to_owned(),
-        queried: queried.clone(),
-        item: item.clone(),
-        ..ListingData::default()
-    };
-    let (outcome, detail) = match answer.result {
+    let mut answers = Vec::new();
+    let mut reason = None;
+    let (verdict, outcome, detail) = match answer.result {
         Ok(records) => {
             let addresses: Vec<Ipv4Addr> = records
                 .iter()
@@ -75,66 +71,70 @@ async fn lookup(
                     _ => None,
                 })
                 .collect();
-            data.answers = addresses.iter().map(ToString::to_string).collect();
+            answers = addresses.iter().map(ToString::to_string).collect();
             let meanings: Vec<AnswerMeaning> = addresses.iter().copied().map(meaning).collect();
-            let answers = data.answers.join(", ");
+            let shown = answers.join(", ");
             if meanings.contains(&AnswerMeaning::ListError) {
-                data.verdict = "list_error".to_owned();
                 (
+                    "list_error",
                     Outcome::Inconclusive,
                     format!(
-                        "{zone} refused to answer for {item} ({answers}): the list blocks queries from this resolver ({}) or it is over quota",
+                        "{zone} refused to answer for {item} ({shown}): the list blocks queries from this resolver ({}) or it is over quota",
                         dns.servers_label()
                     ),
                 )
             } else if meanings.contains(&AnswerMeaning::Bogus) {
-                data.verdict = "list_error".to_owned();
                 (
+                    "list_error",
                     Outcome::Inconclusive,
                     format!(
-                        "{zone} answered {answers} for {item}, outside 127.0.0.0/8: the resolver ({}) rewrites answers or the zone is not a list",
+                        "{zone} answered {shown} for {item}, outside 127.0.0.0/8: the resolver ({}) rewrites answers or the zone is not a list",
                         dns.servers_label()
                     ),
                 )
             } else {
-                data.verdict = "listed".to_owned();
-                data.reason = listing_reason(dns, &queried).await;
-                let because = data
-                    .reason
+                reason = listing_reason(dns, &queried).await;
+                let because = reason
                     .as_deref()
                     .map(|reason| format!(": {reason}"))
                     .unwrap_or_default();
                 (
+                    "listed",
                     Outcome::Fail,
-                    format!("{item} is listed in {zone} ({answers}){because}"),
+                    format!("{item} is listed in {zone} ({shown}){because}"),
                 )
             }
         }
-        Err(failure) if failure.is_negative_answer() => {
-            data.verdict = "not_listed".to_owned();
-            (Outcome::Ok, format!("{item} is not listed in {zone}"))
-        }
-        Err(LookupFailure::Timeout) => {
-            data.verdict = "timeout".to_owned();
-            (
-                Outcome::Timeout,
-                format!(
-                    "{zone} did not answer for {item} within {} ms ({})",
-                    dns.timeout().as_millis(),
-                    dns.servers_label()
-                ),
-            )
-        }
-        Err(failure) => {
-            data.verdict = "error".to_owned();
-            (
-                Outcome::Error,
-                format!(
-                    "lookup of {item} in {zone} failed: {}",
-                    failure.response_label()
-                ),
-            )
-        }
+        Err(failure) if failure.is_negative_answer() => (
+            "not_listed",
+            Outcome::Ok,
+            format!("{item} is not listed in {zone}"),
+        ),
+        Err(LookupFailure::Timeout) => (
+            "timeout",
+            Outcome::Timeout,
+            format!(
+                "{zone} did not answer for {item} within {} ms ({})",
+                dns.timeout().as_millis(),
+                dns.servers_label()
+            ),
+        ),
+        Err(failure) => (
+            "error",
+            Outcome::Error,
+            format!(
+                "lookup of {item} in {zone} failed: {}",
+                failure.response_label()
+            ),
+        ),
+    };
+    let data = ListingData {
+        zone: zone.to_owned(),
+        queried,
+        item,
+        verdict: verdict.to_owned(),
+        answers,
+        reason,
     };
     Observation::new(
         check,
@@ -182,10 +182,7 @@ mod tests {
         assert_eq!(meaning(Ipv4Addr::new(127, 0, 0, 2)), AnswerMeaning::Listed);
         assert_eq!(meaning(Ipv4Addr::new(127, 0, 0, 11)), AnswerMeaning::Listed);
         assert_eq!(meaning(Ipv4Addr::new(127, 0, 1, 2)), AnswerMeaning::Listed);
-        assert_eq!(
-            meaning(Ipv4Addr::new(127, 0, 0, 1)),
-            AnswerMeaning::ListError
-        );
+        assert_eq!(meaning(Ipv4Addr::LOCALHOST), AnswerMeaning::ListError);
         assert_eq!(
             meaning(Ipv4Addr::new(127, 255, 255, 254)),
             AnswerMeaning::ListError

@@ -33,6 +33,9 @@ pub fn run(common: &Common, action: &PlaybooksAction) -> Result<u8, AppError> {
                 return Err(AppError::Lint(failures));
             }
             let count = library.playbooks.iter().filter(|p| selected(p)).count();
+            if count == 0 {
+                return Err(AppError::Usage("no playbooks found to lint".into()));
+            }
             let examples: usize = library
                 .playbooks
                 .iter()

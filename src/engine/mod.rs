@@ -2,6 +2,7 @@
 
 pub mod evaluate;
 pub mod plan;
+pub mod vantage;
 pub mod view;
 
 pub use evaluate::evaluate;

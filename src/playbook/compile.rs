@@ -154,7 +154,8 @@ impl Ctx<'_> {
         match regex::RegexBuilder::new(&text).size_limit(1 << 22).build() {
             Ok(regex) => Some(regex),
             Err(error) => {
-                let first_line = error.to_string().lines().last().unwrap_or_default().to_string();
+                let last_line = error.to_string().lines().last().unwrap_or_default().to_string();
+                let first_line = last_line.strip_prefix("error: ").unwrap_or(&last_line).to_string();
                 self.error(pattern, format!("invalid regex {:?}: {first_line}", pattern.value));
                 None
             }

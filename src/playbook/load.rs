@@ -114,8 +114,17 @@ pub fn parse(file: &str, text: &str) -> Result<Playbook, Vec<PlaybookError>> {
         let (line, column) = error
             .location()
             .map_or((1, 1), |location| (location.line(), location.column()));
-        let message = error.to_string().lines().next().unwrap_or("invalid YAML").to_string();
+        let message = without_location_prefix(error.to_string().lines().next().unwrap_or("invalid YAML"));
         vec![PlaybookError::at(file, text, line, column, message)]
     })?;
     compile(parsed, file, text)
+}
+
+/// serde-saphyr starts its message with "error: line L column C: ", which our own prefix already says.
+fn without_location_prefix(message: &str) -> String {
+    let rest = message.strip_prefix("error: ").unwrap_or(message);
+    match rest.strip_prefix("line ").and_then(|r| r.split_once(": ")) {
+        Some((position, text)) if position.contains("column") => text.to_string(),
+        _ => rest.to_string(),
+    }
 }

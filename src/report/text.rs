@@ -101,7 +101,7 @@ fn render_finding(out: &mut String, finding: &Finding, options: &TextOptions) {
         }
     }
     if let Some(first) = finding.remediation.first() {
-        let heading = if first.platform == options.platform {
+        let heading = if first.platform == options.platform || options.platform == Platform::Generic {
             format!("fix ({})", first.platform.as_str())
         } else {
             format!("fix ({}; nothing specific for {})", first.platform.as_str(), options.platform.as_str())

@@ -1,0 +1,336 @@
+//! One SMTP client connection: bounded, timed reads and writes, a timestamped transcript, STARTTLS.
+//!
+//! Every probe talks SMTP through [`Session`]; nothing else in the crate reads or writes SMTP bytes.
+
+use std::fmt::Write as _;
+use std::io;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_native_tls::TlsStream;
+
+use crate::observation::{Outcome, TranscriptLine};
+use crate::smtp::reply::{Reply, ReplyBuilder, ReplyError};
+use crate::smtp::test_message::DataPermit;
+
+/// Longest reply line accepted; a longer one is reported, never buffered further.
+pub const MAX_LINE_BYTES: usize = 4096;
+/// Most lines in one reply, against servers that send `250-` forever.
+pub const MAX_REPLY_LINES: usize = 100;
+/// Most transcript lines kept per connection, so a chatty server cannot grow a report without bound.
+const MAX_TRANSCRIPT_LINES: usize = 400;
+
+/// Why an SMTP step did not produce a reply.
+#[derive(Debug, thiserror::Error)]
+pub enum SmtpError {
+    #[error("connect failed: {0}")]
+    Connect(io::Error),
+    #[error("no answer within {}s while waiting for {step}", .timeout.as_secs_f64())]
+    Timeout { step: String, timeout: Duration },
+    #[error("connection error during {step}: {source}")]
+    Io { step: String, source: io::Error },
+    #[error("server closed the connection during {step}")]
+    Closed { step: String },
+    #[error("reply line longer than {MAX_LINE_BYTES} bytes during {step}")]
+    LineTooLong { step: String },
+    #[error("reply longer than {MAX_REPLY_LINES} lines during {step}")]
+    TooManyLines { step: String },
+    #[error("not an SMTP reply during {step}: {error}; received {received:?}")]
+    Garbage {
+        step: String,
+        error: ReplyError,
+        received: String,
+    },
+    #[error("server sent data before the TLS handshake (possible STARTTLS injection)")]
+    PipelinedBeforeTls,
+    #[error("TLS handshake failed: {0}")]
+    Tls(String),
+    #[error("refusing to send {0:?}: this command is only sent through a DataPermit")]
+    Forbidden(String),
+}
+
+impl SmtpError {
+    /// The observation outcome this error stands for.
+    pub fn outcome(&self) -> Outcome {
+        match self {
+            Self::Timeout { .. } => Outcome::Timeout,
+            _ => Outcome::Error,
+        }
+    }
+}
+
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+/// An open SMTP connection.
+pub struct Session {
+    /// `None` only while STARTTLS swaps the plain stream for the TLS one.
+    stream: Option<Stream>,
+    /// Bytes read but not yet consumed as a line.
+    pending: Vec<u8>,
+    connected_at: Instant,
+    timeout: Duration,
+    transcript: Vec<TranscriptLine>,
+}
+
+impl Session {
+    /// Opens a TCP connection within `timeout`; the transcript clock starts here.
+    pub async fn connect(address: SocketAddr, timeout: Duration) -> Result<Self, SmtpError> {
+        let stream = match tokio::time::timeout(timeout, TcpStream::connect(address)).await {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(error)) => return Err(SmtpError::Connect(error)),
+            Err(_) => {
+                return Err(SmtpError::Timeout {
+                    step: format!("the TCP connection to {address}"),
+                    timeout,
+                });
+            }
+        };
+        Ok(Self {
+            stream: Some(Stream::Plain(stream)),
+            pending: Vec::new(),
+            connected_at: Instant::now(),
+            timeout,
+            transcript: Vec::new(),
+        })
+    }
+
+    /// Time since the TCP connection was established.
+    pub fn elapsed(&self) -> Duration {
+        self.connected_at.elapsed()
+    }
+
+    pub fn transcript(&self) -> &[TranscriptLine] {
+        &self.transcript
+    }
+
+    pub fn is_tls(&self) -> bool {
+        matches!(self.stream, Some(Stream::Tls(_)))
+    }
+
+    /// Reads one complete reply (all continuation lines) within the timeout.
+    pub async fn read_reply(&mut self, step: &str) -> Result<Reply, SmtpError> {
+        let timeout = self.timeout;
+        match tokio::time::timeout(timeout, self.read_reply_untimed(step)).await {
+            Ok(result) => result,
+            Err(_) => Err(SmtpError::Timeout {
+                step: step.to_string(),
+                timeout,
+            }),
+        }
+    }
+
+    /// Sends one command line and reads its reply. `DATA` is refused here: see [`Session::send_message`].
+    pub async fn command(&mut self, line: &str) -> Result<Reply, SmtpError> {
+        let verb = line.split_whitespace().next().unwrap_or_default();
+        if verb.eq_ignore_ascii_case("DATA") || verb.eq_ignore_ascii_case("BDAT") {
+            return Err(SmtpError::Forbidden(line.to_string()));
+        }
+        self.send_line(line).await?;
+        self.read_reply(line).await
+    }
+
+    /// Sends QUIT and waits briefly for its reply; a peer that is already gone is fine.
+    pub async fn quit(mut self) {
+        let _ = self.command("QUIT").await;
+        if let Some(stream) = self.stream.as_mut() {
+            let _ = tokio::time::timeout(self.timeout, stream.shutdown()).await;
+        }
+    }
+
+    /// Upgrades the connection after the server answered `STARTTLS` with 220.
+    pub async fn start_tls(
+        &mut self,
+        connector: &tokio_native_tls::TlsConnector,
+        server_name: &str,
+    ) -> Result<(), SmtpError> {
+        if !self.pending.is_empty() {
+            return Err(SmtpError::PipelinedBeforeTls);
+        }
+        let Some(Stream::Plain(plain)) = self.stream.take() else {
+            return Err(SmtpError::Tls("the connection is already TLS".to_string()));
+        };
+        let handshake = tokio::time::timeout(self.timeout, connector.connect(server_name, plain));
+        match handshake.await {
+            Ok(Ok(tls)) => {
+                self.stream = Some(Stream::Tls(Box::new(tls)));
+                self.note('C', "[TLS handshake complete]".to_string());
+                Ok(())
+            }
+            Ok(Err(error)) => {
+                let text = error.to_string();
+                self.note('C', format!("[TLS handshake failed: {text}]"));
+                Err(SmtpError::Tls(text))
+            }
+            Err(_) => Err(SmtpError::Timeout {
+                step: "the TLS handshake".to_string(),
+                timeout: self.timeout,
+            }),
+        }
+    }
+
+    /// Sends `DATA`, the message and the final dot; only callable with a [`DataPermit`].
+    pub async fn send_message(
+        &mut self,
+        _permit: &DataPermit,
+        message: &[u8],
+    ) -> Result<Reply, SmtpError> {
+        self.send_line("DATA").await?;
+        let go_ahead = self.read_reply("DATA").await?;
+        if go_ahead.code != 354 {
+            return Ok(go_ahead);
+        }
+        let body = dot_stuff(message);
+        self.note('C', format!("[message body, {} bytes]", body.len()));
+        self.write_all(&body, "the message body").await?;
+        self.send_line(".").await?;
+        self.read_reply("the end of DATA").await
+    }
+
+    async fn send_line(&mut self, line: &str) -> Result<(), SmtpError> {
+        self.note('C', line.to_string());
+        let mut bytes = Vec::with_capacity(line.len() + 2);
+        bytes.extend_from_slice(line.as_bytes());
+        bytes.extend_from_slice(b"\r\n");
+        self.write_all(&bytes, line).await
+    }
+
+    async fn write_all(&mut self, bytes: &[u8], step: &str) -> Result<(), SmtpError> {
+        let timeout = self.timeout;
+        let Some(stream) = self.stream.as_mut() else {
+            return Err(SmtpError::Closed {
+                step: step.to_string(),
+            });
+        };
+        match tokio::time::timeout(timeout, stream.write_all(bytes)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(source)) => Err(SmtpError::Io {
+                step: step.to_string(),
+                source,
+            }),
+            Err(_) => Err(SmtpError::Timeout {
+                step: format!("sending {step}"),
+                timeout,
+            }),
+        }
+    }
+
+    async fn read_reply_untimed(&mut self, step: &str) -> Result<Reply, SmtpError> {
+        let mut builder = ReplyBuilder::new();
+        loop {
+            if builder.line_count() >= MAX_REPLY_LINES {
+                return Err(SmtpError::TooManyLines {
+                    step: step.to_string(),
+                });
+            }
+            let line = self.read_line(step).await?;
+            self.note('S', line.clone());
+            match builder.push(&line) {
+                Ok(Some(reply)) => return Ok(reply),
+                Ok(None) => {}
+                Err(error) => {
+                    return Err(SmtpError::Garbage {
+                        step: step.to_string(),
+                        error,
+                        received: line.chars().take(200).collect(),
+                    });
+                }
+            }
+        }
+    }
+
+    /// One line without its ending, decoded lossily; at most [`MAX_LINE_BYTES`].
+    async fn read_line(&mut self, step: &str) -> Result<String, SmtpError> {
+        loop {
+            if let Some(end) = self.pending.iter().position(|&byte| byte == b'\n') {
+                let line: Vec<u8> = self.pending.drain(..=end).collect();
+                let text = String::from_utf8_lossy(&line);
+                return Ok(text.trim_end_matches(['\r', '\n']).to_string());
+            }
+            if self.pending.len() > MAX_LINE_BYTES {
+                return Err(SmtpError::LineTooLong {
+                    step: step.to_string(),
+                });
+            }
+            let Some(stream) = self.stream.as_mut() else {
+                return Err(SmtpError::Closed {
+                    step: step.to_string(),
+                });
+            };
+            let mut chunk = [0_u8; 1024];
+            let read = stream
+                .read(&mut chunk)
+                .await
+                .map_err(|source| SmtpError::Io {
+                    step: step.to_string(),
+                    source,
+                })?;
+            if read == 0 {
+                return Err(SmtpError::Closed {
+                    step: step.to_string(),
+                });
+            }
+            self.pending.extend_from_slice(&chunk[..read]);
+        }
+    }
+
+    fn note(&mut self, dir: char, line: String) {
+        if self.transcript.len() < MAX_TRANSCRIPT_LINES {
+            self.transcript.push(TranscriptLine {
+                at_ms: self.connected_at.elapsed().as_millis() as u64,
+                dir,
+                line,
+            });
+        }
+    }
+}
+
+impl Stream {
+    async fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Self::Plain(stream) => stream.read(buffer).await,
+            Self::Tls(stream) => stream.read(buffer).await,
+        }
+    }
+
+    async fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        match self {
+            Self::Plain(stream) => stream.write_all(bytes).await,
+            Self::Tls(stream) => stream.write_all(bytes).await,
+        }
+    }
+
+    async fn shutdown(&mut self) -> io::Result<()> {
+        match self {
+            Self::Plain(stream) => stream.shutdown().await,
+            Self::Tls(stream) => stream.shutdown().await,
+        }
+    }
+}
+
+/// CRLF line endings and RFC 5321 §4.5.2 transparency: a line starting with `.` gets another `.`.
+fn dot_stuff(message: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(message);
+    let mut out = String::with_capacity(message.len() + 64);
+    for line in text.lines() {
+        if line.starts_with('.') {
+            out.push('.');
+        }
+        let _ = write!(out, "{line}\r\n");
+    }
+    out.into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dot_stuff;
+
+    #[test]
+    fn dot_stuffing_doubles_leading_dots_and_uses_crlf() {
+        assert_eq!(dot_stuff(b"a\n.b\r\n..c"), b"a\r\n..b\r\n...c\r\n".to_vec());
+    }
+}

@@ -1,0 +1,191 @@
+//! `mxdoctor check`: probes a live mail system, evaluates every playbook on what it saw, ranks and prints.
+
+use std::io::IsTerminal;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use mxdoctor_checks::observation::RunContext;
+use mxdoctor_checks::progress::{Progress, Silent};
+use mxdoctor_checks::run::{RunConfig, Target, run_checks};
+use mxdoctor_checks::smtp::{SmtpProbes, SmtpSettings};
+use mxdoctor_checks::Observation;
+
+use super::{emit, library};
+use crate::cli::{CheckArgs, Common};
+use crate::engine::vantage::{inconclusive_reason, nothing_answered};
+use crate::engine::{evaluate, needed_checks};
+use crate::error::AppError;
+use crate::playbook::Library;
+use crate::progress_ui::TerminalProgress;
+use crate::report::{Report, Status};
+
+pub fn run(common: &Common, args: &CheckArgs) -> Result<u8, AppError> {
+    let started = Instant::now();
+    let library = library(common)?;
+    let config = run_config(args)?;
+    let observations = probe(&library, &config, common.no_progress)?;
+    let report = diagnose(&library, &config, args, observations, common);
+    emit(report, common, started)
+}
+
+/// Runs the probes on a fresh runtime, with a progress display when stderr is a terminal.
+pub fn probe(library: &Library, config: &RunConfig, no_progress: bool) -> Result<Vec<Observation>, AppError> {
+    let needed = needed_checks(&library.playbooks);
+    let terminal = (!no_progress && std::io::stderr().is_terminal()).then(|| Arc::new(TerminalProgress::new()));
+    let progress: Arc<dyn Progress> = match &terminal {
+        Some(bar) => Arc::clone(bar) as Arc<dyn Progress>,
+        None => Arc::new(Silent),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|source| AppError::Io { path: "tokio runtime".into(), source })?;
+    let observations = runtime.block_on(run_checks(config, &needed, progress));
+    if let Some(bar) = terminal {
+        bar.finish();
+    }
+    Ok(observations)
+}
+
+/// Pure: observations in, report out.
+pub fn diagnose(library: &Library, config: &RunConfig, args: &CheckArgs, observations: Vec<Observation>, common: &Common) -> Report {
+    let findings = evaluate(&library.playbooks, &observations, common.platform);
+    let mut report = Report::new("check", args.target.clone(), findings, Vec::new());
+    report.vantage = Some(vantage(config));
+    if let Some(reason) = inconclusive_reason(&observations) {
+        report.notes.push(reason);
+        report.status = Status::Unknown;
+    } else if nothing_answered(&observations) {
+        report.notes.push("nothing could be probed: no probe got an answer".into());
+        report.status = Status::Unknown;
+    }
+    report.observations = observations;
+    report
+}
+
+fn vantage(config: &RunConfig) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").map_or_else(|_| "this host".to_string(), |h| h.trim().to_string());
+    let resolvers = if config.dns_servers.is_empty() {
+        "system resolver".to_string()
+    } else {
+        config.dns_servers.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+    };
+    format!("{host} via {resolvers}")
+}
+
+/// Validates the flags into a probe configuration.
+pub fn run_config(args: &CheckArgs) -> Result<RunConfig, AppError> {
+    let target = Target::parse(&args.target);
+    if target.name().is_empty() {
+        return Err(AppError::Usage("TARGET is empty".into()));
+    }
+    let dns_servers = args.dns.iter().map(|s| parse_dns_server(s)).collect::<Result<Vec<_>, _>>()?;
+    if !(args.timeout.is_finite() && args.timeout > 0.0 && args.timeout <= 3600.0) {
+        return Err(AppError::Usage(format!("--timeout must be between 0 and 3600 seconds, got {}", args.timeout)));
+    }
+    let timeout = Duration::from_secs_f64(args.timeout);
+    for (flag, value) in [
+        ("--mail-from", Some(&args.mail_from)),
+        ("--rcpt-valid", args.rcpt_valid.as_ref()),
+        ("--rcpt-invalid", args.rcpt_invalid.as_ref()),
+        ("--relay-rcpt", args.relay_rcpt.as_ref()),
+    ] {
+        if let Some(value) = value {
+            check_address(flag, value)?;
+        }
+    }
+    if args.send_test_message && args.rcpt_valid.is_none() {
+        return Err(AppError::Usage("--send-test-message needs --rcpt-valid: test messages go only there".into()));
+    }
+    let domain = recipient_domain(&target, args);
+    let relay_rcpt = args.relay_rcpt.clone().unwrap_or_else(|| {
+        let foreign = if domain.eq_ignore_ascii_case("example.net") { "example.com" } else { "example.net" };
+        format!("mxdoctor-relay-probe@{foreign}")
+    });
+    let rcpt_invalid = args
+        .rcpt_invalid
+        .clone()
+        .unwrap_or_else(|| format!("mxdoctor-nobody-{}@{domain}", random_letters(10)));
+    let backend = args.backend.as_deref().map(Target::parse).map(|t| match t {
+        Target::Domain(name) => Target::Host { host: name, port: None },
+        host => host,
+    });
+    Ok(RunConfig {
+        context: RunContext {
+            expect_relay: args.expect_relay,
+            send_test_message: args.send_test_message,
+            greylist_wait_secs: args.greylist_wait,
+            gateways_given: !args.gateways.is_empty(),
+            backend_given: backend.is_some(),
+        },
+        target,
+        gateways: args.gateways.clone(),
+        backend,
+        dns_servers,
+        smtp_port: args.smtp_port,
+        smtp: SmtpSettings {
+            helo: args.helo.clone(),
+            mail_from: args.mail_from.clone(),
+            rcpt_invalid,
+            rcpt_valid: args.rcpt_valid.clone(),
+            relay_rcpt,
+            greylist_wait: Duration::from_secs(args.greylist_wait),
+            timeout,
+            send_test_message: args.send_test_message,
+            probes: SmtpProbes::default(),
+        },
+        dnsbl_zones: args.dnsbls.clone(),
+        surbl_zones: args.surbls.clone(),
+        surbl_domain: args.surbl_domain.clone(),
+        http_egress: args.http_egress.clone(),
+        timeout,
+    })
+}
+
+fn parse_dns_server(text: &str) -> Result<SocketAddr, AppError> {
+    let text = text.trim();
+    if let Ok(addr) = text.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    text.parse::<IpAddr>()
+        .map(|ip| SocketAddr::new(ip, 53))
+        .map_err(|_| AppError::Usage(format!("--dns {text:?} is not IP or IP:PORT")))
+}
+
+fn check_address(flag: &str, value: &str) -> Result<(), AppError> {
+    value
+        .parse::<lettre::Address>()
+        .map(|_| ())
+        .map_err(|error| AppError::Usage(format!("{flag} {value:?} is not an email address: {error}")))
+}
+
+/// The domain for the random non-existent recipient: the target domain, else the valid recipient's.
+fn recipient_domain(target: &Target, args: &CheckArgs) -> String {
+    match target {
+        Target::Domain(domain) => domain.clone(),
+        Target::Host { host, .. } => args
+            .rcpt_valid
+            .as_deref()
+            .and_then(|a| a.rsplit_once('@'))
+            .map(|(_, d)| d.to_string())
+            .unwrap_or_else(|| match host.parse::<IpAddr>() {
+                Ok(ip) => format!("[{ip}]"),
+                Err(_) => host.clone(),
+            }),
+    }
+}
+
+/// Letters only: postgrey folds digits, so a fresh probe must differ in letters.
+fn random_letters(count: usize) -> String {
+    let seed = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos()) ^ u128::from(std::process::id()) << 64;
+    let mut state = seed | 1;
+    (0..count)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            char::from(b'a' + (state % 26) as u8)
+        })
+        .collect()
+}
