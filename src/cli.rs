@@ -121,6 +121,9 @@ pub struct CheckArgs {
     /// This host is a legitimate client of the gateway: a relay denial is then a problem.
     #[arg(long)]
     pub expect_relay: bool,
+    /// Extra CA certificate (PEM) trusted when verifying STARTTLS certificates (a private CA).
+    #[arg(long = "tls-ca", value_name = "FILE")]
+    pub tls_ca: Vec<PathBuf>,
     /// Send GTUBE and EICAR test messages to --rcpt-valid (the only probe that sends DATA).
     #[arg(long)]
     pub send_test_message: bool,

@@ -22,7 +22,8 @@ pub fn run(cli: &Cli) -> Result<u8, AppError> {
         Command::Explain { text } => commands::explain::run(&cli.common, text),
         Command::Triage { files } => commands::triage::run(&cli.common, files),
         Command::Playbooks { action } => commands::playbooks::run(&cli.common, action),
-        Command::Check(_) => Err(AppError::Usage("not built yet".into())),
-        Command::Queue(_) | Command::Demo => Err(AppError::Usage("not built yet".into())),
+        Command::Check(args) => commands::check::run(&cli.common, args),
+        Command::Demo => commands::demo::run(&cli.common),
+        Command::Queue(_) => Err(AppError::Usage("not built yet".into())),
     }
 }

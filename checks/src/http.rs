@@ -56,7 +56,7 @@ pub async fn egress(url: &str, timeout: Duration, max_hops: usize) -> Observatio
         }
         Err(stop) => {
             data.status = data.hops.last().and_then(|hop| hop.status);
-            let detail = format!("{url}: {}", stop.error);
+            let detail = stop.error.clone();
             data.error = Some(stop.error);
             (stop.verdict, stop.outcome, detail)
         }
@@ -78,8 +78,13 @@ async fn follow(
     max_hops: usize,
     data: &mut HttpData,
 ) -> Result<StatusCode, Stop> {
-    let mut current = Url::parse(url)
-        .map_err(|error| Stop::new("error", Outcome::Error, format!("not a URL: {error}")))?;
+    let mut current = Url::parse(url).map_err(|error| {
+        Stop::new(
+            "error",
+            Outcome::Error,
+            format!("{url:?} is not a URL: {error}"),
+        )
+    })?;
     require_http(&current, "URL")?;
     let client = Client::builder()
         .redirect(redirect::Policy::none())
@@ -147,7 +152,7 @@ async fn follow(
             return Err(Stop::new(
                 "error",
                 Outcome::Inconclusive,
-                format!("more than {max_hops} redirects"),
+                format!("stopped after {max_hops} redirects, at {current}"),
             ));
         }
         let next = current.join(&location).map_err(|error| {
@@ -217,8 +222,9 @@ fn classify(url: &Url, error: &reqwest::Error, timeout: Duration) -> Stop {
     Stop::new("error", Outcome::Error, format!("{url}: {chain}"))
 }
 
+/// The causes under reqwest's own "error sending request for url (...)", which only repeats the URL.
 fn error_chain(error: &reqwest::Error) -> String {
-    let mut parts = vec![error.to_string()];
+    let mut parts: Vec<String> = Vec::new();
     let mut source = error.source();
     while let Some(cause) = source {
         let text = cause.to_string();
@@ -226,6 +232,9 @@ fn error_chain(error: &reqwest::Error) -> String {
             parts.push(text);
         }
         source = cause.source();
+    }
+    if parts.is_empty() {
+        parts.push(error.to_string());
     }
     parts.join(": ")
 }

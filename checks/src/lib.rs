@@ -9,6 +9,7 @@ pub mod http;
 pub mod lab;
 pub mod observation;
 pub mod progress;
+pub mod run;
 pub mod smtp;
 
 pub use observation::{Data, Observation, Outcome};

@@ -10,7 +10,7 @@ use tokio::task::JoinSet;
 use crate::dns::DnsClient;
 use crate::observation::{Data, MxHostData, MxRecord, Observation, Outcome, RunContext};
 use crate::progress::Progress;
-use crate::smtp::{HostTarget, SmtpProbes, SmtpSettings, probe_host};
+use crate::smtp::{HostTarget, SmtpProbes, SmtpSettings, TlsTrust, probe_host_with_trust};
 use crate::{dnsbl, http};
 
 /// What to probe: a domain (its MX set) or one SMTP host.
@@ -61,6 +61,8 @@ pub struct RunConfig {
     pub http_egress: Vec<String>,
     pub timeout: Duration,
     pub context: RunContext,
+    /// Extra trusted root certificates (PEM) for STARTTLS verification, besides the system store.
+    pub tls_roots_pem: Vec<Vec<u8>>,
 }
 
 /// Maximum redirect hops followed by the HTTP egress probe.
@@ -97,24 +99,25 @@ pub async fn run_checks(config: &RunConfig, needed: &BTreeSet<String>, progress:
         test_message: config.smtp.send_test_message && needed.contains("test_message"),
     };
     let settings = Arc::new(settings);
+    let mut trust = TlsTrust::system();
+    for pem in &config.tls_roots_pem {
+        match trust.clone().with_root_pem(pem) {
+            Ok(extended) => trust = extended,
+            Err(error) => observations.push(Observation::new("tls", config.target.name(), Outcome::Error, Duration::ZERO, format!("an extra CA certificate could not be read: {error}"), Data::None)),
+        }
+    }
+    let trust = Arc::new(trust);
 
     let addresses = probed_addresses(&observations, &hosts);
     let mut tasks: JoinSet<Vec<Observation>> = JoinSet::new();
     for host in hosts {
-        let settings = Arc::clone(&settings);
-        let progress = Arc::clone(&progress);
-        tasks.spawn(async move {
-            let label = format!("SMTP {}:{}", host.host, host.port);
-            progress.started(&label);
-            let found = probe_host(&host, &settings, progress.as_ref()).await;
-            progress.finished(&label);
-            found
-        });
+        let (settings, trust, progress) = (Arc::clone(&settings), Arc::clone(&trust), Arc::clone(&progress));
+        tasks.spawn(async move { probe_host_with_trust(&host, &settings, &trust, progress.as_ref()).await });
     }
     for ip in &addresses {
-        let dns = Arc::clone(&dns);
         let ip = *ip;
-        tasks.spawn(async move { vec![dns.ptr(ip).await] });
+        let ptr_dns = Arc::clone(&dns);
+        tasks.spawn(async move { vec![ptr_dns.ptr(ip).await] });
         for zone in &config.dnsbl_zones {
             let (dns, zone, progress) = (Arc::clone(&dns), zone.clone(), Arc::clone(&progress));
             tasks.spawn(async move { timed(&progress, format!("DNSBL {zone}"), dnsbl::dnsbl(&dns, &zone, ip)).await });

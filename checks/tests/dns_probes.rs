@@ -317,3 +317,23 @@ async fn lab_refuses_non_loopback_binds() {
     let result = LabDns::start(LabDnsConfig::new(), "0.0.0.0:0".parse().unwrap()).await;
     assert!(result.is_err());
 }
+
+#[tokio::test]
+async fn a_server_that_is_not_there_is_an_outcome_not_a_hang() {
+    let closed = {
+        let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        socket.local_addr().unwrap()
+    };
+    let timeout = Duration::from_millis(500);
+    let dns = DnsClient::new(&[closed], timeout).unwrap();
+
+    let started = Instant::now();
+    let (observation, records) = dns.mx("example.test").await;
+
+    assert!(records.is_empty());
+    assert!(
+        matches!(observation.outcome, Outcome::Error | Outcome::Timeout),
+        "{observation:?}"
+    );
+    assert!(started.elapsed() < timeout + Duration::from_secs(1));
+}

@@ -163,7 +163,6 @@ async fn tls_to_a_plain_server_is_a_tls_error() {
     let server = lab().await;
 
     let observation = egress(&format!("https://{}/ok", server.addr()), TIMEOUT, 5).await;
-    eprintln!("DETAIL {}", observation.detail);
 
     assert_eq!(observation.outcome, Outcome::Fail, "{}", observation.detail);
     assert_eq!(

@@ -107,6 +107,13 @@ pub fn run_config(args: &CheckArgs) -> Result<RunConfig, AppError> {
         .rcpt_invalid
         .clone()
         .unwrap_or_else(|| format!("mxdoctor-nobody-{}@{domain}", random_letters(10)));
+    let tls_roots_pem = args
+        .tls_ca
+        .iter()
+        .map(|path| {
+            std::fs::read(path).map_err(|source| AppError::Io { path: path.display().to_string(), source })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let backend = args.backend.as_deref().map(Target::parse).map(|t| match t {
         Target::Domain(name) => Target::Host { host: name, port: None },
         host => host,
@@ -133,13 +140,14 @@ pub fn run_config(args: &CheckArgs) -> Result<RunConfig, AppError> {
             greylist_wait: Duration::from_secs(args.greylist_wait),
             timeout,
             send_test_message: args.send_test_message,
-            probes: SmtpProbes::default(),
+            probes: SmtpProbes::ALL,
         },
         dnsbl_zones: args.dnsbls.clone(),
         surbl_zones: args.surbls.clone(),
         surbl_domain: args.surbl_domain.clone(),
         http_egress: args.http_egress.clone(),
         timeout,
+        tls_roots_pem,
     })
 }
 

@@ -1,6 +1,7 @@
 //! One module per subcommand; each turns arguments into a `Report` (or a listing) and an exit code.
 
-// pub mod check;
+pub mod check;
+pub mod demo;
 pub mod explain;
 pub mod playbooks;
 pub mod triage;

@@ -4,4 +4,5 @@
 
 pub mod dns;
 pub mod http;
+pub mod scenarios;
 pub mod smtp;

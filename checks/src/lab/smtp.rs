@@ -1,7 +1,7 @@
 //! A scriptable SMTP server on loopback that plays a mail gateway's personality, for tests and `mxdoctor demo`.
 //!
 //! It speaks enough SMTP (EHLO/HELO, STARTTLS, MAIL, RCPT, DATA, RSET, NOOP, QUIT) with Postfix,
-//! Exchange or FortiMail phrasing to exercise every SMTP probe, records every command it received,
+//! Exchange or `FortiMail` phrasing to exercise every SMTP probe, records every command it received,
 //! and stops when the [`LabSmtp`] handle is dropped.
 //!
 //! The certificates in `certs/` were generated once by `certs/generate.sh` (openssl CLI): a lab CA
@@ -130,9 +130,14 @@ impl Phrasing {
         Self {
             banner: format!("220 {host} ESMTP Postfix"),
             ehlo_greeting: host.to_string(),
-            extensions: ["PIPELINING", "SIZE 10240000", "ENHANCEDSTATUSCODES", "8BITMIME"]
-                .map(String::from)
-                .to_vec(),
+            extensions: [
+                "PIPELINING",
+                "SIZE 10240000",
+                "ENHANCEDSTATUSCODES",
+                "8BITMIME",
+            ]
+            .map(String::from)
+            .to_vec(),
             mail_ok: "250 2.1.0 Ok".to_string(),
             rcpt_ok: "250 2.1.5 Ok".to_string(),
             data_go_ahead: "354 End data with <CR><LF>.<CR><LF>".to_string(),
@@ -549,7 +554,8 @@ impl<'a> Dialogue<'a> {
                     return Ending::Closed;
                 }
                 Line::Closed => {
-                    let timeout = format!("421 4.4.2 {} Error: timeout exceeded", self.config.hostname);
+                    let timeout =
+                        format!("421 4.4.2 {} Error: timeout exceeded", self.config.hostname);
                     let _ = io.write_line(&timeout).await;
                     return Ending::Closed;
                 }
@@ -658,17 +664,16 @@ impl<'a> Dialogue<'a> {
                 RelayPolicy::Denied(reply) => Some(reply.clone()),
             }
         };
-        match refusal {
-            Some(template) => self.fill(&template, &rcpt),
-            None => {
-                self.recipients.push(rcpt.clone());
-                let accepted = match (&config.unknown_user, local && !config.valid_users.contains(&lower)) {
-                    (UnknownUser::Accept(reply), true) => reply,
-                    _ => &config.phrasing.rcpt_ok,
-                };
-                self.fill(accepted, &rcpt)
-            }
+        if let Some(template) = refusal {
+            return self.fill(&template, &rcpt);
         }
+        self.recipients.push(rcpt.clone());
+        let unknown = local && !config.valid_users.contains(&lower);
+        let accepted = match &config.unknown_user {
+            UnknownUser::Accept(reply) if unknown => reply,
+            _ => &config.phrasing.rcpt_ok,
+        };
+        self.fill(accepted, &rcpt)
     }
 
     /// Why a local recipient is refused, in Postfix's order: verification, existence, greylisting.
@@ -692,11 +697,16 @@ impl<'a> Dialogue<'a> {
     }
 
     /// Reads a message after DATA; `None` when the connection is gone.
-    async fn data<S: AsyncRead + AsyncWrite + Unpin>(&mut self, io: &mut LineIo<S>) -> Option<String> {
+    async fn data<S: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        io: &mut LineIo<S>,
+    ) -> Option<String> {
         if self.recipients.is_empty() {
             return Some("503 5.5.1 Error: need RCPT command".to_string());
         }
-        io.write_line(&self.config.phrasing.data_go_ahead).await.ok()?;
+        io.write_line(&self.config.phrasing.data_go_ahead)
+            .await
+            .ok()?;
         let mut body = String::new();
         let mut oversized = false;
         loop {

@@ -47,7 +47,9 @@ pub enum SmtpError {
     PipelinedBeforeTls,
     #[error("TLS handshake failed: {0}")]
     Tls(String),
-    #[error("refusing to send {0:?}: this command is only sent through a DataPermit")]
+    #[error(
+        "refusing to send {0:?}: DATA only goes through a DataPermit, and a command is one line"
+    )]
     Forbidden(String),
 }
 
@@ -124,10 +126,15 @@ impl Session {
         }
     }
 
-    /// Sends one command line and reads its reply. `DATA` is refused here: see [`Session::send_message`].
+    /// Sends one command line and reads its reply.
+    ///
+    /// `DATA`/`BDAT` and lines with an embedded CR or LF (which could smuggle a second command) are
+    /// refused: message content goes only through [`Session::send_message`].
     pub async fn command(&mut self, line: &str) -> Result<Reply, SmtpError> {
         let verb = line.split_whitespace().next().unwrap_or_default();
-        if verb.eq_ignore_ascii_case("DATA") || verb.eq_ignore_ascii_case("BDAT") {
+        let smuggles_a_line = line.contains(['\r', '\n']);
+        if smuggles_a_line || verb.eq_ignore_ascii_case("DATA") || verb.eq_ignore_ascii_case("BDAT")
+        {
             return Err(SmtpError::Forbidden(line.to_string()));
         }
         self.send_line(line).await?;

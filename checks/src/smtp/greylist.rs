@@ -4,8 +4,8 @@ use std::time::Instant;
 
 use crate::observation::{Data, GreylistData, Observation, Outcome, RcptData};
 use crate::progress::Progress;
-use crate::smtp::reply::Reply;
 use crate::smtp::rcpt::RcptProbe;
+use crate::smtp::reply::Reply;
 use crate::smtp::session::{Attempt, Verdict, envelope, open};
 use crate::smtp::{HostTarget, SmtpSettings};
 
@@ -13,10 +13,16 @@ use crate::smtp::{HostTarget, SmtpSettings};
 pub fn text_says_greylist(text: &str) -> bool {
     let lower = text.to_lowercase();
     let grey_then_list = |rest: &str| {
-        let Some(after) = rest.strip_prefix("gray").or_else(|| rest.strip_prefix("grey")) else {
+        let Some(after) = rest
+            .strip_prefix("gray")
+            .or_else(|| rest.strip_prefix("grey"))
+        else {
             return false;
         };
-        let skip_one = after.chars().next().map_or(after, |c| &after[c.len_utf8()..]);
+        let skip_one = after
+            .chars()
+            .next()
+            .map_or(after, |c| &after[c.len_utf8()..]);
         after.starts_with("list") || skip_one.starts_with("list")
     };
     lower.contains("postgrey")

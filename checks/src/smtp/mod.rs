@@ -136,7 +136,9 @@ pub async fn probe_host_with_trust(
     if settings.probes.greylist {
         let greylist = match &why_not {
             None => greylist::probe(target, settings, &observations, progress).await,
-            Some(why) => greylist::skipped(target, &format!("not run: the SMTP session failed ({why})")),
+            Some(why) => {
+                greylist::skipped(target, &format!("not run: the SMTP session failed ({why})"))
+            }
         };
         observations.push(greylist);
     }

@@ -313,7 +313,11 @@ pub(crate) struct Reusable<'a> {
 }
 
 impl<'a> Reusable<'a> {
-    pub fn new(target: &'a HostTarget, settings: &'a SmtpSettings, session: Option<Session>) -> Self {
+    pub fn new(
+        target: &'a HostTarget,
+        settings: &'a SmtpSettings,
+        session: Option<Session>,
+    ) -> Self {
         Self {
             target,
             settings,

@@ -61,7 +61,8 @@ mod tests {
             reply("220 mail.example.test Microsoft ESMTP MAIL Service ready at Mon");
         assert_eq!(guess(Some(&exchange_banner), None), "exchange");
         let anonymous = reply("220 mail.example.test ESMTP");
-        let exchange_ehlo = reply("250-mail.example.test Hello\r\n250-X-ANONYMOUSTLS\r\n250 XEXCH50");
+        let exchange_ehlo =
+            reply("250-mail.example.test Hello\r\n250-X-ANONYMOUSTLS\r\n250 XEXCH50");
         assert_eq!(guess(Some(&anonymous), Some(&exchange_ehlo)), "exchange");
         assert_eq!(guess(Some(&anonymous), None), "unknown");
         let exim = reply("220 mx.example.test ESMTP Exim 4.96 Mon, 01 Jan 2024");
@@ -71,7 +72,8 @@ mod tests {
 
     #[test]
     fn extensions_skip_the_greeting_and_parameters() {
-        let ehlo = reply("250-mx.example.test\r\n250-SIZE 10240000\r\n250-starttls\r\n250 8BITMIME");
+        let ehlo =
+            reply("250-mx.example.test\r\n250-SIZE 10240000\r\n250-starttls\r\n250 8BITMIME");
         assert_eq!(extensions(&ehlo), vec!["SIZE", "STARTTLS", "8BITMIME"]);
     }
 }

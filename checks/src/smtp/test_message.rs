@@ -110,7 +110,11 @@ pub(crate) async fn probe(
             Ok(attempt) => {
                 let (judged, reading) = judge(sample, &attempt);
                 let outcome = attempt.error_outcome().unwrap_or(judged);
-                (outcome, format!("{}: {}; {reading}", sample.as_str(), attempt.describe()), Some(attempt))
+                (
+                    outcome,
+                    format!("{}: {}; {reading}", sample.as_str(), attempt.describe()),
+                    Some(attempt),
+                )
             }
             Err(why) => (Outcome::Error, why, None),
         };

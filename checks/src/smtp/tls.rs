@@ -100,7 +100,10 @@ pub(crate) async fn probe(
             data.verified = true;
             finish(
                 Outcome::Ok,
-                format!("STARTTLS works and the certificate is valid for {}", target.host),
+                format!(
+                    "STARTTLS works and the certificate is valid for {}",
+                    target.host
+                ),
                 data,
             )
         }
@@ -117,7 +120,9 @@ pub(crate) async fn probe(
             let detail = match unverified {
                 Handshake::Done => {
                     data.handshake = true;
-                    format!("the certificate does not verify ({verify_error}); the handshake works without verification")
+                    format!(
+                        "the certificate does not verify ({verify_error}); the handshake works without verification"
+                    )
                 }
                 Handshake::Failed(error) => {
                     format!("the TLS handshake fails even without certificate checks: {error}")
@@ -203,7 +208,10 @@ mod tests {
         classify("certificate verify failed (hostname mismatch)", &mut data);
         assert!(data.name_mismatch && !data.expired);
         let mut data = TlsData::default();
-        classify("certificate verify failed (self-signed certificate)", &mut data);
+        classify(
+            "certificate verify failed (self-signed certificate)",
+            &mut data,
+        );
         assert!(data.self_signed);
     }
 }

@@ -3,8 +3,8 @@
 # with include_bytes! by ../smtp.rs). Needs only the openssl CLI (tested with OpenSSL 3.0).
 #
 #   lab-ca.pem                      "mxdoctor lab CA", 100 years; trusted only by tests/demo that ask for it
-#   valid.pem / valid.key           mx.example.test, signed by the lab CA, 100 years
-#   expired.pem / expired.key       mx.example.test, signed by the lab CA, valid 2000-01-01 .. 2001-01-01
+#   valid.pem / valid.key           mx.example.test and *.lab.test (the demo scenarios), signed by the lab CA, 100 years
+#   expired.pem / expired.key       mx.example.test and *.lab.test, signed by the lab CA, valid 2000-01-01 .. 2001-01-01
 #   wrong-name.pem / wrong-name.key wrong-name.example.test, signed by the lab CA, 100 years
 #   self-signed.pem / self-signed.key  mx.example.test, self-signed, 100 years
 set -eu
@@ -37,14 +37,14 @@ unique_subject = no
 commonName = supplied
 CNF
 
-signed() { # name, host, startdate, enddate
+signed() { # name, host, startdate, enddate, [extra SAN]
     key "$1.key"
-    openssl req -new -key "$1.key" -subj "/CN=$2" -addext "subjectAltName=DNS:$2" -out "$work/$1.csr"
+    openssl req -new -key "$1.key" -subj "/CN=$2" -addext "subjectAltName=DNS:$2${5:+,$5}" -out "$work/$1.csr"
     openssl ca -batch -config "$work/ca.cnf" -cert lab-ca.pem -keyfile "$work/ca.key" \
         -startdate "$3" -enddate "$4" -notext -in "$work/$1.csr" -out "$1.pem"
 }
-signed valid mx.example.test 20000101000000Z 21240101000000Z
-signed expired mx.example.test 20000101000000Z 20010101000000Z
+signed valid mx.example.test 20000101000000Z 21240101000000Z "DNS:*.lab.test"
+signed expired mx.example.test 20000101000000Z 20010101000000Z "DNS:*.lab.test"
 signed wrong-name wrong-name.example.test 20000101000000Z 21240101000000Z
 
 key self-signed.key

@@ -1,0 +1,175 @@
+//! `mxdoctor demo`: starts the simulated mail systems on loopback and diagnoses each with the real `check` path.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::time::Instant;
+
+use clap::Parser;
+use colored::Colorize;
+use mxdoctor_checks::lab::scenarios::{Lab, Scenario};
+use mxdoctor_checks::lab::smtp::LAB_CA_PEM;
+use mxdoctor_checks::progress::Silent;
+use mxdoctor_checks::run::run_checks;
+use tokio::task::JoinSet;
+
+use super::check::{diagnose, run_config};
+use super::{library, print_stdout};
+use crate::cli::{CheckArgs, Cli, Command, Common};
+use crate::engine::needed_checks;
+use crate::error::AppError;
+use crate::playbook::{Library, Severity};
+use crate::rank::rank;
+use crate::report::text::TextOptions;
+use crate::report::{Format, Report, render};
+
+/// One scenario's outcome.
+struct Diagnosis {
+    scenario: Scenario,
+    command: String,
+    report: Report,
+}
+
+impl Diagnosis {
+    fn top(&self) -> Option<&str> {
+        self.report
+            .findings
+            .first()
+            .filter(|f| f.severity > Severity::Info || self.scenario.expected_top.is_some())
+            .map(|f| f.playbook.as_str())
+    }
+
+    fn as_expected(&self) -> bool {
+        match self.scenario.expected_top {
+            Some(expected) => self.top() == Some(expected),
+            None => self.report.findings.iter().all(|f| f.severity == Severity::Info),
+        }
+    }
+}
+
+pub fn run(common: &Common) -> Result<u8, AppError> {
+    let started = Instant::now();
+    let library = library(common)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|source| AppError::Io { path: "tokio runtime".into(), source })?;
+    let ca_file = tempfile_with(LAB_CA_PEM)?;
+    let diagnoses = runtime.block_on(diagnose_all(&library, common, ca_file.path()))?;
+    drop(ca_file);
+    if common.format == Format::Json {
+        let rows: Vec<serde_json::Value> = diagnoses
+            .iter()
+            .map(|d| {
+                serde_json::json!({
+                    "scenario": d.scenario.name, "about": d.scenario.about, "command": d.command,
+                    "expected_top": d.scenario.expected_top, "top": d.top(), "as_expected": d.as_expected(),
+                    "report": d.report,
+                })
+            })
+            .collect();
+        print_stdout(&(serde_json::to_string_pretty(&rows).expect("json") + "\n"))?;
+    } else {
+        print_stdout(&render_text(&diagnoses, common, started))?;
+    }
+    Ok(if diagnoses.iter().all(Diagnosis::as_expected) { 0 } else { 1 })
+}
+
+async fn diagnose_all(library: &Library, common: &Common, ca_file: &std::path::Path) -> Result<Vec<Diagnosis>, AppError> {
+    let lab = Lab::start().await.map_err(|source| AppError::Io { path: "demo lab on 127.0.0.0/8".into(), source })?;
+    let needed = Arc::new(needed_checks(&library.playbooks));
+    let mut tasks = JoinSet::new();
+    let mut prepared = Vec::new();
+    for (index, scenario) in lab.scenarios.iter().enumerate() {
+        let arguments = lab.command_line(scenario, ca_file);
+        let args = check_args(&arguments)?;
+        let config = run_config(&args)?;
+        let needed = Arc::clone(&needed);
+        let probe_config = config.clone();
+        tasks.spawn(async move {
+            let began = Instant::now();
+            let observations = run_checks(&probe_config, &needed, Arc::new(Silent)).await;
+            (index, observations, began.elapsed())
+        });
+        prepared.push((scenario.clone(), format!("mxdoctor {}", arguments.join(" ")), args, config));
+    }
+    let mut observed = vec![(Vec::new(), std::time::Duration::ZERO); prepared.len()];
+    while let Some(joined) = tasks.join_next().await {
+        if let Ok((index, observations, took)) = joined {
+            observed[index] = (observations, took);
+        }
+    }
+    Ok(prepared
+        .into_iter()
+        .zip(observed)
+        .map(|((scenario, command, args, config), (observations, took))| {
+            let mut report = diagnose(library, &config, &args, observations, common);
+            report.duration_ms = u64::try_from(took.as_millis()).unwrap_or(u64::MAX);
+            rank(&mut report.findings);
+            Diagnosis { scenario, command, report }
+        })
+        .collect())
+}
+
+/// The scenario's command line parsed exactly as a user's would be.
+fn check_args(arguments: &[String]) -> Result<CheckArgs, AppError> {
+    let cli = Cli::try_parse_from(std::iter::once("mxdoctor".to_string()).chain(arguments.iter().cloned()))
+        .map_err(|error| AppError::Usage(format!("demo scenario command line: {error}")))?;
+    match cli.command {
+        Command::Check(args) => Ok(args),
+        _ => Err(AppError::Usage("demo scenario is not a check".into())),
+    }
+}
+
+fn render_text(diagnoses: &[Diagnosis], common: &Common, started: Instant) -> String {
+    let options = TextOptions { platform: common.platform, observations: common.verbose, explain: common.verbose };
+    let mut out = String::new();
+    for diagnosis in diagnoses {
+        let _ = writeln!(out, "{}", format!("━━ {} — {}", diagnosis.scenario.name, diagnosis.scenario.about).bold());
+        let _ = writeln!(out, "{}", format!("$ {}", diagnosis.command).dimmed());
+        out.push_str(&render(&diagnosis.report, Format::Text, &options));
+        out.push('\n');
+    }
+    let _ = writeln!(out, "{}", "Summary: which playbook fired where".bold());
+    let _ = writeln!(out, "  {:<22} {:<10} {:<36} {}", "scenario", "status", "top finding", "expected");
+    for diagnosis in diagnoses {
+        let mark = if diagnosis.as_expected() { "✓".green() } else { "✗".red() };
+        let _ = writeln!(
+            out,
+            "  {:<22} {:<10} {:<36} {} {}",
+            diagnosis.scenario.name,
+            diagnosis.report.status.as_str(),
+            diagnosis.top().unwrap_or("(clean bill)"),
+            mark,
+            diagnosis.scenario.expected_top.unwrap_or("clean")
+        );
+    }
+    let passed = diagnoses.iter().filter(|d| d.as_expected()).count();
+    let _ = writeln!(
+        out,
+        "\n{passed}/{} scenarios diagnosed as expected in {:.1} s (all servers on 127.0.0.0/8, stopped now)",
+        diagnoses.len(),
+        started.elapsed().as_secs_f64()
+    );
+    out
+}
+
+/// The lab CA in a temporary file, for `--tls-ca` (removed when dropped).
+fn tempfile_with(contents: &[u8]) -> Result<TempFile, AppError> {
+    let path = std::env::temp_dir().join(format!("mxdoctor-lab-ca-{}.pem", std::process::id()));
+    std::fs::write(&path, contents).map_err(|source| AppError::Io { path: path.display().to_string(), source })?;
+    Ok(TempFile(path))
+}
+
+struct TempFile(std::path::PathBuf);
+
+impl TempFile {
+    fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}

@@ -1,0 +1,176 @@
+//! Time arithmetic the queue model needs without a date library: Postfix-style durations (`4h`, `5d`),
+//! UTC offsets, calendar dates to Unix seconds and back, and short ages for humans (`2d 3h`).
+
+/// Seconds in a Postfix time unit: `s`, `m`, `h`, `d`, `w`.
+fn unit_secs(unit: char) -> Option<u64> {
+    match unit {
+        's' => Some(1),
+        'm' => Some(60),
+        'h' => Some(3600),
+        'd' => Some(86_400),
+        'w' => Some(604_800),
+        _ => None,
+    }
+}
+
+/// `300`, `300s`, `30m`, `4h`, `5d`, `1w`, or sums such as `1d12h` (as Postfix `*_time` parameters).
+pub fn parse_duration_secs(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err("empty duration".into());
+    }
+    if text.bytes().all(|b| b.is_ascii_digit()) {
+        return text.parse().map_err(|_| format!("{text:?} is too large"));
+    }
+    let mut total: u64 = 0;
+    let mut digits = String::new();
+    for character in text.chars() {
+        if character.is_ascii_digit() {
+            digits.push(character);
+            continue;
+        }
+        let unit = unit_secs(character.to_ascii_lowercase())
+            .ok_or_else(|| format!("{text:?}: unknown unit {character:?} (use s, m, h, d or w)"))?;
+        let amount: u64 = digits.parse().map_err(|_| format!("{text:?}: a number must come before {character:?}"))?;
+        total = amount
+            .checked_mul(unit)
+            .and_then(|secs| total.checked_add(secs))
+            .ok_or_else(|| format!("{text:?} is too large"))?;
+        digits.clear();
+    }
+    if !digits.is_empty() {
+        return Err(format!("{text:?}: the last number has no unit"));
+    }
+    Ok(total)
+}
+
+/// `+02:00`, `-0530`, `Z` → seconds east of UTC.
+pub fn parse_utc_offset(text: &str) -> Result<i64, String> {
+    let text = text.trim();
+    if text.eq_ignore_ascii_case("z") || text.eq_ignore_ascii_case("utc") {
+        return Ok(0);
+    }
+    let (sign, rest) = match text.as_bytes().first() {
+        Some(b'+') => (1, &text[1..]),
+        Some(b'-') => (-1, &text[1..]),
+        _ => return Err(format!("{text:?}: a UTC offset looks like +02:00 or -05:30")),
+    };
+    let digits: String = rest.chars().filter(|c| *c != ':').collect();
+    let valid = matches!(digits.len(), 2 | 4) && digits.bytes().all(|b| b.is_ascii_digit());
+    if !valid {
+        return Err(format!("{text:?}: a UTC offset looks like +02:00 or -05:30"));
+    }
+    let hours: i64 = digits[..2].parse().unwrap_or(0);
+    let minutes: i64 = digits.get(2..).map_or(0, |m| m.parse().unwrap_or(0));
+    if hours > 18 || minutes > 59 {
+        return Err(format!("{text:?}: offset out of range"));
+    }
+    Ok(sign * (hours * 3600 + minutes * 60))
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (valid for any year this tool will meet).
+pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    // Shift the year to start in March, so the leap day is the last day of the shifted year.
+    let shifted_year = if month <= 2 { year - 1 } else { year };
+    let era = shifted_year.div_euclid(400);
+    let year_of_era = shifted_year - era * 400;
+    let month_from_march = i64::from((month + 9) % 12);
+    let day_of_year = (153 * month_from_march + 2) / 5 + i64::from(day) - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
+/// The date of a day count since 1970-01-01: (year, month, day).
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let shifted = days + 719_468;
+    let era = shifted.div_euclid(146_097);
+    let day_of_era = shifted - era * 146_097;
+    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_from_march = (5 * day_of_year + 2) / 153;
+    let day = (day_of_year - (153 * month_from_march + 2) / 5 + 1) as u32;
+    let month = if month_from_march < 10 { month_from_march + 3 } else { month_from_march - 9 } as u32;
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// `2024-03-05 14:22:10 UTC`.
+pub fn format_utc(epoch: u64) -> String {
+    let days = (epoch / 86_400) as i64;
+    let secs = epoch % 86_400;
+    let (year, month, day) = civil_from_days(days);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
+/// A short age for humans: `45s`, `12m`, `3h 20m`, `2d 3h`.
+pub fn format_age(secs: u64) -> String {
+    match secs {
+        0..60 => format!("{secs}s"),
+        60..3600 => format!("{}m", secs / 60),
+        3600..86_400 => format!("{}h {}m", secs / 3600, secs % 3600 / 60),
+        _ => format!("{}d {}h", secs / 86_400, secs % 86_400 / 3600),
+    }
+}
+
+/// A duration the way a user would type it back: `4h`, `5d`, `90m`, `45s`.
+pub fn format_duration(secs: u64) -> String {
+    for (unit, size) in [("w", 604_800), ("d", 86_400), ("h", 3600), ("m", 60)] {
+        if secs >= size && secs % size == 0 {
+            return format!("{}{unit}", secs / size);
+        }
+    }
+    format!("{secs}s")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_use_postfix_units() {
+        assert_eq!(parse_duration_secs("4h"), Ok(14_400));
+        assert_eq!(parse_duration_secs("5d"), Ok(432_000));
+        assert_eq!(parse_duration_secs("1d12h"), Ok(129_600));
+        assert_eq!(parse_duration_secs("300"), Ok(300));
+        assert!(parse_duration_secs("4x").is_err());
+        assert!(parse_duration_secs("h").is_err());
+        assert!(parse_duration_secs("12h3").is_err());
+        assert_eq!(format_duration(14_400), "4h");
+        assert_eq!(format_duration(432_000), "5d");
+        assert_eq!(format_duration(90), "90s");
+    }
+
+    #[test]
+    fn offsets_parse_both_spellings() {
+        assert_eq!(parse_utc_offset("+02:00"), Ok(7200));
+        assert_eq!(parse_utc_offset("-0530"), Ok(-19_800));
+        assert_eq!(parse_utc_offset("Z"), Ok(0));
+        assert!(parse_utc_offset("02:00").is_err());
+        assert!(parse_utc_offset("+25:00").is_err());
+    }
+
+    #[test]
+    fn calendar_round_trips() {
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
+        assert_eq!(days_from_civil(2024, 2, 29), 19_782);
+        for days in [-1, 0, 59, 11_016, 19_782, 30_000] {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days);
+        }
+        assert_eq!(format_utc(1_709_648_530), "2024-03-05 14:22:10 UTC");
+    }
+
+    #[test]
+    fn ages_read_naturally() {
+        assert_eq!(format_age(45), "45s");
+        assert_eq!(format_age(720), "12m");
+        assert_eq!(format_age(12_000), "3h 20m");
+        assert_eq!(format_age(183_600), "2d 3h");
+    }
+}
