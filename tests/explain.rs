@@ -73,7 +73,7 @@ fn multi_line_reply_on_stdin_is_one_item() {
 
 #[test]
 fn garbage_input_is_no_finding_and_exit_ok() {
-    let (code, report) = json_report(&["explain", "\u{0}\u{1}garbage \u{fffd} 999 lorem"]);
+    let (code, report) = json_report(&["explain", "\u{1}garbage \u{fffd} 999 lorem \u{7f}"]);
     assert_eq!(code, 0);
     assert!(ranked_ids(&report).is_empty());
 }
