@@ -8,7 +8,11 @@ use crate::finding::Platform;
 use crate::report::Format;
 
 #[derive(Debug, Parser)]
-#[command(name = "mxdoctor", version, about = "Diagnoses mail gateways and MTAs, and says what to type to fix them")]
+#[command(
+    name = "mxdoctor",
+    version,
+    about = "Diagnoses mail gateways and MTAs, and says what to type to fix them"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub common: Common,
@@ -40,9 +44,7 @@ pub enum Command {
     /// Probe a live mail system (a domain's MX hosts, or HOST[:PORT]) and diagnose it.
     Check(CheckArgs),
     /// Explain SMTP replies, bounce text or log lines (stdin when no TEXT).
-    Explain {
-        text: Vec<String>,
-    },
+    Explain { text: Vec<String> },
     /// Scan log files (or - for stdin) for known problems, in one streaming pass.
     Triage {
         #[arg(required = true)]
@@ -80,7 +82,12 @@ pub struct CheckArgs {
     #[arg(long, value_name = "HOST[:PORT]")]
     pub backend: Option<String>,
     /// DNS server(s) to use instead of the system resolver.
-    #[arg(long = "dns", value_name = "IP[:PORT]", env = "MXDOCTOR_DNS", value_delimiter = ',')]
+    #[arg(
+        long = "dns",
+        value_name = "IP[:PORT]",
+        env = "MXDOCTOR_DNS",
+        value_delimiter = ','
+    )]
     pub dns: Vec<String>,
     /// SMTP port of every probed host.
     #[arg(long, default_value_t = 25)]
@@ -89,7 +96,11 @@ pub struct CheckArgs {
     #[arg(long, default_value = "mxdoctor.invalid")]
     pub helo: String,
     /// Envelope sender of the probes (an outside address).
-    #[arg(long, value_name = "ADDR", default_value = "mxdoctor-probe@example.org")]
+    #[arg(
+        long,
+        value_name = "ADDR",
+        default_value = "mxdoctor-probe@example.org"
+    )]
     pub mail_from: String,
     /// A recipient that exists (enables valid-user checks and, with --send-test-message, test messages).
     #[arg(long, value_name = "ADDR")]
@@ -132,12 +143,29 @@ pub struct CheckArgs {
 #[derive(Debug, Args, Clone)]
 pub struct QueueArgs {
     /// The listing, or - for stdin.
-    pub file: PathBuf,
+    #[arg(required_unless_present = "postqueue")]
+    pub file: Option<PathBuf>,
+    /// Listing format (default: detected from the first non-empty line).
     #[arg(long, value_enum)]
     pub input: Option<QueueInput>,
     /// Judge the queue as of this Unix time (default: now).
     #[arg(long, value_name = "EPOCH")]
     pub now: Option<u64>,
+    /// Run `postqueue -j` on this host instead of reading FILE.
+    #[arg(long, conflicts_with_all = ["file", "input"])]
+    pub postqueue: bool,
+    /// Age at which senders get a delay warning DSN (Postfix delay_warning_time), e.g. 4h.
+    #[arg(long, value_name = "DURATION", default_value = "4h", value_parser = crate::queue::time::parse_duration_secs)]
+    pub dsn_warn: u64,
+    /// Age at which mail is returned undelivered (Postfix maximal_queue_lifetime), e.g. 5d.
+    #[arg(long, value_name = "DURATION", default_value = "5d", value_parser = crate::queue::time::parse_duration_secs)]
+    pub max_lifetime: u64,
+    /// Destinations and reasons shown (and destinations observed).
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub top: usize,
+    /// UTC offset of CSV times written without a zone, e.g. +02:00.
+    #[arg(long, value_name = "OFFSET", default_value = "+00:00", allow_hyphen_values = true, value_parser = crate::queue::time::parse_utc_offset)]
+    pub utc_offset: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -1,5 +1,7 @@
 //! Errors that end a run, each knowing its exit code (3: the run could not diagnose anything).
 
+use std::fmt::Write as _;
+
 use crate::playbook::PlaybookError;
 use crate::playbook::lint::LintFailure;
 
@@ -40,7 +42,11 @@ fn render_playbook_errors(errors: &[PlaybookError]) -> String {
 fn render_lint_failures(failures: &[LintFailure]) -> String {
     let mut text = format!("{} playbook example(s) failed:", failures.len());
     for failure in failures {
-        text.push_str(&format!("\n  {} ({}): {}", failure.playbook, failure.origin, failure.message));
+        let _ = write!(
+            text,
+            "\n  {} ({}): {}",
+            failure.playbook, failure.origin, failure.message
+        );
     }
     text
 }

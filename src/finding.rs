@@ -32,7 +32,12 @@ pub enum Platform {
 }
 
 impl Platform {
-    pub const ALL: [Self; 4] = [Self::Fortimail, Self::Postfix, Self::Exchange, Self::Generic];
+    pub const ALL: [Self; 4] = [
+        Self::Fortimail,
+        Self::Postfix,
+        Self::Exchange,
+        Self::Generic,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -72,7 +77,13 @@ pub struct Finding {
 
 impl Finding {
     /// A finding for `playbook` with its texts and remediation; rank is set later by [`crate::rank`].
-    pub fn new(playbook: &Playbook, severity: Severity, confidence: Confidence, evidence: Vec<Evidence>, platform: Platform) -> Self {
+    pub fn new(
+        playbook: &Playbook,
+        severity: Severity,
+        confidence: Confidence,
+        evidence: Vec<Evidence>,
+        platform: Platform,
+    ) -> Self {
         Self {
             rank: 0,
             playbook: playbook.id.clone(),

@@ -9,6 +9,7 @@ pub mod error;
 pub mod finding;
 pub mod playbook;
 pub mod progress_ui;
+pub mod queue;
 pub mod rank;
 pub mod report;
 pub mod triage;
@@ -24,6 +25,6 @@ pub fn run(cli: &Cli) -> Result<u8, AppError> {
         Command::Playbooks { action } => commands::playbooks::run(&cli.common, action),
         Command::Check(args) => commands::check::run(&cli.common, args),
         Command::Demo => commands::demo::run(&cli.common),
-        Command::Queue(_) => Err(AppError::Usage("not built yet".into())),
+        Command::Queue(args) => commands::queue::run(&cli.common, args),
     }
 }

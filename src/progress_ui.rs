@@ -17,7 +17,9 @@ impl TerminalProgress {
     pub fn new() -> Self {
         let bars = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
         let running = bars.add(ProgressBar::new_spinner());
-        running.set_style(ProgressStyle::with_template("{spinner} {elapsed} {msg}").expect("static template"));
+        running.set_style(
+            ProgressStyle::with_template("{spinner} {elapsed} {msg}").expect("static template"),
+        );
         running.enable_steady_tick(Duration::from_millis(120));
         Self {
             bars,
@@ -69,7 +71,8 @@ impl Progress for TerminalProgress {
         let seconds = total.as_secs().max(1);
         let bar = self.bars.add(ProgressBar::new(seconds));
         bar.set_style(
-            ProgressStyle::with_template("  waiting {pos}/{len}s before retrying: {msg}").expect("static template"),
+            ProgressStyle::with_template("  waiting {pos}/{len}s before retrying: {msg}")
+                .expect("static template"),
         );
         bar.set_message(what.to_string());
         std::thread::spawn(move || {

@@ -44,7 +44,13 @@ mod tests {
 
     #[test]
     fn confirmed_info_outranks_possible_medium() {
-        assert!(score(Severity::Info, Confidence::Confirmed) > score(Severity::Medium, Confidence::Possible));
-        assert!(score(Severity::Critical, Confidence::Likely) > score(Severity::High, Confidence::Likely));
+        assert!(
+            score(Severity::Info, Confidence::Confirmed)
+                > score(Severity::Medium, Confidence::Possible)
+        );
+        assert!(
+            score(Severity::Critical, Confidence::Likely)
+                > score(Severity::High, Confidence::Likely)
+        );
     }
 }

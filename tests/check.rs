@@ -18,24 +18,48 @@ struct Running {
 }
 
 fn start_lab() -> Running {
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let lab = runtime.block_on(Lab::start()).expect("lab starts on loopback");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let lab = runtime
+        .block_on(Lab::start())
+        .expect("lab starts on loopback");
     let dir = tempfile::tempdir().unwrap();
     let ca_file = dir.path().join("lab-ca.pem");
     std::fs::write(&ca_file, LAB_CA_PEM).unwrap();
-    Running { lab, ca_file, _dir: dir, _runtime: runtime }
+    Running {
+        lab,
+        ca_file,
+        _dir: dir,
+        _runtime: runtime,
+    }
 }
 
 impl Running {
     fn args(&self, name: &str) -> Vec<String> {
-        let scenario = self.lab.scenarios.iter().find(|s| s.name == name).expect("scenario exists");
+        let scenario = self
+            .lab
+            .scenarios
+            .iter()
+            .find(|s| s.name == name)
+            .expect("scenario exists");
         self.lab.command_line(scenario, &self.ca_file)
     }
 
-    fn check(&self, args: &[String]) -> (i32, Value) {
-        let output = mxdoctor().args(args).args(["--format", "json", "--no-progress"]).output().unwrap();
+    fn check(args: &[String]) -> (i32, Value) {
+        let output = mxdoctor()
+            .args(args)
+            .args(["--format", "json", "--no-progress"])
+            .output()
+            .unwrap();
         let report = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-            panic!("not JSON ({e}): {}\n{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+            panic!(
+                "not JSON ({e}): {}\n{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            )
         });
         (output.status.code().unwrap_or(-1), report)
     }
@@ -45,71 +69,120 @@ impl Running {
 fn every_scenario_ranks_its_playbook_first_through_the_cli() {
     let running = start_lab();
     for scenario in &running.lab.scenarios {
-        let (code, report) = running.check(&running.lab.command_line(scenario, &running.ca_file));
+        let (code, report) = Running::check(&running.lab.command_line(scenario, &running.ca_file));
         let ids = ranked_ids(&report);
-        match scenario.expected_top {
-            Some(expected) => assert_eq!(ids.first().map(String::as_str), Some(expected), "{}: {ids:?}", scenario.name),
-            None => {
-                let above_info: Vec<&Value> =
-                    report["findings"].as_array().unwrap().iter().filter(|f| f["severity"] != "info").collect();
-                assert!(above_info.is_empty(), "healthy gateway has findings: {above_info:?}");
-                assert_eq!(code, 0, "healthy gateway exits OK");
-            }
+        if let Some(expected) = scenario.expected_top {
+            assert_eq!(
+                ids.first().map(String::as_str),
+                Some(expected),
+                "{}: {ids:?}",
+                scenario.name
+            );
+        } else {
+            let above_info: Vec<&Value> = report["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|f| f["severity"] != "info")
+                .collect();
+            assert!(
+                above_info.is_empty(),
+                "healthy gateway has findings: {above_info:?}"
+            );
+            assert_eq!(code, 0, "healthy gateway exits OK");
         }
-        assert!(report["vantage"].as_str().unwrap().contains("127.0.0.1"), "the report says where it ran from");
+        assert!(
+            report["vantage"].as_str().unwrap().contains("127.0.0.1"),
+            "the report says where it ran from"
+        );
     }
 }
 
 #[test]
 fn open_relay_is_critical_with_the_relay_reply_as_evidence() {
     let running = start_lab();
-    let (code, report) = running.check(&running.args("open-relay"));
+    let (code, report) = Running::check(&running.args("open-relay"));
     assert_eq!(code, 2);
     let finding = &report["findings"][0];
     assert_eq!(finding["playbook"], "open-relay");
     assert_eq!(finding["severity"], "critical");
     let evidence = finding["evidence"].to_string();
-    assert!(evidence.contains("relay") && evidence.contains("250"), "{evidence}");
+    assert!(
+        evidence.contains("relay") && evidence.contains("250"),
+        "{evidence}"
+    );
 }
 
 #[test]
 fn no_probe_sends_data_without_send_test_message() {
     let running = start_lab();
     for name in ["healthy", "open-relay", "bypass", "greylist", "exchange"] {
-        running.check(&running.args(name));
+        Running::check(&running.args(name));
     }
     for (exchange, server) in &running.lab.smtp {
         if exchange.starts_with("no-policy") || exchange.starts_with("safelisted") {
             continue;
         }
-        assert!(!server.saw_data(), "{exchange} received DATA: {:?}", server.commands());
-        assert!(!server.commands().iter().any(|c| c.to_ascii_uppercase().starts_with("DATA")));
+        assert!(
+            !server.saw_data(),
+            "{exchange} received DATA: {:?}",
+            server.commands()
+        );
+        assert!(
+            !server
+                .commands()
+                .iter()
+                .any(|c| c.to_ascii_uppercase().starts_with("DATA"))
+        );
     }
     let server = running.lab.server("no-policy-mx1.lab.test").unwrap();
     assert!(!server.saw_data(), "nothing probed no-policy yet");
-    running.check(&running.args("no-policy"));
-    assert!(server.saw_data(), "--send-test-message does send the samples");
+    Running::check(&running.args("no-policy"));
+    assert!(
+        server.saw_data(),
+        "--send-test-message does send the samples"
+    );
 }
 
 #[test]
 fn thirty_lists_with_one_slow_zone_take_about_as_long_as_the_slow_one() {
     let running = start_lab();
     let mut args = running.args("healthy");
-    assert_eq!(args.iter().filter(|a| *a == "--dnsbl").count(), 1, "healthy already asks one list");
+    assert_eq!(
+        args.iter().filter(|a| *a == "--dnsbl").count(),
+        1,
+        "healthy already asks one list"
+    );
     for n in 0..28 {
         args.extend(["--dnsbl".to_string(), format!("z{n}.lab.test")]);
     }
     args.extend(["--dnsbl".to_string(), SLOW_ZONE.to_string()]);
     let started = Instant::now();
-    let (_, report) = running.check(&args);
+    let (_, report) = Running::check(&args);
     let took = started.elapsed();
-    assert!(took < Duration::from_secs(4), "30 zones, one at 3 s, took {took:?}");
-    let lookups = report["observations"].as_array().unwrap().iter().filter(|o| o["check"] == "dnsbl").count();
+    assert!(
+        took < Duration::from_secs(4),
+        "30 zones, one at 3 s, took {took:?}"
+    );
+    let lookups = report["observations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["check"] == "dnsbl")
+        .count();
     assert_eq!(lookups, 30);
-    let finding = report["findings"].as_array().unwrap().iter().find(|f| f["playbook"] == "milter-timeout-dnsbl").expect("slow zone found");
+    let finding = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["playbook"] == "milter-timeout-dnsbl")
+        .expect("slow zone found");
     let evidence = finding["evidence"].to_string();
     assert!(evidence.contains(SLOW_ZONE), "{evidence}");
-    assert!(!evidence.contains("z3.lab.test"), "fast zones are not blamed: {evidence}");
+    assert!(
+        !evidence.contains("z3.lab.test"),
+        "fast zones are not blamed: {evidence}"
+    );
 }
 
 #[test]
@@ -119,7 +192,16 @@ fn nothing_answering_is_unknown_not_a_hang() {
     drop(closed);
     let started = Instant::now();
     let output = mxdoctor()
-        .args(["check", "example.test", "--dns", &format!("127.0.0.1:{port}"), "--timeout", "1", "--format", "json"])
+        .args([
+            "check",
+            "example.test",
+            "--dns",
+            &format!("127.0.0.1:{port}"),
+            "--timeout",
+            "1",
+            "--format",
+            "json",
+        ])
         .output()
         .unwrap();
     assert!(started.elapsed() < Duration::from_secs(10));
@@ -130,22 +212,42 @@ fn nothing_answering_is_unknown_not_a_hang() {
 
 #[test]
 fn bad_flags_are_usage_errors() {
-    mxdoctor().args(["check", "example.test", "--dns", "not-an-ip"]).assert().code(3);
-    mxdoctor().args(["check", "example.test", "--mail-from", "no-at-sign"]).assert().code(3);
-    mxdoctor().args(["check", "example.test", "--send-test-message"]).assert().code(3);
-    mxdoctor().args(["check", "example.test", "--timeout", "0"]).assert().code(3);
+    mxdoctor()
+        .args(["check", "example.test", "--dns", "not-an-ip"])
+        .assert()
+        .code(3);
+    mxdoctor()
+        .args(["check", "example.test", "--mail-from", "no-at-sign"])
+        .assert()
+        .code(3);
+    mxdoctor()
+        .args(["check", "example.test", "--send-test-message"])
+        .assert()
+        .code(3);
+    mxdoctor()
+        .args(["check", "example.test", "--timeout", "0"])
+        .assert()
+        .code(3);
 }
 
 #[test]
 fn demo_diagnoses_every_scenario_as_expected() {
-    let output = mxdoctor().args(["demo", "--format", "json"]).output().unwrap();
+    let output = mxdoctor()
+        .args(["demo", "--format", "json"])
+        .output()
+        .unwrap();
     let rows: Value = serde_json::from_slice(&output.stdout).unwrap();
     let failed: Vec<String> = rows
         .as_array()
         .unwrap()
         .iter()
         .filter(|row| row["as_expected"] != true)
-        .map(|row| format!("{}: top {} expected {}", row["scenario"], row["top"], row["expected_top"]))
+        .map(|row| {
+            format!(
+                "{}: top {} expected {}",
+                row["scenario"], row["top"], row["expected_top"]
+            )
+        })
         .collect();
     assert!(failed.is_empty(), "{failed:?}");
     assert_eq!(output.status.code(), Some(0));

@@ -33,9 +33,17 @@ fn shipped_playbooks_lint_clean_and_run_their_examples() {
 
 #[test]
 fn every_required_id_ships() {
-    let output = mxdoctor().args(["playbooks", "list", "--format", "json"]).output().unwrap();
+    let output = mxdoctor()
+        .args(["playbooks", "list", "--format", "json"])
+        .output()
+        .unwrap();
     let list: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    let ids: Vec<&str> = list.as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
     for id in REQUIRED_IDS {
         assert!(ids.contains(id), "missing playbook {id}");
     }
@@ -53,7 +61,10 @@ fn show_prints_remediation_for_every_platform_it_has() {
 
 #[test]
 fn show_of_an_unknown_id_exits_3() {
-    mxdoctor().args(["playbooks", "show", "no-such-playbook"]).assert().code(3);
+    mxdoctor()
+        .args(["playbooks", "show", "no-such-playbook"])
+        .assert()
+        .code(3);
 }
 
 #[test]
@@ -63,21 +74,32 @@ fn broken_playbooks_are_reported_with_file_line_column_and_exit_3() {
         .args(["playbooks", "lint", &dir])
         .assert()
         .code(3)
-        .stderr(predicate::str::contains("bad-regex.yaml:9:13: invalid regex"))
-        .stderr(predicate::str::contains("unknown-field.yaml:6:1: unknown field `explanaton`"))
+        .stderr(predicate::str::contains(
+            "bad-regex.yaml:9:13: invalid regex",
+        ))
+        .stderr(predicate::str::contains(
+            "unknown-field.yaml:6:1: unknown field `explanaton`",
+        ))
         .stderr(predicate::str::contains("^"));
 }
 
 #[test]
 fn a_broken_extra_directory_stops_every_command() {
     let dir = fixture("playbooks-broken");
-    mxdoctor().args(["--playbooks", &dir, "explain", "250 ok"]).assert().code(3);
+    mxdoctor()
+        .args(["--playbooks", &dir, "explain", "250 ok"])
+        .assert()
+        .code(3);
 }
 
 #[test]
 fn malformed_yaml_points_at_the_line() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("broken.yaml"), "id: x\ntitle: [unclosed\nsummary: s\n").unwrap();
+    std::fs::write(
+        dir.path().join("broken.yaml"),
+        "id: x\ntitle: [unclosed\nsummary: s\n",
+    )
+    .unwrap();
     mxdoctor()
         .args(["playbooks", "lint", dir.path().to_str().unwrap()])
         .assert()
@@ -95,15 +117,28 @@ fn duplicate_ids_in_one_directory_are_an_error() {
         .args(["playbooks", "lint", dir.path().to_str().unwrap()])
         .assert()
         .code(3)
-        .stderr(predicate::str::contains("b.yaml:1:1: duplicate id \"custom-banner-block\""));
+        .stderr(predicate::str::contains(
+            "b.yaml:1:1: duplicate id \"custom-banner-block\"",
+        ));
 }
 
 #[test]
 fn extra_directory_adds_playbooks() {
     let dir = fixture("playbooks-extra");
-    let (_, report) = json_report(&["--playbooks", &dir, "explain", "554 5.7.1 Blocked by ACME policy 42"]);
-    assert_eq!(ranked_ids(&report).first().map(String::as_str), Some("custom-banner-block"));
-    mxdoctor().args(["playbooks", "lint", &dir]).assert().success();
+    let (_, report) = json_report(&[
+        "--playbooks",
+        &dir,
+        "explain",
+        "554 5.7.1 Blocked by ACME policy 42",
+    ]);
+    assert_eq!(
+        ranked_ids(&report).first().map(String::as_str),
+        Some("custom-banner-block")
+    );
+    mxdoctor()
+        .args(["playbooks", "lint", &dir])
+        .assert()
+        .success();
 }
 
 #[test]
@@ -115,7 +150,13 @@ fn extra_directory_overrides_a_shipped_playbook_by_id() {
         .replace("Our own site rule", "Overridden greylisting");
     std::fs::write(dir.path().join("greylisting.yaml"), text).unwrap();
     let output = mxdoctor()
-        .args(["--playbooks", dir.path().to_str().unwrap(), "playbooks", "show", "greylisting"])
+        .args([
+            "--playbooks",
+            dir.path().to_str().unwrap(),
+            "playbooks",
+            "show",
+            "greylisting",
+        ])
         .output()
         .unwrap();
     let shown = String::from_utf8(output.stdout).unwrap();
@@ -125,5 +166,8 @@ fn extra_directory_overrides_a_shipped_playbook_by_id() {
 #[test]
 fn usage_errors_exit_3() {
     mxdoctor().args(["no-such-command"]).assert().code(3);
-    mxdoctor().args(["explain", "--format", "yaml"]).assert().code(3);
+    mxdoctor()
+        .args(["explain", "--format", "yaml"])
+        .assert()
+        .code(3);
 }

@@ -251,7 +251,7 @@ pub struct ListingData {
     pub zone: String,
     pub queried: String,
     pub item: String,
-    /// listed | not_listed | list_error | timeout | error
+    /// `listed` | `not_listed` | `list_error` | `timeout` | `error`
     pub verdict: String,
     pub answers: Vec<String>,
     pub reason: Option<String>,
@@ -261,7 +261,7 @@ pub struct ListingData {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct HttpData {
     pub url: String,
-    /// reachable | blocked | redirect_loop | tls_error | error
+    /// `reachable` | `blocked` | `redirect_loop` | `tls_error` | `error`
     pub verdict: String,
     pub status: Option<u16>,
     pub hops: Vec<HttpHop>,

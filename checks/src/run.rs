@@ -25,14 +25,23 @@ impl Target {
     pub fn parse(text: &str) -> Self {
         let text = text.trim().trim_end_matches('.');
         if let Ok(ip) = text.parse::<IpAddr>() {
-            return Self::Host { host: ip.to_string(), port: None };
+            return Self::Host {
+                host: ip.to_string(),
+                port: None,
+            };
         }
         if let Ok(addr) = text.parse::<SocketAddr>() {
-            return Self::Host { host: addr.ip().to_string(), port: Some(addr.port()) };
+            return Self::Host {
+                host: addr.ip().to_string(),
+                port: Some(addr.port()),
+            };
         }
         if let Some((host, port)) = text.rsplit_once(':') {
             if let Ok(port) = port.parse() {
-                return Self::Host { host: host.to_string(), port: Some(port) };
+                return Self::Host {
+                    host: host.to_string(),
+                    port: Some(port),
+                };
             }
         }
         Self::Domain(text.to_ascii_lowercase())
@@ -69,7 +78,11 @@ pub struct RunConfig {
 const MAX_HTTP_HOPS: usize = 10;
 
 /// Runs the probes whose checks are in `needed` (plus those the user asked for by naming zones/URLs).
-pub async fn run_checks(config: &RunConfig, needed: &BTreeSet<String>, progress: Arc<dyn Progress>) -> Vec<Observation> {
+pub async fn run_checks(
+    config: &RunConfig,
+    needed: &BTreeSet<String>,
+    progress: Arc<dyn Progress>,
+) -> Vec<Observation> {
     let mut observations = vec![Observation::new(
         "run.context",
         config.target.name(),
@@ -81,7 +94,14 @@ pub async fn run_checks(config: &RunConfig, needed: &BTreeSet<String>, progress:
     let dns = match DnsClient::new(&config.dns_servers, config.timeout) {
         Ok(dns) => Arc::new(dns),
         Err(message) => {
-            observations.push(Observation::new("dns.mx", config.target.name(), Outcome::Error, Duration::ZERO, format!("cannot set up DNS: {message}"), Data::None));
+            observations.push(Observation::new(
+                "dns.mx",
+                config.target.name(),
+                Outcome::Error,
+                Duration::ZERO,
+                format!("cannot set up DNS: {message}"),
+                Data::None,
+            ));
             return observations;
         }
     };
@@ -94,7 +114,9 @@ pub async fn run_checks(config: &RunConfig, needed: &BTreeSet<String>, progress:
     settings.probes = SmtpProbes {
         tls: needed.contains("tls"),
         relay: needed.contains("relay"),
-        recipient: needed.contains("recipient.invalid") || needed.contains("recipient.valid") || needed.contains("greylist"),
+        recipient: needed.contains("recipient.invalid")
+            || needed.contains("recipient.valid")
+            || needed.contains("greylist"),
         greylist: needed.contains("greylist"),
         test_message: config.smtp.send_test_message && needed.contains("test_message"),
     };
@@ -103,7 +125,14 @@ pub async fn run_checks(config: &RunConfig, needed: &BTreeSet<String>, progress:
     for pem in &config.tls_roots_pem {
         match trust.clone().with_root_pem(pem) {
             Ok(extended) => trust = extended,
-            Err(error) => observations.push(Observation::new("tls", config.target.name(), Outcome::Error, Duration::ZERO, format!("an extra CA certificate could not be read: {error}"), Data::None)),
+            Err(error) => observations.push(Observation::new(
+                "tls",
+                config.target.name(),
+                Outcome::Error,
+                Duration::ZERO,
+                format!("an extra CA certificate could not be read: {error}"),
+                Data::None,
+            )),
         }
     }
     let trust = Arc::new(trust);
@@ -111,8 +140,14 @@ pub async fn run_checks(config: &RunConfig, needed: &BTreeSet<String>, progress:
     let addresses = probed_addresses(&observations, &hosts);
     let mut tasks: JoinSet<Vec<Observation>> = JoinSet::new();
     for host in hosts {
-        let (settings, trust, progress) = (Arc::clone(&settings), Arc::clone(&trust), Arc::clone(&progress));
-        tasks.spawn(async move { probe_host_with_trust(&host, &settings, &trust, progress.as_ref()).await });
+        let (settings, trust, progress) = (
+            Arc::clone(&settings),
+            Arc::clone(&trust),
+            Arc::clone(&progress),
+        );
+        tasks.spawn(async move {
+            probe_host_with_trust(&host, &settings, &trust, progress.as_ref()).await
+        });
     }
     for ip in &addresses {
         let ip = *ip;
@@ -120,27 +155,64 @@ pub async fn run_checks(config: &RunConfig, needed: &BTreeSet<String>, progress:
         tasks.spawn(async move { vec![ptr_dns.ptr(ip).await] });
         for zone in &config.dnsbl_zones {
             let (dns, zone, progress) = (Arc::clone(&dns), zone.clone(), Arc::clone(&progress));
-            tasks.spawn(async move { timed(&progress, format!("DNSBL {zone}"), dnsbl::dnsbl(&dns, &zone, ip)).await });
+            tasks.spawn(async move {
+                timed(
+                    &progress,
+                    format!("DNSBL {zone}"),
+                    dnsbl::dnsbl(&dns, &zone, ip),
+                )
+                .await
+            });
         }
     }
     for zone in &config.surbl_zones {
-        let (dns, zone, domain, progress) = (Arc::clone(&dns), zone.clone(), config.surbl_domain.clone(), Arc::clone(&progress));
-        tasks.spawn(async move { timed(&progress, format!("SURBL {zone}"), dnsbl::surbl(&dns, &zone, &domain)).await });
+        let (dns, zone, domain, progress) = (
+            Arc::clone(&dns),
+            zone.clone(),
+            config.surbl_domain.clone(),
+            Arc::clone(&progress),
+        );
+        tasks.spawn(async move {
+            timed(
+                &progress,
+                format!("SURBL {zone}"),
+                dnsbl::surbl(&dns, &zone, &domain),
+            )
+            .await
+        });
     }
     for url in &config.http_egress {
         let (url, timeout, progress) = (url.clone(), config.timeout, Arc::clone(&progress));
-        tasks.spawn(async move { timed(&progress, format!("HTTP {url}"), http::egress(&url, timeout, MAX_HTTP_HOPS)).await });
+        tasks.spawn(async move {
+            timed(
+                &progress,
+                format!("HTTP {url}"),
+                http::egress(&url, timeout, MAX_HTTP_HOPS),
+            )
+            .await
+        });
     }
     while let Some(joined) = tasks.join_next().await {
         match joined {
             Ok(found) => observations.extend(found),
-            Err(error) => observations.push(Observation::new("run.task", config.target.name(), Outcome::Error, Duration::ZERO, format!("a probe task failed: {error}"), Data::None)),
+            Err(error) => observations.push(Observation::new(
+                "run.task",
+                config.target.name(),
+                Outcome::Error,
+                Duration::ZERO,
+                format!("a probe task failed: {error}"),
+                Data::None,
+            )),
         }
     }
     observations
 }
 
-async fn timed(progress: &Arc<dyn Progress>, label: String, probe: impl Future<Output = Observation>) -> Vec<Observation> {
+async fn timed(
+    progress: &Arc<dyn Progress>,
+    label: String,
+    probe: impl Future<Output = Observation>,
+) -> Vec<Observation> {
     progress.started(&label);
     let observation = probe.await;
     progress.finished(&label);
@@ -148,7 +220,11 @@ async fn timed(progress: &Arc<dyn Progress>, label: String, probe: impl Future<O
 }
 
 /// Looks up the target (MX set or host) and the backend; records what DNS said; returns the SMTP hosts to probe.
-async fn resolve_hosts(config: &RunConfig, dns: &DnsClient, observations: &mut Vec<Observation>) -> Vec<HostTarget> {
+async fn resolve_hosts(
+    config: &RunConfig,
+    dns: &DnsClient,
+    observations: &mut Vec<Observation>,
+) -> Vec<HostTarget> {
     let mut hosts = Vec::new();
     match &config.target {
         Target::Domain(domain) => {
@@ -156,8 +232,14 @@ async fn resolve_hosts(config: &RunConfig, dns: &DnsClient, observations: &mut V
             observations.push(observation);
             let worst_preference = records.iter().map(|r| r.preference).max();
             for record in &records {
-                let is_gateway = (!config.gateways.is_empty()).then(|| is_gateway(&config.gateways, &record.exchange, &record.addresses));
-                observations.push(mx_host_observation(record, is_gateway, worst_preference, records.len()));
+                let is_gateway = (!config.gateways.is_empty())
+                    .then(|| is_gateway(&config.gateways, &record.exchange, &record.addresses));
+                observations.push(mx_host_observation(
+                    record,
+                    is_gateway,
+                    worst_preference,
+                    records.len(),
+                ));
                 if let Some(address) = first_address(&record.addresses) {
                     hosts.push(HostTarget {
                         host: record.exchange.clone(),
@@ -171,7 +253,8 @@ async fn resolve_hosts(config: &RunConfig, dns: &DnsClient, observations: &mut V
             }
         }
         Target::Host { .. } => {
-            if let Some(host) = host_target(&config.target, "host", config, dns, observations).await {
+            if let Some(host) = host_target(&config.target, "host", config, dns, observations).await
+            {
                 hosts.push(host);
             }
         }
@@ -184,20 +267,31 @@ async fn resolve_hosts(config: &RunConfig, dns: &DnsClient, observations: &mut V
     hosts
 }
 
-async fn host_target(target: &Target, role: &str, config: &RunConfig, dns: &DnsClient, observations: &mut Vec<Observation>) -> Option<HostTarget> {
+async fn host_target(
+    target: &Target,
+    role: &str,
+    config: &RunConfig,
+    dns: &DnsClient,
+    observations: &mut Vec<Observation>,
+) -> Option<HostTarget> {
     let (host, port) = match target {
         Target::Domain(name) => (name.clone(), None),
         Target::Host { host, port } => (host.clone(), *port),
     };
-    let address = match host.parse::<IpAddr>() {
-        Ok(ip) => ip,
-        Err(_) => {
-            let (observation, addresses) = dns.addresses(&host).await;
-            observations.push(observation);
-            first_address(&addresses.iter().map(ToString::to_string).collect::<Vec<_>>())?
-        }
+    let address = if let Ok(ip) = host.parse::<IpAddr>() {
+        ip
+    } else {
+        let (observation, addresses) = dns.addresses(&host).await;
+        observations.push(observation);
+        first_address(
+            &addresses
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>(),
+        )?
     };
-    let is_gateway = (!config.gateways.is_empty()).then(|| is_gateway(&config.gateways, &host, &[address.to_string()]));
+    let is_gateway = (!config.gateways.is_empty())
+        .then(|| is_gateway(&config.gateways, &host, &[address.to_string()]));
     Some(HostTarget {
         host,
         address,
@@ -208,20 +302,34 @@ async fn host_target(target: &Target, role: &str, config: &RunConfig, dns: &DnsC
     })
 }
 
-fn mx_host_observation(record: &MxRecord, is_gateway: Option<bool>, worst: Option<u16>, mx_count: usize) -> Observation {
+fn mx_host_observation(
+    record: &MxRecord,
+    is_gateway: Option<bool>,
+    worst: Option<u16>,
+    mx_count: usize,
+) -> Observation {
     let lowest_priority = mx_count > 1 && Some(record.preference) == worst;
     let role = match is_gateway {
         Some(true) => "a gateway",
         Some(false) => "NOT a gateway",
         None => "not judged (no --gateway)",
     };
-    let outcome = if is_gateway == Some(false) { Outcome::Fail } else { Outcome::Ok };
+    let outcome = if is_gateway == Some(false) {
+        Outcome::Fail
+    } else {
+        Outcome::Ok
+    };
     Observation::new(
         "mx.host",
         record.exchange.clone(),
         outcome,
         Duration::ZERO,
-        format!("MX {} {} ({}) is {role}", record.preference, record.exchange, record.addresses.join(", ")),
+        format!(
+            "MX {} {} ({}) is {role}",
+            record.preference,
+            record.exchange,
+            record.addresses.join(", ")
+        ),
         Data::MxHost(MxHostData {
             exchange: record.exchange.clone(),
             preference: record.preference,
@@ -236,22 +344,34 @@ fn mx_host_observation(record: &MxRecord, is_gateway: Option<bool>, worst: Optio
 /// Whether an MX host is one of the gateways, by name (case and trailing dot ignored) or address.
 fn is_gateway(gateways: &[String], exchange: &str, addresses: &[String]) -> bool {
     let normal = |name: &str| name.trim_end_matches('.').to_ascii_lowercase();
-    gateways
-        .iter()
-        .any(|gateway| normal(gateway) == normal(exchange) || addresses.iter().any(|a| a == gateway))
+    gateways.iter().any(|gateway| {
+        normal(gateway) == normal(exchange) || addresses.iter().any(|a| a == gateway)
+    })
 }
 
 fn first_address(addresses: &[String]) -> Option<IpAddr> {
     let parsed: Vec<IpAddr> = addresses.iter().filter_map(|a| a.parse().ok()).collect();
-    parsed.iter().find(|ip| ip.is_ipv4()).or_else(|| parsed.first()).copied()
+    parsed
+        .iter()
+        .find(|ip| ip.is_ipv4())
+        .or_else(|| parsed.first())
+        .copied()
 }
 
 /// Every distinct address of the MX hosts and the target host (not the backend), for DNSBL and PTR lookups.
 fn probed_addresses(observations: &[Observation], hosts: &[HostTarget]) -> Vec<IpAddr> {
-    let mut seen: BTreeSet<IpAddr> = hosts.iter().filter(|h| h.role != "backend").map(|h| h.address).collect();
+    let mut seen: BTreeSet<IpAddr> = hosts
+        .iter()
+        .filter(|h| h.role != "backend")
+        .map(|h| h.address)
+        .collect();
     for observation in observations {
         if let Data::MxHost(host) = &observation.data {
-            seen.extend(host.addresses.iter().filter_map(|a| a.parse::<IpAddr>().ok()));
+            seen.extend(
+                host.addresses
+                    .iter()
+                    .filter_map(|a| a.parse::<IpAddr>().ok()),
+            );
         }
     }
     seen.into_iter().collect()

@@ -5,11 +5,11 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use mxdoctor_checks::Observation;
 use mxdoctor_checks::observation::RunContext;
 use mxdoctor_checks::progress::{Progress, Silent};
 use mxdoctor_checks::run::{RunConfig, Target, run_checks};
 use mxdoctor_checks::smtp::{SmtpProbes, SmtpSettings};
-use mxdoctor_checks::Observation;
 
 use super::{emit, library};
 use crate::cli::{CheckArgs, Common};
@@ -30,9 +30,14 @@ pub fn run(common: &Common, args: &CheckArgs) -> Result<u8, AppError> {
 }
 
 /// Runs the probes on a fresh runtime, with a progress display when stderr is a terminal.
-pub fn probe(library: &Library, config: &RunConfig, no_progress: bool) -> Result<Vec<Observation>, AppError> {
+pub fn probe(
+    library: &Library,
+    config: &RunConfig,
+    no_progress: bool,
+) -> Result<Vec<Observation>, AppError> {
     let needed = needed_checks(&library.playbooks);
-    let terminal = (!no_progress && std::io::stderr().is_terminal()).then(|| Arc::new(TerminalProgress::new()));
+    let terminal = (!no_progress && std::io::stderr().is_terminal())
+        .then(|| Arc::new(TerminalProgress::new()));
     let progress: Arc<dyn Progress> = match &terminal {
         Some(bar) => Arc::clone(bar) as Arc<dyn Progress>,
         None => Arc::new(Silent),
@@ -40,7 +45,10 @@ pub fn probe(library: &Library, config: &RunConfig, no_progress: bool) -> Result
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|source| AppError::Io { path: "tokio runtime".into(), source })?;
+        .map_err(|source| AppError::Io {
+            path: "tokio runtime".into(),
+            source,
+        })?;
     let observations = runtime.block_on(run_checks(config, &needed, progress));
     if let Some(bar) = terminal {
         bar.finish();
@@ -49,7 +57,13 @@ pub fn probe(library: &Library, config: &RunConfig, no_progress: bool) -> Result
 }
 
 /// Pure: observations in, report out.
-pub fn diagnose(library: &Library, config: &RunConfig, args: &CheckArgs, observations: Vec<Observation>, common: &Common) -> Report {
+pub fn diagnose(
+    library: &Library,
+    config: &RunConfig,
+    args: &CheckArgs,
+    observations: Vec<Observation>,
+    common: &Common,
+) -> Report {
     let findings = evaluate(&library.playbooks, &observations, common.platform);
     let mut report = Report::new("check", args.target.clone(), findings, Vec::new());
     report.vantage = Some(vantage(config));
@@ -57,7 +71,9 @@ pub fn diagnose(library: &Library, config: &RunConfig, args: &CheckArgs, observa
         report.notes.push(reason);
         report.status = Status::Unknown;
     } else if nothing_answered(&observations) {
-        report.notes.push("nothing could be probed: no probe got an answer".into());
+        report
+            .notes
+            .push("nothing could be probed: no probe got an answer".into());
         report.status = Status::Unknown;
     }
     report.observations = observations;
@@ -65,11 +81,17 @@ pub fn diagnose(library: &Library, config: &RunConfig, args: &CheckArgs, observa
 }
 
 fn vantage(config: &RunConfig) -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").map_or_else(|_| "this host".to_string(), |h| h.trim().to_string());
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map_or_else(|_| "this host".to_string(), |h| h.trim().to_string());
     let resolvers = if config.dns_servers.is_empty() {
         "system resolver".to_string()
     } else {
-        config.dns_servers.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+        config
+            .dns_servers
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
     };
     format!("{host} via {resolvers}")
 }
@@ -80,9 +102,16 @@ pub fn run_config(args: &CheckArgs) -> Result<RunConfig, AppError> {
     if target.name().is_empty() {
         return Err(AppError::Usage("TARGET is empty".into()));
     }
-    let dns_servers = args.dns.iter().map(|s| parse_dns_server(s)).collect::<Result<Vec<_>, _>>()?;
+    let dns_servers = args
+        .dns
+        .iter()
+        .map(|s| parse_dns_server(s))
+        .collect::<Result<Vec<_>, _>>()?;
     if !(args.timeout.is_finite() && args.timeout > 0.0 && args.timeout <= 3600.0) {
-        return Err(AppError::Usage(format!("--timeout must be between 0 and 3600 seconds, got {}", args.timeout)));
+        return Err(AppError::Usage(format!(
+            "--timeout must be between 0 and 3600 seconds, got {}",
+            args.timeout
+        )));
     }
     let timeout = Duration::from_secs_f64(args.timeout);
     for (flag, value) in [
@@ -96,11 +125,17 @@ pub fn run_config(args: &CheckArgs) -> Result<RunConfig, AppError> {
         }
     }
     if args.send_test_message && args.rcpt_valid.is_none() {
-        return Err(AppError::Usage("--send-test-message needs --rcpt-valid: test messages go only there".into()));
+        return Err(AppError::Usage(
+            "--send-test-message needs --rcpt-valid: test messages go only there".into(),
+        ));
     }
     let domain = recipient_domain(&target, args);
     let relay_rcpt = args.relay_rcpt.clone().unwrap_or_else(|| {
-        let foreign = if domain.eq_ignore_ascii_case("example.net") { "example.com" } else { "example.net" };
+        let foreign = if domain.eq_ignore_ascii_case("example.net") {
+            "example.com"
+        } else {
+            "example.net"
+        };
         format!("mxdoctor-relay-probe@{foreign}")
     });
     let rcpt_invalid = args
@@ -111,12 +146,18 @@ pub fn run_config(args: &CheckArgs) -> Result<RunConfig, AppError> {
         .tls_ca
         .iter()
         .map(|path| {
-            std::fs::read(path).map_err(|source| AppError::Io { path: path.display().to_string(), source })
+            std::fs::read(path).map_err(|source| AppError::Io {
+                path: path.display().to_string(),
+                source,
+            })
         })
         .collect::<Result<Vec<_>, _>>()?;
     let backend = args.backend.as_deref().map(Target::parse).map(|t| match t {
-        Target::Domain(name) => Target::Host { host: name, port: None },
-        host => host,
+        Target::Domain(name) => Target::Host {
+            host: name,
+            port: None,
+        },
+        host @ Target::Host { .. } => host,
     });
     Ok(RunConfig {
         context: RunContext {
@@ -165,7 +206,9 @@ fn check_address(flag: &str, value: &str) -> Result<(), AppError> {
     value
         .parse::<lettre::Address>()
         .map(|_| ())
-        .map_err(|error| AppError::Usage(format!("{flag} {value:?} is not an email address: {error}")))
+        .map_err(|error| {
+            AppError::Usage(format!("{flag} {value:?} is not an email address: {error}"))
+        })
 }
 
 /// The domain for the random non-existent recipient: the target domain, else the valid recipient's.
@@ -176,17 +219,22 @@ fn recipient_domain(target: &Target, args: &CheckArgs) -> String {
             .rcpt_valid
             .as_deref()
             .and_then(|a| a.rsplit_once('@'))
-            .map(|(_, d)| d.to_string())
-            .unwrap_or_else(|| match host.parse::<IpAddr>() {
-                Ok(ip) => format!("[{ip}]"),
-                Err(_) => host.clone(),
-            }),
+            .map_or_else(
+                || match host.parse::<IpAddr>() {
+                    Ok(ip) => format!("[{ip}]"),
+                    Err(_) => host.clone(),
+                },
+                |(_, domain)| domain.to_string(),
+            ),
     }
 }
 
 /// Letters only: postgrey folds digits, so a fresh probe must differ in letters.
 fn random_letters(count: usize) -> String {
-    let seed = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos()) ^ u128::from(std::process::id()) << 64;
+    let seed = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos())
+        ^ u128::from(std::process::id()) << 64;
     let mut state = seed | 1;
     (0..count)
         .map(|_| {

@@ -41,7 +41,11 @@ impl Diagnosis {
     fn as_expected(&self) -> bool {
         match self.scenario.expected_top {
             Some(expected) => self.top() == Some(expected),
-            None => self.report.findings.iter().all(|f| f.severity == Severity::Info),
+            None => self
+                .report
+                .findings
+                .iter()
+                .all(|f| f.severity == Severity::Info),
         }
     }
 }
@@ -52,7 +56,10 @@ pub fn run(common: &Common) -> Result<u8, AppError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|source| AppError::Io { path: "tokio runtime".into(), source })?;
+        .map_err(|source| AppError::Io {
+            path: "tokio runtime".into(),
+            source,
+        })?;
     let ca_file = tempfile_with(LAB_CA_PEM)?;
     let diagnoses = runtime.block_on(diagnose_all(&library, common, ca_file.path()))?;
     drop(ca_file);
@@ -71,11 +78,18 @@ pub fn run(common: &Common) -> Result<u8, AppError> {
     } else {
         print_stdout(&render_text(&diagnoses, common, started))?;
     }
-    Ok(if diagnoses.iter().all(Diagnosis::as_expected) { 0 } else { 1 })
+    Ok(u8::from(!diagnoses.iter().all(Diagnosis::as_expected)))
 }
 
-async fn diagnose_all(library: &Library, common: &Common, ca_file: &std::path::Path) -> Result<Vec<Diagnosis>, AppError> {
-    let lab = Lab::start().await.map_err(|source| AppError::Io { path: "demo lab on 127.0.0.0/8".into(), source })?;
+async fn diagnose_all(
+    library: &Library,
+    common: &Common,
+    ca_file: &std::path::Path,
+) -> Result<Vec<Diagnosis>, AppError> {
+    let lab = Lab::start().await.map_err(|source| AppError::Io {
+        path: "demo lab on 127.0.0.0/8".into(),
+        source,
+    })?;
     let needed = Arc::new(needed_checks(&library.playbooks));
     let mut tasks = JoinSet::new();
     let mut prepared = Vec::new();
@@ -90,7 +104,12 @@ async fn diagnose_all(library: &Library, common: &Common, ca_file: &std::path::P
             let observations = run_checks(&probe_config, &needed, Arc::new(Silent)).await;
             (index, observations, began.elapsed())
         });
-        prepared.push((scenario.clone(), format!("mxdoctor {}", arguments.join(" ")), args, config));
+        prepared.push((
+            scenario.clone(),
+            format!("mxdoctor {}", arguments.join(" ")),
+            args,
+            config,
+        ));
     }
     let mut observed = vec![(Vec::new(), std::time::Duration::ZERO); prepared.len()];
     while let Some(joined) = tasks.join_next().await {
@@ -101,19 +120,27 @@ async fn diagnose_all(library: &Library, common: &Common, ca_file: &std::path::P
     Ok(prepared
         .into_iter()
         .zip(observed)
-        .map(|((scenario, command, args, config), (observations, took))| {
-            let mut report = diagnose(library, &config, &args, observations, common);
-            report.duration_ms = u64::try_from(took.as_millis()).unwrap_or(u64::MAX);
-            rank(&mut report.findings);
-            Diagnosis { scenario, command, report }
-        })
+        .map(
+            |((scenario, command, args, config), (observations, took))| {
+                let mut report = diagnose(library, &config, &args, observations, common);
+                report.duration_ms = u64::try_from(took.as_millis()).unwrap_or(u64::MAX);
+                rank(&mut report.findings);
+                Diagnosis {
+                    scenario,
+                    command,
+                    report,
+                }
+            },
+        )
         .collect())
 }
 
 /// The scenario's command line parsed exactly as a user's would be.
 fn check_args(arguments: &[String]) -> Result<CheckArgs, AppError> {
-    let cli = Cli::try_parse_from(std::iter::once("mxdoctor".to_string()).chain(arguments.iter().cloned()))
-        .map_err(|error| AppError::Usage(format!("demo scenario command line: {error}")))?;
+    let cli = Cli::try_parse_from(
+        std::iter::once("mxdoctor".to_string()).chain(arguments.iter().cloned()),
+    )
+    .map_err(|error| AppError::Usage(format!("demo scenario command line: {error}")))?;
     match cli.command {
         Command::Check(args) => Ok(args),
         _ => Err(AppError::Usage("demo scenario is not a check".into())),
@@ -121,18 +148,38 @@ fn check_args(arguments: &[String]) -> Result<CheckArgs, AppError> {
 }
 
 fn render_text(diagnoses: &[Diagnosis], common: &Common, started: Instant) -> String {
-    let options = TextOptions { platform: common.platform, observations: common.verbose, explain: common.verbose };
+    let options = TextOptions {
+        platform: common.platform,
+        observations: common.verbose,
+        explain: common.verbose,
+    };
     let mut out = String::new();
     for diagnosis in diagnoses {
-        let _ = writeln!(out, "{}", format!("━━ {} — {}", diagnosis.scenario.name, diagnosis.scenario.about).bold());
+        let _ = writeln!(
+            out,
+            "{}",
+            format!(
+                "━━ {} — {}",
+                diagnosis.scenario.name, diagnosis.scenario.about
+            )
+            .bold()
+        );
         let _ = writeln!(out, "{}", format!("$ {}", diagnosis.command).dimmed());
         out.push_str(&render(&diagnosis.report, Format::Text, &options));
         out.push('\n');
     }
     let _ = writeln!(out, "{}", "Summary: which playbook fired where".bold());
-    let _ = writeln!(out, "  {:<22} {:<10} {:<36} {}", "scenario", "status", "top finding", "expected");
+    let _ = writeln!(
+        out,
+        "  {:<22} {:<10} {:<36} expected",
+        "scenario", "status", "top finding"
+    );
     for diagnosis in diagnoses {
-        let mark = if diagnosis.as_expected() { "✓".green() } else { "✗".red() };
+        let mark = if diagnosis.as_expected() {
+            "✓".green()
+        } else {
+            "✗".red()
+        };
         let _ = writeln!(
             out,
             "  {:<22} {:<10} {:<36} {} {}",
@@ -156,7 +203,10 @@ fn render_text(diagnoses: &[Diagnosis], common: &Common, started: Instant) -> St
 /// The lab CA in a temporary file, for `--tls-ca` (removed when dropped).
 fn tempfile_with(contents: &[u8]) -> Result<TempFile, AppError> {
     let path = std::env::temp_dir().join(format!("mxdoctor-lab-ca-{}.pem", std::process::id()));
-    std::fs::write(&path, contents).map_err(|source| AppError::Io { path: path.display().to_string(), source })?;
+    std::fs::write(&path, contents).map_err(|source| AppError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
     Ok(TempFile(path))
 }
 

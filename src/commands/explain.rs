@@ -21,7 +21,10 @@ pub fn run(common: &Common, texts: &[String]) -> Result<u8, AppError> {
         std::io::stdin()
             .take(MAX_STDIN_BYTES)
             .read_to_end(&mut input)
-            .map_err(|source| AppError::Io { path: "stdin".into(), source })?;
+            .map_err(|source| AppError::Io {
+                path: "stdin".into(),
+                source,
+            })?;
         split_items(&String::from_utf8_lossy(&input))
     } else {
         texts.to_vec()
@@ -32,5 +35,9 @@ pub fn run(common: &Common, texts: &[String]) -> Result<u8, AppError> {
         1 => "1 input".to_string(),
         n => format!("{n} inputs"),
     };
-    emit(Report::new("explain", target, findings, Vec::new()), common, started)
+    emit(
+        Report::new("explain", target, findings, Vec::new()),
+        common,
+        started,
+    )
 }

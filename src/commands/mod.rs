@@ -4,6 +4,7 @@ pub mod check;
 pub mod demo;
 pub mod explain;
 pub mod playbooks;
+pub mod queue;
 pub mod triage;
 
 use std::io::{IsTerminal, Write};
@@ -43,7 +44,10 @@ pub fn emit(mut report: Report, common: &Common, started: Instant) -> Result<u8,
 /// Writes to stdout; a closed pipe (`| head`) is not an error worth a panic.
 pub fn print_stdout(text: &str) -> Result<(), AppError> {
     let mut stdout = std::io::stdout().lock();
-    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
         Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => Err(AppError::Io {
             path: "stdout".into(),
             source: error,

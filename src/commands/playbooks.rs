@@ -19,7 +19,9 @@ pub fn run(common: &Common, action: &PlaybooksAction) -> Result<u8, AppError> {
         }
         PlaybooksAction::Show { id } => {
             let library = library(common)?;
-            let playbook = library.get(id).ok_or_else(|| AppError::UnknownPlaybook(id.clone()))?;
+            let playbook = library
+                .get(id)
+                .ok_or_else(|| AppError::UnknownPlaybook(id.clone()))?;
             print_stdout(&show(playbook, common.platform))?;
             Ok(0)
         }
@@ -27,7 +29,10 @@ pub fn run(common: &Common, action: &PlaybooksAction) -> Result<u8, AppError> {
             let mut dirs = common.playbooks.clone();
             dirs.extend(dir.iter().cloned());
             let library = Library::load(&dirs).map_err(AppError::Playbooks)?;
-            let selected = |p: &Playbook| dir.as_ref().is_none_or(|d| p.origin.starts_with(&d.display().to_string()));
+            let selected = |p: &Playbook| {
+                dir.as_ref()
+                    .is_none_or(|d| p.origin.starts_with(&d.display().to_string()))
+            };
             let failures = lint(&library.playbooks, selected);
             if !failures.is_empty() {
                 return Err(AppError::Lint(failures));
@@ -42,7 +47,9 @@ pub fn run(common: &Common, action: &PlaybooksAction) -> Result<u8, AppError> {
                 .filter(|p| selected(p))
                 .map(|p| p.examples.matches.len() + p.examples.not_matches.len())
                 .sum();
-            print_stdout(&format!("{count} playbooks OK, {examples} examples passed\n"))?;
+            print_stdout(&format!(
+                "{count} playbooks OK, {examples} examples passed\n"
+            ))?;
             Ok(0)
         }
     }
@@ -79,7 +86,12 @@ fn show(playbook: &Playbook, platform: Platform) -> String {
         "severity: {:?} · area: {:?} · from: {}",
         playbook.severity, playbook.area, playbook.origin
     );
-    let _ = writeln!(out, "\n{}\n\n{}", playbook.summary.trim(), playbook.explanation.trim());
+    let _ = writeln!(
+        out,
+        "\n{}\n\n{}",
+        playbook.summary.trim(),
+        playbook.explanation.trim()
+    );
     for remediation in remediation_for(playbook, platform) {
         let _ = writeln!(out, "\nfix ({}):", remediation.platform.as_str());
         for (number, step) in remediation.steps.iter().enumerate() {

@@ -22,7 +22,10 @@ pub fn run(common: &Common, files: &[PathBuf]) -> Result<u8, AppError> {
     let mut stats = StreamStats::default();
     for path in files {
         let name = path.display().to_string();
-        let io_error = |source| AppError::Io { path: name.clone(), source };
+        let io_error = |source| AppError::Io {
+            path: name.clone(),
+            source,
+        };
         if name == "-" {
             let reader = BufReader::with_capacity(READ_BUFFER_BYTES, stdin().lock());
             triage_reader(&matcher, "stdin", reader, &mut tally, &mut stats).map_err(io_error)?;
@@ -33,7 +36,11 @@ pub fn run(common: &Common, files: &[PathBuf]) -> Result<u8, AppError> {
         }
     }
     let findings = tally.into_findings(&library.playbooks, common.platform);
-    let target = files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" ");
+    let target = files
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(" ");
     let mut report = Report::new("triage", target, findings, Vec::new());
     report.notes.push(format!(
         "{} lines ({} bytes) read, {} matched a playbook",

@@ -4,15 +4,19 @@ use serde_json::Value;
 
 use super::view::ObservationView;
 use crate::finding::{Evidence, Finding, Platform};
-use crate::playbook::compile::{Condition, FieldTest, Op};
 use crate::playbook::Playbook;
+use crate::playbook::compile::{Condition, FieldTest, Op};
 use mxdoctor_checks::Observation;
 
 /// The check that carries run flags: never shown as evidence.
 pub const CONTEXT_CHECK: &str = "run.context";
 
 /// Every playbook whose rules hold on `observations`, one finding each (the first rule that holds).
-pub fn evaluate(playbooks: &[Playbook], observations: &[Observation], platform: Platform) -> Vec<Finding> {
+pub fn evaluate(
+    playbooks: &[Playbook],
+    observations: &[Observation],
+    platform: Platform,
+) -> Vec<Finding> {
     let views: Vec<ObservationView<'_>> = observations.iter().map(ObservationView::new).collect();
     playbooks
         .iter()
@@ -21,7 +25,13 @@ pub fn evaluate(playbooks: &[Playbook], observations: &[Observation], platform: 
                 let mut evidence = Vec::new();
                 holds(&rule.condition, &views, &mut evidence).then(|| {
                     let severity = rule.severity.unwrap_or(playbook.severity);
-                    Finding::new(playbook, severity, rule.confidence, to_evidence(&evidence), platform)
+                    Finding::new(
+                        playbook,
+                        severity,
+                        rule.confidence,
+                        to_evidence(&evidence),
+                        platform,
+                    )
                 })
             })
         })
@@ -44,11 +54,17 @@ fn to_evidence(matched: &[&Observation]) -> Vec<Evidence> {
 }
 
 /// Whether `condition` holds; the observations that made it hold are added to `evidence`.
-fn holds<'a>(condition: &Condition, views: &[ObservationView<'a>], evidence: &mut Vec<&'a Observation>) -> bool {
+fn holds<'a>(
+    condition: &Condition,
+    views: &[ObservationView<'a>],
+    evidence: &mut Vec<&'a Observation>,
+) -> bool {
     match condition {
         Condition::All(children) => {
             let mut collected = Vec::new();
-            let all = children.iter().all(|child| holds(child, views, &mut collected));
+            let all = children
+                .iter()
+                .all(|child| holds(child, views, &mut collected));
             if all {
                 evidence.extend(collected);
             }
@@ -67,7 +83,9 @@ fn holds<'a>(condition: &Condition, views: &[ObservationView<'a>], evidence: &mu
             evidence.extend(
                 views
                     .iter()
-                    .filter(|view| view.observation.check == *check && tests.iter().all(|t| passes(t, view)))
+                    .filter(|view| {
+                        view.observation.check == *check && tests.iter().all(|t| passes(t, view))
+                    })
                     .map(|view| view.observation),
             );
             evidence.len() > before
@@ -97,7 +115,9 @@ fn passes(test: &FieldTest, view: &ObservationView<'_>) -> bool {
 fn equals(value: &Value, expected: &Value) -> bool {
     match (value, expected) {
         (Value::Number(a), Value::Number(b)) => a.as_f64() == b.as_f64(),
-        (Value::Array(items), expected) if !expected.is_array() => items.iter().any(|item| equals(item, expected)),
+        (Value::Array(items), expected) if !expected.is_array() => {
+            items.iter().any(|item| equals(item, expected))
+        }
         (Value::String(a), Value::String(b)) => a.eq_ignore_ascii_case(b),
         (a, b) => a == b,
     }

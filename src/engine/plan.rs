@@ -2,8 +2,8 @@
 
 use std::collections::BTreeSet;
 
-use crate::playbook::compile::Condition;
 use crate::playbook::Playbook;
+use crate::playbook::compile::Condition;
 
 /// The names of every check referenced by the playbooks' `when` rules.
 pub fn needed_checks(playbooks: &[Playbook]) -> BTreeSet<String> {

@@ -4,8 +4,14 @@ use mxdoctor_checks::{Data, Observation, Outcome};
 
 /// A run whose failures point at the prober's own network: the status is UNKNOWN, with this note.
 pub fn inconclusive_reason(observations: &[Observation]) -> Option<String> {
-    let sessions: Vec<&Observation> = observations.iter().filter(|o| o.check == "smtp.session").collect();
-    let dns: Vec<&Observation> = observations.iter().filter(|o| o.check.starts_with("dns.")).collect();
+    let sessions: Vec<&Observation> = observations
+        .iter()
+        .filter(|o| o.check == "smtp.session")
+        .collect();
+    let dns: Vec<&Observation> = observations
+        .iter()
+        .filter(|o| o.check.starts_with("dns."))
+        .collect();
     let dns_answered = dns.iter().any(|o| o.outcome.answered());
     if !dns.is_empty() && !dns_answered && sessions.is_empty() {
         return Some("inconclusive — no DNS server answered; probably the resolver or this network, not the target".into());

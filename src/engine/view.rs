@@ -23,7 +23,10 @@ impl<'a> ObservationView<'a> {
         );
         fields.insert("subject".into(), Value::from(observation.subject.clone()));
         fields.insert("detail".into(), Value::from(observation.detail.clone()));
-        Self { observation, fields }
+        Self {
+            observation,
+            fields,
+        }
     }
 
     /// The value at a dotted path; `None` when absent.

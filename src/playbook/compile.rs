@@ -6,8 +6,8 @@ use serde_saphyr::Spanned;
 
 use super::error::PlaybookError;
 use super::schema::{
-    Area, ConditionSource, Confidence, ExamplesSource, FieldTestSource, PatternSource, PlaybookSource,
-    RemediationSource, ReplyMatcherSource, RuleSource, Severity,
+    Area, ConditionSource, Confidence, ExamplesSource, FieldTestSource, PatternSource,
+    PlaybookSource, RemediationSource, ReplyMatcherSource, RuleSource, Severity,
 };
 
 /// A playbook ready for matching and evaluation.
@@ -58,7 +58,10 @@ pub enum Condition {
     Any(Vec<Condition>),
     Not(Box<Condition>),
     /// Some observation of `check` passes every test.
-    Observed { check: String, tests: Vec<FieldTest> },
+    Observed {
+        check: String,
+        tests: Vec<FieldTest>,
+    },
 }
 
 #[derive(Debug)]
@@ -80,7 +83,11 @@ pub enum Op {
 }
 
 /// Compiles one parsed playbook; `file` and `source` locate errors.
-pub fn compile(parsed: PlaybookSource, file: &str, source: &str) -> Result<Playbook, Vec<PlaybookError>> {
+pub fn compile(
+    parsed: PlaybookSource,
+    file: &str,
+    source: &str,
+) -> Result<Playbook, Vec<PlaybookError>> {
     let mut errors = Vec::new();
     let mut ctx = Ctx {
         file,
@@ -88,7 +95,10 @@ pub fn compile(parsed: PlaybookSource, file: &str, source: &str) -> Result<Playb
         errors: &mut errors,
     };
     if !valid_id(&parsed.id.value) {
-        ctx.error(&parsed.id, "id must be lowercase letters, digits and '-' (it is a stable name users rely on)");
+        ctx.error(
+            &parsed.id,
+            "id must be lowercase letters, digits and '-' (it is a stable name users rely on)",
+        );
     }
     let replies = parsed
         .symptoms
@@ -96,9 +106,23 @@ pub fn compile(parsed: PlaybookSource, file: &str, source: &str) -> Result<Playb
         .iter()
         .filter_map(|matcher| ctx.reply_matcher(matcher))
         .collect();
-    let logs = parsed.symptoms.logs.iter().filter_map(|p| ctx.line_pattern(p)).collect();
-    let bounces = parsed.symptoms.bounces.iter().filter_map(|p| ctx.line_pattern(p)).collect();
-    let rules = parsed.when.iter().filter_map(|rule| ctx.rule(rule)).collect();
+    let logs = parsed
+        .symptoms
+        .logs
+        .iter()
+        .filter_map(|p| ctx.line_pattern(p))
+        .collect();
+    let bounces = parsed
+        .symptoms
+        .bounces
+        .iter()
+        .filter_map(|p| ctx.line_pattern(p))
+        .collect();
+    let rules = parsed
+        .when
+        .iter()
+        .filter_map(|rule| ctx.rule(rule))
+        .collect();
     if errors.is_empty() {
         Ok(Playbook {
             id: parsed.id.value,
@@ -154,18 +178,34 @@ impl Ctx<'_> {
         match regex::RegexBuilder::new(&text).size_limit(1 << 22).build() {
             Ok(regex) => Some(regex),
             Err(error) => {
-                let last_line = error.to_string().lines().last().unwrap_or_default().to_string();
-                let first_line = last_line.strip_prefix("error: ").unwrap_or(&last_line).to_string();
-                self.error(pattern, format!("invalid regex {:?}: {first_line}", pattern.value));
+                let last_line = error
+                    .to_string()
+                    .lines()
+                    .last()
+                    .unwrap_or_default()
+                    .to_string();
+                let first_line = last_line
+                    .strip_prefix("error: ")
+                    .unwrap_or(&last_line)
+                    .to_string();
+                self.error(
+                    pattern,
+                    format!("invalid regex {:?}: {first_line}", pattern.value),
+                );
                 None
             }
         }
     }
 
-    fn optional_regex(&mut self, pattern: Option<&Spanned<String>>, anchored: bool) -> Option<Option<Regex>> {
+    /// `Ok(None)` when no pattern was given, `Err(())` when it did not compile (already reported).
+    fn optional_regex(
+        &mut self,
+        pattern: Option<&Spanned<String>>,
+        anchored: bool,
+    ) -> Result<Option<Regex>, ()> {
         match pattern {
-            None => Some(None),
-            Some(pattern) => self.regex(pattern, anchored).map(Some),
+            None => Ok(None),
+            Some(pattern) => self.regex(pattern, anchored).map(Some).ok_or(()),
         }
     }
 
@@ -182,10 +222,10 @@ impl Ctx<'_> {
             return None;
         }
         Some(ReplyMatcher {
-            code: code?,
-            enhanced: enhanced?,
-            text: text?,
-            text_not: text_not?,
+            code: code.ok()?,
+            enhanced: enhanced.ok()?,
+            text: text.ok()?,
+            text_not: text_not.ok()?,
             confidence: source.confidence,
         })
     }
@@ -238,8 +278,18 @@ impl Ctx<'_> {
         }
         let check = source.check.as_ref()?;
         let Some(spec) = mxdoctor_checks::catalog::find(&check.value) else {
-            let known: Vec<&str> = mxdoctor_checks::catalog::CHECKS.iter().map(|c| c.name).collect();
-            self.error(check, format!("unknown check {:?}; known: {}", check.value, known.join(", ")));
+            let known: Vec<&str> = mxdoctor_checks::catalog::CHECKS
+                .iter()
+                .map(|c| c.name)
+                .collect();
+            self.error(
+                check,
+                format!(
+                    "unknown check {:?}; known: {}",
+                    check.value,
+                    known.join(", ")
+                ),
+            );
             return None;
         };
         let mut tests = Vec::new();

@@ -1,6 +1,6 @@
 //! A playbook problem located in its source text: file:line:col, the message, and the lines around it.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlaybookError {
@@ -13,7 +13,13 @@ pub struct PlaybookError {
 
 impl PlaybookError {
     /// An error at `line`:`column` (1-based) of `source`, with a caret under the column.
-    pub fn at(file: &str, source: &str, line: u64, column: u64, message: impl Into<String>) -> Self {
+    pub fn at(
+        file: &str,
+        source: &str,
+        line: u64,
+        column: u64,
+        message: impl Into<String>,
+    ) -> Self {
         Self {
             file: file.to_string(),
             line,
@@ -37,7 +43,11 @@ impl PlaybookError {
 
 impl fmt::Display for PlaybookError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}: {}", self.file, self.line, self.column, self.message)?;
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.file, self.line, self.column, self.message
+        )?;
         if !self.snippet.is_empty() {
             write!(f, "\n{}", self.snippet)?;
         }
@@ -59,10 +69,10 @@ fn snippet(source: &str, line: u64, column: u64) -> String {
     let width = (index + 1).to_string().len();
     let mut out = String::new();
     for (number, text) in lines.iter().enumerate().take(index + 1).skip(first) {
-        out.push_str(&format!("{:>width$} | {text}\n", number + 1));
+        let _ = writeln!(out, "{:>width$} | {text}", number + 1);
     }
     let pad = usize::try_from(column.saturating_sub(1)).unwrap_or(0);
-    out.push_str(&format!("{:>width$} | {}^", "", " ".repeat(pad)));
+    let _ = write!(out, "{:>width$} | {}^", "", " ".repeat(pad));
     out
 }
 
@@ -73,6 +83,9 @@ mod tests {
     #[test]
     fn caret_points_at_the_column() {
         let error = PlaybookError::at("p.yaml", "id: a\ntitle: [\n", 2, 8, "bad");
-        assert_eq!(error.to_string(), "p.yaml:2:8: bad\n1 | id: a\n2 | title: [\n  |        ^");
+        assert_eq!(
+            error.to_string(),
+            "p.yaml:2:8: bad\n1 | id: a\n2 | title: [\n  |        ^"
+        );
     }
 }

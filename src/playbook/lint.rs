@@ -29,12 +29,22 @@ pub fn lint(playbooks: &[Playbook], selected: impl Fn(&Playbook) -> bool) -> Vec
             origin: playbook.origin.clone(),
             message,
         };
-        if playbook.replies.is_empty() && playbook.logs.is_empty() && playbook.bounces.is_empty() && playbook.rules.is_empty() {
-            failures.push(fail("has neither symptoms nor when rules: it can never fire".into()));
+        if playbook.replies.is_empty()
+            && playbook.logs.is_empty()
+            && playbook.bounces.is_empty()
+            && playbook.rules.is_empty()
+        {
+            failures.push(fail(
+                "has neither symptoms nor when rules: it can never fire".into(),
+            ));
         }
-        let has_symptoms = !(playbook.replies.is_empty() && playbook.logs.is_empty() && playbook.bounces.is_empty());
+        let has_symptoms = !(playbook.replies.is_empty()
+            && playbook.logs.is_empty()
+            && playbook.bounces.is_empty());
         if has_symptoms && playbook.examples.matches.is_empty() {
-            failures.push(fail("has text symptoms but no examples.matches to prove them".into()));
+            failures.push(fail(
+                "has text symptoms but no examples.matches to prove them".into(),
+            ));
         }
         for example in &playbook.examples.matches {
             let findings = diagnose(example);

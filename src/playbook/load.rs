@@ -22,7 +22,11 @@ impl Library {
     /// The shipped playbooks plus those in `extra_dirs`, which add new ids or replace shipped ones.
     pub fn load(extra_dirs: &[PathBuf]) -> Result<Self, Vec<PlaybookError>> {
         let mut library = Self {
-            playbooks: parse_set(EMBEDDED.iter().map(|(name, text)| (format!("embedded:{name}"), Ok((*text).to_string()))))?,
+            playbooks: parse_set(
+                EMBEDDED
+                    .iter()
+                    .map(|(name, text)| (format!("embedded:{name}"), Ok((*text).to_string()))),
+            )?,
         };
         for dir in extra_dirs {
             for playbook in load_dir(dir)? {
@@ -51,21 +55,36 @@ impl Library {
 /// Every `*.yaml` / `*.yml` file directly in `dir`, sorted by name.
 pub fn load_dir(dir: &Path) -> Result<Vec<Playbook>, Vec<PlaybookError>> {
     let label = dir.display().to_string();
-    let entries = std::fs::read_dir(dir)
-        .map_err(|error| vec![PlaybookError::whole_file(&label, format!("cannot read playbook directory: {error}"))])?;
+    let entries = std::fs::read_dir(dir).map_err(|error| {
+        vec![PlaybookError::whole_file(
+            &label,
+            format!("cannot read playbook directory: {error}"),
+        )]
+    })?;
     let mut paths: Vec<PathBuf> = entries
         .filter_map(Result::ok)
         .map(|entry| entry.path())
-        .filter(|path| matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")))
+        .filter(|path| {
+            matches!(
+                path.extension().and_then(|e| e.to_str()),
+                Some("yaml" | "yml")
+            )
+        })
         .collect();
     paths.sort();
-    parse_set(paths.into_iter().map(|path| (path.display().to_string(), read_bounded(&path))))
+    parse_set(
+        paths
+            .into_iter()
+            .map(|path| (path.display().to_string(), read_bounded(&path))),
+    )
 }
 
 fn read_bounded(path: &Path) -> Result<String, String> {
     let size = std::fs::metadata(path).map_err(|e| e.to_string())?.len();
     if size > MAX_PLAYBOOK_BYTES {
-        return Err(format!("file is {size} bytes; playbooks are limited to {MAX_PLAYBOOK_BYTES}"));
+        return Err(format!(
+            "file is {size} bytes; playbooks are limited to {MAX_PLAYBOOK_BYTES}"
+        ));
     }
     std::fs::read_to_string(path).map_err(|e| e.to_string())
 }
@@ -81,14 +100,21 @@ fn parse_set(
         let text = match text {
             Ok(text) => text,
             Err(message) => {
-                errors.push(PlaybookError::whole_file(&file, format!("cannot read: {message}")));
+                errors.push(PlaybookError::whole_file(
+                    &file,
+                    format!("cannot read: {message}"),
+                ));
                 continue;
             }
         };
         match parse(&file, &text) {
             Ok(playbook) => {
                 if let Some(first) = seen.get(&playbook.id) {
-                    errors.push(id_error(&file, &text, &format!("duplicate id {:?}, already defined in {first}", playbook.id)));
+                    errors.push(id_error(
+                        &file,
+                        &text,
+                        &format!("duplicate id {:?}, already defined in {first}", playbook.id),
+                    ));
                     continue;
                 }
                 seen.insert(playbook.id.clone(), file.clone());
@@ -97,7 +123,11 @@ fn parse_set(
             Err(mut file_errors) => errors.append(&mut file_errors),
         }
     }
-    if errors.is_empty() { Ok(playbooks) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(playbooks)
+    } else {
+        Err(errors)
+    }
 }
 
 fn id_error(file: &str, text: &str, message: &str) -> PlaybookError {
@@ -114,7 +144,8 @@ pub fn parse(file: &str, text: &str) -> Result<Playbook, Vec<PlaybookError>> {
         let (line, column) = error
             .location()
             .map_or((1, 1), |location| (location.line(), location.column()));
-        let message = without_location_prefix(error.to_string().lines().next().unwrap_or("invalid YAML"));
+        let message =
+            without_location_prefix(error.to_string().lines().next().unwrap_or("invalid YAML"));
         vec![PlaybookError::at(file, text, line, column, message)]
     })?;
     compile(parsed, file, text)

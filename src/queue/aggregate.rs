@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 
 use super::bounded::{BoundedTally, Mergeable};
 use super::histogram::AgeHistogram;
-use super::model::{HoldQueue, MessageFacts, QueueKind, QueueSettings, QueuedMessage, assess, destination_of};
+use super::model::{
+    HoldQueue, MessageFacts, QueueKind, QueueSettings, QueuedMessage, assess, destination_of,
+};
 use super::reason::normalise_reason;
 
 /// Queue ids kept per group: the oldest messages, the ones worth `postqueue -i` or `postcat -q`.
@@ -42,7 +44,8 @@ impl OldestIds {
         } else {
             return;
         }
-        self.entries.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+        self.entries
+            .sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
     }
 
     pub fn ids(&self) -> Vec<String> {
@@ -242,7 +245,11 @@ impl QueueAggregate {
         self.forced_expire += u64::from(message.forced_expire);
         self.count_queue(&message.queue_label);
         match message.kind {
-            QueueKind::Hold(hold) => self.holds.entry(hold).or_default().record(&facts, &message.id),
+            QueueKind::Hold(hold) => self
+                .holds
+                .entry(hold)
+                .or_default()
+                .record(&facts, &message.id),
             QueueKind::InFlight if !facts.deferred => self.in_flight += 1,
             _ => {}
         }
@@ -251,7 +258,11 @@ impl QueueAggregate {
                 id: message.id.to_string(),
                 queue: message.queue_label.to_string(),
                 sender: message.sender.to_string(),
-                recipient: message.recipients.first().map(|r| r.address.to_string()).unwrap_or_default(),
+                recipient: message
+                    .recipients
+                    .first()
+                    .map(|r| r.address.to_string())
+                    .unwrap_or_default(),
             });
         }
         if facts.deferred {
@@ -280,14 +291,21 @@ impl QueueAggregate {
         let mut per_destination: Vec<(Cow<'_, str>, Vec<&str>)> = Vec::new();
         for recipient in &message.recipients {
             let domain = destination_of(&recipient.address);
-            let index = match per_destination.iter().position(|(known, _)| *known == domain) {
+            let index = match per_destination
+                .iter()
+                .position(|(known, _)| *known == domain)
+            {
                 Some(index) => index,
                 None => {
                     per_destination.push((domain, Vec::new()));
                     per_destination.len() - 1
                 }
             };
-            if let Some(reason) = recipient.delay_reason.as_deref().filter(|r| !r.trim().is_empty()) {
+            if let Some(reason) = recipient
+                .delay_reason
+                .as_deref()
+                .filter(|r| !r.trim().is_empty())
+            {
                 let raw_reasons = &mut per_destination[index].1;
                 if !raw_reasons.contains(&reason) {
                     raw_reasons.push(reason);
@@ -300,7 +318,10 @@ impl QueueAggregate {
             destination.group.record(facts, &message.id);
             let mut seen_here: Vec<String> = Vec::new();
             for raw in raw_reasons {
-                let normalised = match message_reasons.iter().find(|(_, known_raw)| known_raw == raw) {
+                let normalised = match message_reasons
+                    .iter()
+                    .find(|(_, known_raw)| known_raw == raw)
+                {
                     Some((normalised, _)) => normalised.clone(),
                     None => normalise_reason(raw),
                 };
@@ -312,7 +333,10 @@ impl QueueAggregate {
                     }
                     seen_here.push(normalised.clone());
                 }
-                if !message_reasons.iter().any(|(known, _)| *known == normalised) {
+                if !message_reasons
+                    .iter()
+                    .any(|(known, _)| *known == normalised)
+                {
                     message_reasons.push((normalised, raw));
                 }
             }
@@ -360,13 +384,20 @@ mod tests {
         aggregate.add(&message(
             "A1",
             7200,
-            &[("a@dead.test", Some(refused_a)), ("b@dead.test", Some(refused_b)), ("c@ok.test", None)],
+            &[
+                ("a@dead.test", Some(refused_a)),
+                ("b@dead.test", Some(refused_b)),
+                ("c@ok.test", None),
+            ],
         ));
         aggregate.add(&message("B2", 60, &[("d@dead.test", Some(refused_b))]));
         let destinations = aggregate.destinations.ranked();
         assert_eq!(destinations[0].0, "dead.test");
         let dead = destinations[0].1;
-        assert_eq!((dead.group.messages, dead.group.slow, dead.group.regular), (2, 1, 1));
+        assert_eq!(
+            (dead.group.messages, dead.group.slow, dead.group.regular),
+            (2, 1, 1)
+        );
         assert_eq!(dead.group.oldest_age_secs, 7200);
         assert_eq!(dead.group.oldest.ids(), vec!["A1", "B2"]);
         let (top, count) = dead.top_reason().expect("a reason");

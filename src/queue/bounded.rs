@@ -40,7 +40,9 @@ impl<V: Mergeable> BoundedTally<V> {
             }
             self.entries.insert(key.to_string(), V::default());
         }
-        self.entries.get_mut(key).expect("the entry was just ensured")
+        self.entries
+            .get_mut(key)
+            .expect("the entry was just ensured")
     }
 
     /// How many distinct keys were folded into `(other)` so far.
@@ -58,7 +60,11 @@ impl<V: Mergeable> BoundedTally<V> {
 
     /// The heaviest entries first (ties by key), `(other)` last when anything was folded.
     pub fn ranked(&self) -> Vec<(&str, &V)> {
-        let mut ranked: Vec<(&str, &V)> = self.entries.iter().map(|(key, value)| (key.as_str(), value)).collect();
+        let mut ranked: Vec<(&str, &V)> = self
+            .entries
+            .iter()
+            .map(|(key, value)| (key.as_str(), value))
+            .collect();
         ranked.sort_by(|a, b| b.1.weight().cmp(&a.1.weight()).then_with(|| a.0.cmp(b.0)));
         if let Some(other) = &self.other {
             ranked.push((OTHER_KEY, other));
@@ -67,8 +73,11 @@ impl<V: Mergeable> BoundedTally<V> {
     }
 
     fn fold_least_counted(&mut self) {
-        let mut by_weight: Vec<(u64, String)> =
-            self.entries.iter().map(|(key, value)| (value.weight(), key.clone())).collect();
+        let mut by_weight: Vec<(u64, String)> = self
+            .entries
+            .iter()
+            .map(|(key, value)| (value.weight(), key.clone()))
+            .collect();
         by_weight.sort_unstable();
         let other = self.other.get_or_insert_with(V::default);
         for (_, key) in by_weight.into_iter().take(self.capacity / 2) {

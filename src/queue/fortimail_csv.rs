@@ -42,7 +42,11 @@ impl Columns {
         let mut columns = Self::default();
         let mut known = 0;
         for (index, name) in fields.iter().enumerate() {
-            let key: String = name.chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_ascii_lowercase();
+            let key: String = name
+                .chars()
+                .filter(char::is_ascii_alphanumeric)
+                .collect::<String>()
+                .to_ascii_lowercase();
             let slot = match key.as_str() {
                 "type" | "queuetype" | "queue" => &mut columns.queue_type,
                 "queueid" | "id" => &mut columns.queue_id,
@@ -112,15 +116,26 @@ impl CsvQueueReader {
             Some(mut pending) => {
                 pending.text.push('\n');
                 pending.text.push_str(line);
-                (pending.first_line, Cow::Owned(pending.text), pending.lines + 1)
+                (
+                    pending.first_line,
+                    Cow::Owned(pending.text),
+                    pending.lines + 1,
+                )
             }
             None if line.trim().is_empty() => return CsvStep::Nothing,
-            None => (number, Cow::Borrowed(line.trim_start_matches('\u{feff}')), 1),
+            None => (
+                number,
+                Cow::Borrowed(line.trim_start_matches('\u{feff}')),
+                1,
+            ),
         };
         let delimiter = *self.delimiter.get_or_insert_with(|| guess_delimiter(&text));
         let Some(fields) = split_fields(&text, delimiter) else {
             if lines >= MAX_RECORD_LINES {
-                return CsvStep::Malformed(first_line, format!("quoted field not closed within {MAX_RECORD_LINES} lines"));
+                return CsvStep::Malformed(
+                    first_line,
+                    format!("quoted field not closed within {MAX_RECORD_LINES} lines"),
+                );
             }
             self.pending = Some(PendingRecord {
                 first_line,
@@ -145,16 +160,22 @@ impl CsvQueueReader {
 
     /// Call at the end of input: a row still open is malformed.
     pub fn finish(&mut self) -> Option<CsvStep> {
-        self.pending
-            .take()
-            .map(|pending| CsvStep::Malformed(pending.first_line, "quoted field not closed at end of input".into()))
+        self.pending.take().map(|pending| {
+            CsvStep::Malformed(
+                pending.first_line,
+                "quoted field not closed at end of input".into(),
+            )
+        })
     }
 }
 
 /// `,` unless the first row has more `;` or tabs (spreadsheet exports in some locales).
 fn guess_delimiter(first_row: &str) -> char {
     let count = |c: char| first_row.matches(c).count();
-    [',', ';', '\t'].into_iter().max_by_key(|&c| (count(c), c == ',')).unwrap_or(',')
+    [',', ';', '\t']
+        .into_iter()
+        .max_by_key(|&c| (count(c), c == ','))
+        .unwrap_or(',')
 }
 
 /// RFC 4180 fields: `"` quotes, `""` inside quotes is a quote; `None` while a quote is still open.
@@ -189,7 +210,11 @@ fn split_fields(text: &str, delimiter: char) -> Option<Vec<String>> {
 /// FortiMail queue type names, in any case or spacing: `Incoming`, `Outgoing-slow`, `Spam Outbreak`,
 /// `Virus Outbreak`, `FortiSandbox`, `Dead Mail`. Returns the kind and whether it is a slow queue.
 pub fn queue_type(text: &str) -> Option<(QueueKind, bool)> {
-    let key: String = text.chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_ascii_lowercase();
+    let key: String = text
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect::<String>()
+        .to_ascii_lowercase();
     if key.contains("dead") {
         return Some((QueueKind::Dead, false));
     }
@@ -202,19 +227,32 @@ pub fn queue_type(text: &str) -> Option<(QueueKind, bool)> {
     if key.contains("outbreak") && key.contains("virus") {
         return Some((QueueKind::Hold(HoldQueue::VirusOutbreak), false));
     }
-    let deferred = ["incoming", "outgoing", "ibe", "regular", "slow", "deferred", "default"]
-        .iter()
-        .any(|prefix| key.starts_with(prefix));
+    let deferred = [
+        "incoming", "outgoing", "ibe", "regular", "slow", "deferred", "default",
+    ]
+    .iter()
+    .any(|prefix| key.starts_with(prefix));
     deferred.then(|| (QueueKind::Deferred, key.contains("slow")))
 }
 
-fn row_to_message(columns: &Columns, fields: &[String], line: u64, utc_offset_secs: i64) -> Result<QueuedMessage<'static>, String> {
-    let field = |index: Option<usize>| index.and_then(|i| fields.get(i)).map(String::as_str).unwrap_or_default();
+fn row_to_message(
+    columns: &Columns,
+    fields: &[String],
+    line: u64,
+    utc_offset_secs: i64,
+) -> Result<QueuedMessage<'static>, String> {
+    let field = |index: Option<usize>| {
+        index
+            .and_then(|i| fields.get(i))
+            .map(String::as_str)
+            .unwrap_or_default()
+    };
     let type_text = field(columns.queue_type);
     if type_text.is_empty() {
         return Err("no queue type".into());
     }
-    let (kind, listed_slow) = queue_type(type_text).ok_or_else(|| format!("unknown queue type {type_text:?}"))?;
+    let (kind, listed_slow) =
+        queue_type(type_text).ok_or_else(|| format!("unknown queue type {type_text:?}"))?;
     let first_processed = field(columns.first_processed);
     if first_processed.is_empty() {
         return Err("no First Processed time".into());
@@ -224,7 +262,11 @@ fn row_to_message(columns: &Columns, fields: &[String], line: u64, utc_offset_se
     let tries = if tries_text.is_empty() {
         None
     } else {
-        Some(tries_text.parse::<u32>().map_err(|_| format!("Tries {tries_text:?} is not a number"))?)
+        Some(
+            tries_text
+                .parse::<u32>()
+                .map_err(|_| format!("Tries {tries_text:?} is not a number"))?,
+        )
     };
     let reason = field(columns.reason);
     let recipients: Vec<QueuedRecipient<'static>> = field(columns.envelope_to)
@@ -264,12 +306,19 @@ pub fn parse_time(text: &str, utc_offset_secs: i64) -> Result<u64, String> {
         return text.parse().map_err(|_| invalid());
     }
     let bytes = text.as_bytes();
-    if bytes.len() < 16 || !matches!((bytes[4], bytes[7]), (b'-', b'-') | (b'/', b'/')) || !matches!(bytes[10], b' ' | b'T') {
+    if bytes.len() < 16
+        || !matches!((bytes[4], bytes[7]), (b'-', b'-') | (b'/', b'/'))
+        || !matches!(bytes[10], b' ' | b'T')
+    {
         return Err(invalid());
     }
     let number = |range: std::ops::Range<usize>| -> Result<u32, String> {
         let part = text.get(range).ok_or_else(invalid)?;
-        if part.bytes().all(|b| b.is_ascii_digit()) { part.parse().map_err(|_| invalid()) } else { Err(invalid()) }
+        if part.bytes().all(|b| b.is_ascii_digit()) {
+            part.parse().map_err(|_| invalid())
+        } else {
+            Err(invalid())
+        }
     };
     let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
     let (hour, minute) = (number(11..13)?, number(14..16)?);
@@ -287,11 +336,19 @@ pub fn parse_time(text: &str, utc_offset_secs: i64) -> Result<u64, String> {
     }
     let offset = match rest.trim() {
         "" => utc_offset_secs,
-        zone => {
-            super::time::parse_utc_offset(zone.strip_prefix("UTC").filter(|z| !z.is_empty()).unwrap_or(zone)).map_err(|_| invalid())?
-        }
+        zone => super::time::parse_utc_offset(
+            zone.strip_prefix("UTC")
+                .filter(|z| !z.is_empty())
+                .unwrap_or(zone),
+        )
+        .map_err(|_| invalid())?,
     };
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
         return Err(invalid());
     }
     let days = days_from_civil(i64::from(year), month, day);
@@ -319,7 +376,13 @@ mod tests {
     fn splits_quoted_fields() {
         assert_eq!(
             split_fields(r#"a,"b, c","say ""hi""",,  d "#, ','),
-            Some(vec!["a".into(), "b, c".into(), "say \"hi\"".into(), String::new(), "d".into()])
+            Some(vec![
+                "a".into(),
+                "b, c".into(),
+                "say \"hi\"".into(),
+                String::new(),
+                "d".into()
+            ])
         );
         assert_eq!(split_fields(r#"a,"open"#, ','), None);
         assert_eq!(guess_delimiter("Type;Envelope From;Envelope To"), ';');
@@ -340,7 +403,12 @@ mod tests {
         assert_eq!(message.arrival, 1_709_648_530);
         assert_eq!(message.recipients.len(), 2);
         assert_eq!(message.id, "line 2");
-        assert!(message.recipients[1].delay_reason.as_deref().is_some_and(|r| r.contains("refused")));
+        assert!(
+            message.recipients[1]
+                .delay_reason
+                .as_deref()
+                .is_some_and(|r| r.contains("refused"))
+        );
     }
 
     #[test]
@@ -352,32 +420,58 @@ mod tests {
                     Outgoing,a@b.example,c@d.example,\"never closed,2024-03-05 14:22:10,1\n";
         let steps = messages(text);
         assert!(matches!(steps[0], CsvStep::Message(2, _)));
-        assert_eq!(steps[1], CsvStep::Malformed(4, "unknown queue type \"Bogus Queue\"".into()));
+        assert_eq!(
+            steps[1],
+            CsvStep::Malformed(4, "unknown queue type \"Bogus Queue\"".into())
+        );
         assert!(matches!(&steps[2], CsvStep::Malformed(5, reason) if reason.contains("yesterday")));
-        assert_eq!(steps[3], CsvStep::Malformed(6, "quoted field not closed at end of input".into()));
+        assert_eq!(
+            steps[3],
+            CsvStep::Malformed(6, "quoted field not closed at end of input".into())
+        );
     }
 
     #[test]
     fn rows_without_a_header_use_the_documented_order() {
         let text = "Spam Outbreak,198.51.100.9,US,spam@bulk.test,bob@example.com,Offer,2024-03-05 14:22:10,2024-03-05 14:22:10,0,\n";
         let steps = messages(text);
-        assert!(matches!(&steps[0], CsvStep::Message(1, m) if m.kind == QueueKind::Hold(HoldQueue::SpamOutbreak)));
+        assert!(
+            matches!(&steps[0], CsvStep::Message(1, m) if m.kind == QueueKind::Hold(HoldQueue::SpamOutbreak))
+        );
     }
 
     #[test]
     fn queue_types_and_times() {
         assert_eq!(queue_type("Outgoing"), Some((QueueKind::Deferred, false)));
-        assert_eq!(queue_type("outgoing_slow"), Some((QueueKind::Deferred, true)));
-        assert_eq!(queue_type("Virus Outbreak"), Some((QueueKind::Hold(HoldQueue::VirusOutbreak), false)));
-        assert_eq!(queue_type("FortiSandbox"), Some((QueueKind::Hold(HoldQueue::Sandbox), false)));
+        assert_eq!(
+            queue_type("outgoing_slow"),
+            Some((QueueKind::Deferred, true))
+        );
+        assert_eq!(
+            queue_type("Virus Outbreak"),
+            Some((QueueKind::Hold(HoldQueue::VirusOutbreak), false))
+        );
+        assert_eq!(
+            queue_type("FortiSandbox"),
+            Some((QueueKind::Hold(HoldQueue::Sandbox), false))
+        );
         assert_eq!(queue_type("Dead Mail"), Some((QueueKind::Dead, false)));
         assert_eq!(queue_type("Quarantine"), None);
         assert_eq!(parse_time("2024-03-05 14:22:10", 0), Ok(1_709_648_530));
         assert_eq!(parse_time("2024/03/05 14:22", 0), Ok(1_709_648_520));
-        assert_eq!(parse_time("2024-03-05T16:22:10+02:00", 0), Ok(1_709_648_530));
+        assert_eq!(
+            parse_time("2024-03-05T16:22:10+02:00", 0),
+            Ok(1_709_648_530)
+        );
         assert_eq!(parse_time("2024-03-05 16:22:10", 7200), Ok(1_709_648_530));
-        assert_eq!(parse_time("2024-03-05 14:22:10.250Z", 3600), Ok(1_709_648_530));
-        assert_eq!(parse_time("2024-03-05 14:22:10 UTC", 3600), Ok(1_709_648_530));
+        assert_eq!(
+            parse_time("2024-03-05 14:22:10.250Z", 3600),
+            Ok(1_709_648_530)
+        );
+        assert_eq!(
+            parse_time("2024-03-05 14:22:10 UTC", 3600),
+            Ok(1_709_648_530)
+        );
         assert_eq!(parse_time("1709648530", 0), Ok(1_709_648_530));
         assert!(parse_time("2024-13-05 14:22:10", 0).is_err());
         assert!(parse_time("05/03/2024 14:22", 0).is_err());

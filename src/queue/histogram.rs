@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 pub const BUCKET_LIMITS_MINUTES: [u64; 9] = [5, 10, 20, 40, 80, 160, 320, 640, 1280];
 
 /// Column labels, as qshape prints them (the total `T` is printed separately).
-pub const BUCKET_LABELS: [&str; 10] = ["5", "10", "20", "40", "80", "160", "320", "640", "1280", "1280+"];
+pub const BUCKET_LABELS: [&str; 10] = [
+    "5", "10", "20", "40", "80", "160", "320", "640", "1280", "1280+",
+];
 
 /// Message counts per age bucket.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

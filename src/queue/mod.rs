@@ -40,7 +40,11 @@ impl InputFormat {
 /// The format of a listing judged from its first non-empty line: JSON objects are `postqueue -j`,
 /// anything else is read as a CSV export.
 pub fn detect_format(first_line: &str) -> InputFormat {
-    if first_line.trim_start_matches('\u{feff}').trim_start().starts_with('{') {
+    if first_line
+        .trim_start_matches('\u{feff}')
+        .trim_start()
+        .starts_with('{')
+    {
         InputFormat::PostqueueJson
     } else {
         InputFormat::FortimailCsv
@@ -67,9 +71,17 @@ impl MalformedLines {
         if self.count == 0 {
             return None;
         }
-        let quoted: Vec<String> = self.quoted.iter().map(|(line, reason)| format!("line {line}: {reason}")).collect();
+        let quoted: Vec<String> = self
+            .quoted
+            .iter()
+            .map(|(line, reason)| format!("line {line}: {reason}"))
+            .collect();
         let more = self.count.saturating_sub(self.quoted.len() as u64);
-        let tail = if more > 0 { format!("; and {more} more") } else { String::new() };
+        let tail = if more > 0 {
+            format!("; and {more} more")
+        } else {
+            String::new()
+        };
         Some(format!(
             "{} malformed line{} skipped — {}{tail}",
             self.count,
@@ -92,7 +104,11 @@ pub struct QueueScan {
 
 impl QueueScan {
     /// `format: None` detects it from the first non-empty line.
-    pub fn new(format: Option<InputFormat>, settings: QueueSettings, csv_utc_offset_secs: i64) -> Self {
+    pub fn new(
+        format: Option<InputFormat>,
+        settings: QueueSettings,
+        csv_utc_offset_secs: i64,
+    ) -> Self {
         Self {
             format,
             csv: CsvQueueReader::new(csv_utc_offset_secs),
@@ -159,7 +175,10 @@ mod tests {
 
     #[test]
     fn detects_json_lines_and_csv() {
-        assert_eq!(detect_format("  {\"queue_name\":\"deferred\"}"), InputFormat::PostqueueJson);
+        assert_eq!(
+            detect_format("  {\"queue_name\":\"deferred\"}"),
+            InputFormat::PostqueueJson
+        );
         assert_eq!(detect_format("\u{feff}{}"), InputFormat::PostqueueJson);
         assert_eq!(detect_format("Type,Client IP"), InputFormat::FortimailCsv);
     }
@@ -168,7 +187,10 @@ mod tests {
     fn malformed_lines_are_counted_and_quoted() {
         let mut scan = QueueScan::new(None, QueueSettings::new(2_000_000_000), 0);
         let good = r#"{"queue_name":"deferred","queue_id":"A1","arrival_time":1999990000,"sender":"a@b.example","recipients":[{"address":"x@y.test","delay_reason":"Connection timed out"}]}"#;
-        for (number, line) in ["", good, "garbage", good, "{\"queue_name\":\"deferred\"}"].iter().enumerate() {
+        for (number, line) in ["", good, "garbage", good, "{\"queue_name\":\"deferred\"}"]
+            .iter()
+            .enumerate()
+        {
             scan.feed_line(number as u64 + 1, line);
         }
         scan.finish();
@@ -176,7 +198,10 @@ mod tests {
         assert_eq!(scan.records, 2);
         assert_eq!(scan.malformed.count, 2);
         let note = scan.malformed.note().expect("a note");
-        assert!(note.starts_with("2 malformed lines skipped — line 3: not a postqueue -j record"), "{note}");
+        assert!(
+            note.starts_with("2 malformed lines skipped — line 3: not a postqueue -j record"),
+            "{note}"
+        );
         assert!(note.contains("line 5: no queue_id"), "{note}");
     }
 }

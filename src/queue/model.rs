@@ -178,7 +178,8 @@ pub fn assess(message: &QueuedMessage<'_>, settings: &QueueSettings) -> MessageF
         None => (0, false),
     };
     let lifetime = settings.max_lifetime_secs;
-    let near_from = lifetime / 100 * NEAR_LIFETIME_PERCENT + lifetime % 100 * NEAR_LIFETIME_PERCENT / 100;
+    let near_from =
+        lifetime / 100 * NEAR_LIFETIME_PERCENT + lifetime % 100 * NEAR_LIFETIME_PERCENT / 100;
     MessageFacts {
         age_secs,
         tries,
@@ -189,7 +190,8 @@ pub fn assess(message: &QueuedMessage<'_>, settings: &QueueSettings) -> MessageF
         past_dsn_warn: deferred && settings.dsn_warn_secs > 0 && age_secs >= settings.dsn_warn_secs,
         near_lifetime: deferred && age_secs >= near_from && age_secs < lifetime,
         past_lifetime: deferred && (age_secs >= lifetime || message.forced_expire),
-        dead_candidate: message.kind == QueueKind::Dead || (deferred && sender_is_undeliverable(&message.sender)),
+        dead_candidate: message.kind == QueueKind::Dead
+            || (deferred && sender_is_undeliverable(&message.sender)),
     }
 }
 
@@ -271,7 +273,10 @@ mod tests {
         assert!(at(4 * 86_400).near_lifetime);
         assert!(at(5 * 86_400).past_lifetime && !at(5 * 86_400).near_lifetime);
         // Mail in the future (clock skew) is simply new.
-        assert_eq!(assess(&deferred(2_000_000, "a@b.example"), &settings).age_secs, 0);
+        assert_eq!(
+            assess(&deferred(2_000_000, "a@b.example"), &settings).age_secs,
+            0
+        );
     }
 
     #[test]

@@ -43,10 +43,14 @@ fn kind_of(queue_name: &str) -> Option<QueueKind> {
 
 /// One `postqueue -j` line as a queued message; the error says what is wrong with it.
 pub fn parse_line(line: &str) -> Result<QueuedMessage<'_>, String> {
-    let record: PostqueueRecord<'_> = serde_json::from_str(line).map_err(|error| format!("not a postqueue -j record: {error}"))?;
+    let record: PostqueueRecord<'_> = serde_json::from_str(line)
+        .map_err(|error| format!("not a postqueue -j record: {error}"))?;
     let queue_name = record.queue_name.ok_or("no queue_name")?;
     let kind = kind_of(&queue_name).ok_or_else(|| format!("unknown queue_name {queue_name:?}"))?;
-    let id = record.queue_id.filter(|id| !id.is_empty()).ok_or("no queue_id")?;
+    let id = record
+        .queue_id
+        .filter(|id| !id.is_empty())
+        .ok_or("no queue_id")?;
     let arrival = record
         .arrival_time
         .filter(|time| time.is_finite() && *time >= 0.0)
@@ -84,15 +88,31 @@ mod tests {
         assert_eq!(message.arrival, 1_714_000_000);
         assert_eq!(message.recipients.len(), 2);
         assert!(message.recipients[1].delay_reason.is_none());
-        assert!(matches!(message.recipients[0].address, Cow::Borrowed(_)), "no copy for plain strings");
+        assert!(
+            matches!(message.recipients[0].address, Cow::Borrowed(_)),
+            "no copy for plain strings"
+        );
     }
 
     #[test]
     fn maps_queue_names() {
-        let line = |queue: &str| format!(r#"{{"queue_name":"{queue}","queue_id":"A1","arrival_time":1,"sender":"MAILER-DAEMON","recipients":[]}}"#);
-        assert_eq!(parse_line(&line("hold")).map(|m| m.kind), Ok(QueueKind::Hold(HoldQueue::Postfix)));
-        assert_eq!(parse_line(&line("active")).map(|m| m.kind), Ok(QueueKind::InFlight));
-        assert_eq!(parse_line(&line("corrupt")).map(|m| m.kind), Err("unknown queue_name \"corrupt\"".into()));
+        let line = |queue: &str| {
+            format!(
+                r#"{{"queue_name":"{queue}","queue_id":"A1","arrival_time":1,"sender":"MAILER-DAEMON","recipients":[]}}"#
+            )
+        };
+        assert_eq!(
+            parse_line(&line("hold")).map(|m| m.kind),
+            Ok(QueueKind::Hold(HoldQueue::Postfix))
+        );
+        assert_eq!(
+            parse_line(&line("active")).map(|m| m.kind),
+            Ok(QueueKind::InFlight)
+        );
+        assert_eq!(
+            parse_line(&line("corrupt")).map(|m| m.kind),
+            Err("unknown queue_name \"corrupt\"".into())
+        );
     }
 
     #[test]
@@ -105,6 +125,10 @@ mod tests {
             parse_line(r#"{"queue_name":"deferred","queue_id":"A"}"#).map(|m| m.kind),
             Err("no arrival_time".into())
         );
-        assert!(parse_line("{\"queue_name\": \"deferred\", ").unwrap_err().starts_with("not a postqueue -j record"));
+        assert!(
+            parse_line("{\"queue_name\": \"deferred\", ")
+                .unwrap_err()
+                .starts_with("not a postqueue -j record")
+        );
     }
 }

@@ -52,7 +52,10 @@ pub fn normalise_reason(raw: &str) -> String {
             push_atom(&mut out, &text[start..index], after_space, before_gap);
             continue;
         }
-        let character = text[index..].chars().next().unwrap_or(char::REPLACEMENT_CHARACTER);
+        let character = text[index..]
+            .chars()
+            .next()
+            .unwrap_or(char::REPLACEMENT_CHARACTER);
         out.push(character);
         index += character.len_utf8().max(1);
     }
@@ -80,7 +83,11 @@ fn push_atom(out: &mut String, atom: &str, after_space: bool, before_gap: bool) 
         out.push_str(trailing_dots);
         return;
     }
-    out.push_str(classify(core, after_space, before_gap || !trailing_dots.is_empty()));
+    out.push_str(classify(
+        core,
+        after_space,
+        before_gap || !trailing_dots.is_empty(),
+    ));
     out.push_str(trailing_dots);
 }
 
@@ -112,28 +119,37 @@ fn classify(atom: &str, after_space: bool, before_gap: bool) -> &str {
 }
 
 fn is_address(atom: &str) -> bool {
-    atom.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty())
+    atom.split_once('@')
+        .is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty())
 }
 
 fn is_reply_code(atom: &str) -> bool {
     let bytes = atom.as_bytes();
-    bytes.len() == 3 && matches!(bytes[0], b'2' | b'4' | b'5') && bytes.iter().all(u8::is_ascii_digit)
+    bytes.len() == 3
+        && matches!(bytes[0], b'2' | b'4' | b'5')
+        && bytes.iter().all(u8::is_ascii_digit)
 }
 
 /// `4.7.1`, `5.1.1`: RFC 3463 status codes keep their meaning, so they are kept.
 fn is_enhanced_status(atom: &str) -> bool {
     let mut parts = atom.split('.');
-    let class_ok = parts.next().is_some_and(|class| matches!(class, "2" | "4" | "5"));
+    let class_ok = parts
+        .next()
+        .is_some_and(|class| matches!(class, "2" | "4" | "5"));
     let rest: Vec<&str> = parts.collect();
     class_ok
         && rest.len() == 2
-        && rest.iter().all(|part| (1..=3).contains(&part.len()) && part.bytes().all(|b| b.is_ascii_digit()))
+        && rest
+            .iter()
+            .all(|part| (1..=3).contains(&part.len()) && part.bytes().all(|b| b.is_ascii_digit()))
 }
 
 fn is_ipv4(atom: &str) -> bool {
     let parts: Vec<&str> = atom.split('.').collect();
     parts.len() == 4
-        && parts.iter().all(|part| (1..=3).contains(&part.len()) && part.bytes().all(|b| b.is_ascii_digit()))
+        && parts
+            .iter()
+            .all(|part| (1..=3).contains(&part.len()) && part.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// Queue ids and hex tokens: `3F2A81C0E5` (Postfix short ids), `4WjZ3X1BQ2z9vD` (long ids), `a1b2c3d4e5`.
@@ -145,13 +161,19 @@ fn looks_like_id(atom: &str) -> bool {
     let has_upper = atom.bytes().any(|b| b.is_ascii_uppercase());
     let has_lower = atom.bytes().any(|b| b.is_ascii_lowercase());
     let all_hex = atom.bytes().all(|b| b.is_ascii_hexdigit());
-    has_digit && ((all_hex && !(has_upper && has_lower)) || (atom.len() >= 10 && has_upper && has_lower))
+    has_digit
+        && ((all_hex && !(has_upper && has_lower)) || (atom.len() >= 10 && has_upper && has_lower))
 }
 
 /// `<bob@example.net>`: the index just past `>`, when the brackets hold an address.
 fn angle_address_end(bytes: &[u8], open: usize) -> Option<usize> {
     const MAX_INSIDE: usize = 320;
-    let close = bytes[open + 1..].iter().take(MAX_INSIDE).position(|&b| b == b'>' || b.is_ascii_whitespace())? + open + 1;
+    let close = bytes[open + 1..]
+        .iter()
+        .take(MAX_INSIDE)
+        .position(|&b| b == b'>' || b.is_ascii_whitespace())?
+        + open
+        + 1;
     let inside = &bytes[open + 1..close];
     let valid = bytes[close] == b'>' && inside.iter().any(|&b| b == b'@');
     valid.then_some(close + 1)
@@ -160,13 +182,21 @@ fn angle_address_end(bytes: &[u8], open: usize) -> Option<usize> {
 /// `[2001:db8::1]` or `[IPv6:2001:db8::1]`: the index just past `]`, when the brackets hold an IPv6 address.
 fn bracketed_ipv6_end(bytes: &[u8], open: usize) -> Option<usize> {
     const MAX_INSIDE: usize = 64;
-    let close = bytes[open + 1..].iter().take(MAX_INSIDE).position(|&b| b == b']')? + open + 1;
+    let close = bytes[open + 1..]
+        .iter()
+        .take(MAX_INSIDE)
+        .position(|&b| b == b']')?
+        + open
+        + 1;
     let mut inside = &bytes[open + 1..close];
     if inside.len() > 5 && inside[..5].eq_ignore_ascii_case(b"ipv6:") {
         inside = &inside[5..];
     }
     let colons = inside.iter().filter(|&&b| b == b':').count();
-    let valid = colons >= 2 && inside.iter().all(|&b| b.is_ascii_hexdigit() || b == b':' || b == b'.');
+    let valid = colons >= 2
+        && inside
+            .iter()
+            .all(|&b| b.is_ascii_hexdigit() || b == b':' || b == b'.');
     valid.then_some(close + 1)
 }
 
@@ -188,7 +218,9 @@ mod tests {
             "connect to <ip>[<ip>]:<n>: Connection refused"
         );
         assert_eq!(
-            normalise_reason("delivery temporarily suspended: connect to mx.dead.test[192.0.2.7]:25: Connection timed out"),
+            normalise_reason(
+                "delivery temporarily suspended: connect to mx.dead.test[192.0.2.7]:25: Connection timed out"
+            ),
             "delivery temporarily suspended: connect to mx.dead.test[<ip>]:<n>: Connection timed out"
         );
     }
@@ -202,7 +234,9 @@ mod tests {
             "host mx1.example.net[<ip>] said: 450 4.2.0 <addr>: Recipient address rejected: Greylisted (in reply to RCPT TO command)"
         );
         assert_eq!(
-            normalise_reason("said: 452-4.2.2 The email account that you tried to reach is over quota"),
+            normalise_reason(
+                "said: 452-4.2.2 The email account that you tried to reach is over quota"
+            ),
             "said: 452-4.2.2 The email account that you tried to reach is over quota"
         );
     }
@@ -214,19 +248,36 @@ mod tests {
             "connect to mx.example[<ip>]:<n>: Network is unreachable"
         );
         assert_eq!(
-            normalise_reason("conversation with x[10.0.0.1] timed out while sending message body, queued as 3F2A81C0E5"),
+            normalise_reason(
+                "conversation with x[10.0.0.1] timed out while sending message body, queued as 3F2A81C0E5"
+            ),
             "conversation with x[<ip>] timed out while sending message body, queued as <id>"
         );
-        assert_eq!(normalise_reason("id 4WjZ3X1BQ2z9vD deferred"), "id <id> deferred");
-        assert_eq!(normalise_reason("too many connections (421 after 30 s)"), "too many connections (<n> after <n> s)");
-        assert_eq!(normalise_reason("retry in 1.5 minutes."), "retry in <n> minutes.");
+        assert_eq!(
+            normalise_reason("id 4WjZ3X1BQ2z9vD deferred"),
+            "id <id> deferred"
+        );
+        assert_eq!(
+            normalise_reason("too many connections (421 after 30 s)"),
+            "too many connections (<n> after <n> s)"
+        );
+        assert_eq!(
+            normalise_reason("retry in 1.5 minutes."),
+            "retry in <n> minutes."
+        );
     }
 
     #[test]
     fn keeps_words_and_collapses_whitespace() {
-        assert_eq!(normalise_reason("  Host   or domain name not found.  "), "Host or domain name not found.");
+        assert_eq!(
+            normalise_reason("  Host   or domain name not found.  "),
+            "Host or domain name not found."
+        );
         assert_eq!(normalise_reason("mx1 smtp2go ABCDEF"), "mx1 smtp2go ABCDEF");
-        assert_eq!(normalise_reason("lost connection — réessayer"), "lost connection — réessayer");
+        assert_eq!(
+            normalise_reason("lost connection — réessayer"),
+            "lost connection — réessayer"
+        );
     }
 
     #[test]

@@ -31,7 +31,9 @@ pub fn parse_duration_secs(text: &str) -> Result<u64, String> {
         }
         let unit = unit_secs(character.to_ascii_lowercase())
             .ok_or_else(|| format!("{text:?}: unknown unit {character:?} (use s, m, h, d or w)"))?;
-        let amount: u64 = digits.parse().map_err(|_| format!("{text:?}: a number must come before {character:?}"))?;
+        let amount: u64 = digits
+            .parse()
+            .map_err(|_| format!("{text:?}: a number must come before {character:?}"))?;
         total = amount
             .checked_mul(unit)
             .and_then(|secs| total.checked_add(secs))
@@ -53,12 +55,18 @@ pub fn parse_utc_offset(text: &str) -> Result<i64, String> {
     let (sign, rest) = match text.as_bytes().first() {
         Some(b'+') => (1, &text[1..]),
         Some(b'-') => (-1, &text[1..]),
-        _ => return Err(format!("{text:?}: a UTC offset looks like +02:00 or -05:30")),
+        _ => {
+            return Err(format!(
+                "{text:?}: a UTC offset looks like +02:00 or -05:30"
+            ));
+        }
     };
     let digits: String = rest.chars().filter(|c| *c != ':').collect();
     let valid = matches!(digits.len(), 2 | 4) && digits.bytes().all(|b| b.is_ascii_digit());
     if !valid {
-        return Err(format!("{text:?}: a UTC offset looks like +02:00 or -05:30"));
+        return Err(format!(
+            "{text:?}: a UTC offset looks like +02:00 or -05:30"
+        ));
     }
     let hours: i64 = digits[..2].parse().unwrap_or(0);
     let minutes: i64 = digits.get(2..).map_or(0, |m| m.parse().unwrap_or(0));
@@ -85,11 +93,16 @@ pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let shifted = days + 719_468;
     let era = shifted.div_euclid(146_097);
     let day_of_era = shifted - era * 146_097;
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let month_from_march = (5 * day_of_year + 2) / 153;
     let day = (day_of_year - (153 * month_from_march + 2) / 5 + 1) as u32;
-    let month = if month_from_march < 10 { month_from_march + 3 } else { month_from_march - 9 } as u32;
+    let month = if month_from_march < 10 {
+        month_from_march + 3
+    } else {
+        month_from_march - 9
+    } as u32;
     let year = year_of_era + era * 400 + i64::from(month <= 2);
     (year, month, day)
 }

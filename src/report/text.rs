@@ -7,6 +7,8 @@ use colored::{ColoredString, Colorize};
 use super::{Report, Status};
 use crate::finding::{Finding, Platform};
 use crate::playbook::{Confidence, Severity};
+use crate::queue::overview::{QueueOverview, QueueRow};
+use crate::queue::time::format_age;
 
 const WIDTH: usize = 80;
 const EVIDENCE_SHOWN: usize = 5;
@@ -52,6 +54,9 @@ pub fn render(report: &Report, options: &TextOptions) -> String {
         out.push('\n');
         render_finding(&mut out, finding, options);
     }
+    if let Some(queue) = &report.queue {
+        render_queue(&mut out, queue);
+    }
     if options.observations && !report.observations.is_empty() {
         let _ = writeln!(out, "\n{}", "Observations".bold());
         for observation in &report.observations {
@@ -93,29 +98,57 @@ fn render_finding(out: &mut String, finding: &Finding, options: &TextOptions) {
     if !finding.evidence.is_empty() {
         let _ = writeln!(out, "    {}", "evidence".underline());
         for evidence in finding.evidence.iter().take(EVIDENCE_SHOWN) {
-            let line = format!("{} {}: {}", evidence.check.cyan(), evidence.subject, evidence.detail);
+            let line = format!(
+                "{} {}: {}",
+                evidence.check.cyan(),
+                evidence.subject,
+                evidence.detail
+            );
             push_wrapped(out, &line, "      ", "        ");
         }
         if finding.evidence.len() > EVIDENCE_SHOWN {
-            let _ = writeln!(out, "      … and {} more", finding.evidence.len() - EVIDENCE_SHOWN);
+            let _ = writeln!(
+                out,
+                "      … and {} more",
+                finding.evidence.len() - EVIDENCE_SHOWN
+            );
         }
     }
     if let Some(first) = finding.remediation.first() {
-        let heading = if first.platform == options.platform || options.platform == Platform::Generic {
+        let heading = if first.platform == options.platform || options.platform == Platform::Generic
+        {
             format!("fix ({})", first.platform.as_str())
         } else {
-            format!("fix ({}; nothing specific for {})", first.platform.as_str(), options.platform.as_str())
+            format!(
+                "fix ({}; nothing specific for {})",
+                first.platform.as_str(),
+                options.platform.as_str()
+            )
         };
         let _ = writeln!(out, "    {}", heading.underline());
         for (number, step) in first.steps.iter().enumerate() {
-            push_wrapped(out, &format!("{}. {step}", number + 1), "      ", "         ");
+            push_wrapped(
+                out,
+                &format!("{}. {step}", number + 1),
+                "      ",
+                "         ",
+            );
         }
         for command in &first.commands {
             let _ = writeln!(out, "      {} {}", "$".dimmed(), command.green());
         }
-        let others: Vec<&str> = finding.remediation.iter().skip(1).map(|r| r.platform.as_str()).collect();
+        let others: Vec<&str> = finding
+            .remediation
+            .iter()
+            .skip(1)
+            .map(|r| r.platform.as_str())
+            .collect();
         if !others.is_empty() {
-            let _ = writeln!(out, "    {}", format!("also for: {} (--platform)", others.join(", ")).dimmed());
+            let _ = writeln!(
+                out,
+                "    {}",
+                format!("also for: {} (--platform)", others.join(", ")).dimmed()
+            );
         }
     }
 }
@@ -158,4 +191,76 @@ fn severity_label(severity: Severity) -> ColoredString {
 
 fn confidence_label(confidence: Confidence) -> ColoredString {
     format!("({})", format!("{confidence:?}").to_lowercase()).dimmed()
+}
+
+/// Names longer than this are cut in the queue shape table.
+const QUEUE_NAME_WIDTH: usize = 28;
+
+/// The queue command's section: a qshape-style table of the deferred queue by destination, the
+/// message counts per queue, and the top destinations and delay reasons.
+fn render_queue(out: &mut String, queue: &QueueOverview) {
+    let _ = writeln!(out, "\n{}", "Queue shape: deferred messages by age in minutes (qshape)".bold());
+    let rows: Vec<&QueueRow> = std::iter::once(&queue.deferred).chain(&queue.destinations).collect();
+    let cut = |name: &str| -> String {
+        match name.char_indices().nth(QUEUE_NAME_WIDTH) {
+            Some((at, _)) => format!("{}…", &name[..at]),
+            None => name.to_string(),
+        }
+    };
+    let name_width = rows.iter().map(|row| cut(&row.name).chars().count()).max().unwrap_or(5);
+    let mut labels = vec!["T".to_string()];
+    labels.extend(queue.buckets_minutes.iter().cloned());
+    let cells = |row: &QueueRow| -> Vec<u64> { std::iter::once(row.messages).chain(row.histogram.iter().copied()).collect() };
+    let widths: Vec<usize> = (0..labels.len())
+        .map(|column| {
+            rows.iter()
+                .filter_map(|row| cells(row).get(column).map(|n| n.to_string().len()))
+                .chain(std::iter::once(labels[column].len()))
+                .max()
+                .unwrap_or(1)
+        })
+        .collect();
+    let mut header = format!("  {:name_width$}", "");
+    for (label, width) in labels.iter().zip(&widths) {
+        let _ = write!(header, " {label:>width$}");
+    }
+    let _ = writeln!(out, "{}", header.dimmed());
+    for row in &rows {
+        let mut line = format!("  {:name_width$}", cut(&row.name));
+        for (value, width) in cells(row).iter().zip(&widths) {
+            let _ = write!(line, " {value:>width$}");
+        }
+        let _ = writeln!(out, "{line}");
+    }
+    let queues: Vec<String> = queue.queues.iter().map(|(name, count)| format!("{name} {count}")).collect();
+    if !queues.is_empty() {
+        push_wrapped(out, &format!("queues: {}", queues.join(", ")), "  ", "    ");
+    }
+    if !queue.destinations.is_empty() {
+        let _ = writeln!(out, "\n{}", "Top destinations".bold());
+        for row in &queue.destinations {
+            let mut line = format!(
+                "{}: {} deferred, {} slow, {} past DSN warning, oldest {}",
+                row.name,
+                row.messages,
+                row.slow,
+                row.past_dsn_warn,
+                format_age(row.oldest_age_secs)
+            );
+            if let Some(reason) = &row.top_reason {
+                let _ = write!(line, " — {reason}");
+            }
+            push_wrapped(out, &line, "  ", "    ");
+        }
+    }
+    if !queue.reasons.is_empty() {
+        let _ = writeln!(out, "\n{}", "Top delay reasons".bold());
+        for row in &queue.reasons {
+            let line = format!("{:>7}  {} (oldest {})", row.messages, row.name, format_age(row.oldest_age_secs));
+            push_wrapped(out, &line, "", "           ");
+            if let Some(example) = &row.example {
+                push_wrapped(out, &format!("e.g. {example}").dimmed().to_string(), "           ", "           ");
+            }
+        }
+    }
 }

@@ -33,19 +33,30 @@ mod tests {
         let reply = find_reply(line).unwrap();
         assert_eq!(reply.code, 554);
         assert_eq!(reply.enhanced.as_deref(), Some("5.7.1"));
-        assert!(reply.text.starts_with("<x@other.test>: Relay access denied"));
+        assert!(
+            reply
+                .text
+                .starts_with("<x@other.test>: Relay access denied")
+        );
     }
 
     #[test]
     fn bounce_diagnostic_code() {
-        let reply = find_reply("Diagnostic-Code: smtp; 550 5.1.1 <nobody@example.test>: User unknown").unwrap();
+        let reply =
+            find_reply("Diagnostic-Code: smtp; 550 5.1.1 <nobody@example.test>: User unknown")
+                .unwrap();
         assert_eq!(reply.code, 550);
         assert_eq!(reply.enhanced.as_deref(), Some("5.1.1"));
     }
 
     #[test]
     fn numbers_in_fields_are_not_replies() {
-        assert!(find_reply("Nov 28 06:32:32 gw postfix/qmgr[450]: 4B1C2: from=<a@b>, size=250, nrcpt=1").is_none());
+        assert!(
+            find_reply(
+                "Nov 28 06:32:32 gw postfix/qmgr[450]: 4B1C2: from=<a@b>, size=250, nrcpt=1"
+            )
+            .is_none()
+        );
         assert!(find_reply("connect from unknown[192.168.1.250]").is_none());
     }
 

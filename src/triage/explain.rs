@@ -11,7 +11,11 @@ use crate::finding::{Finding, Platform};
 pub fn split_items(text: &str) -> Vec<String> {
     let mut items = Vec::new();
     let mut pending: Vec<&str> = Vec::new();
-    for line in text.lines().map(str::trim_end).filter(|line| !line.trim().is_empty()) {
+    for line in text
+        .lines()
+        .map(str::trim_end)
+        .filter(|line| !line.trim().is_empty())
+    {
         let continuation = is_continuation(line);
         if !pending.is_empty() {
             pending.push(line);
@@ -62,6 +66,9 @@ mod tests {
     #[test]
     fn multi_line_reply_is_one_item() {
         let items = split_items("250-mx.test\n250-PIPELINING\n250 SIZE\nplain line\n");
-        assert_eq!(items, vec!["250-mx.test\n250-PIPELINING\n250 SIZE", "plain line"]);
+        assert_eq!(
+            items,
+            vec!["250-mx.test\n250-PIPELINING\n250 SIZE", "plain line"]
+        );
     }
 }

@@ -4,8 +4,8 @@ use mxdoctor_checks::Reply;
 use regex::RegexSet;
 
 use super::embedded_reply::find_reply;
-use crate::playbook::{Confidence, Playbook};
 use crate::playbook::compile::ReplyMatcher;
+use crate::playbook::{Confidence, Playbook};
 
 /// Which kind of symptom matched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,7 +53,10 @@ impl<'a> TextMatcher<'a> {
                     None => textless.push((p, m)),
                 }
             }
-            for (patterns_of_kind, kind) in [(&playbook.logs, SymptomKind::Log), (&playbook.bounces, SymptomKind::Bounce)] {
+            for (patterns_of_kind, kind) in [
+                (&playbook.logs, SymptomKind::Log),
+                (&playbook.bounces, SymptomKind::Bounce),
+            ] {
                 for pattern in patterns_of_kind {
                     patterns.push(pattern.regex.as_str().to_string());
                     targets.push(Target::Line(p, pattern.confidence, kind));
@@ -71,47 +74,52 @@ impl<'a> TextMatcher<'a> {
 
     /// Playbooks recognising `line`; `reply` is the reply it holds, when the caller already parsed one.
     pub fn match_line(&self, line: &str, reply: Option<&Reply>) -> Vec<Hit> {
-        let mut matched: Vec<usize> = self.set.matches(line).into_iter().collect();
+        let mut set_hits: Vec<usize> = self.set.matches(line).into_iter().collect();
         if let Some(reply) = reply {
-            matched.extend(self.set.matches(&reply.text).into_iter());
-            matched.sort_unstable();
-            matched.dedup();
+            set_hits.extend(self.set.matches(&reply.text));
+            set_hits.sort_unstable();
+            set_hits.dedup();
         }
-        let needs_reply = !self.textless.is_empty() || matched.iter().any(|&i| matches!(self.targets[i], Target::Reply(..)));
-        let found;
-        let reply = match reply {
-            Some(reply) => Some(reply),
-            None if needs_reply => {
-                found = find_reply(line);
-                found.as_ref()
-            }
-            None => None,
-        };
         let mut hits: Vec<Hit> = Vec::new();
-        let mut record = |hit: Hit| match hits.iter_mut().find(|h| h.playbook == hit.playbook) {
-            Some(existing) if existing.confidence < hit.confidence => *existing = hit,
-            Some(_) => {}
-            None => hits.push(hit),
-        };
-        for index in matched {
+        let mut reply_candidates: Vec<(usize, usize)> = self.textless.clone();
+        for index in set_hits {
             match self.targets[index] {
-                Target::Reply(p, m) => {
-                    if let Some(reply) = reply {
-                        let matcher = &self.playbooks[p].replies[m];
-                        if reply_matches(matcher, reply) {
-                            record(Hit { playbook: p, confidence: matcher.confidence, kind: SymptomKind::Reply });
-                        }
-                    }
-                }
-                Target::Line(p, confidence, kind) => record(Hit { playbook: p, confidence, kind }),
+                Target::Reply(p, m) => reply_candidates.push((p, m)),
+                Target::Line(playbook, confidence, kind) => record(
+                    &mut hits,
+                    Hit {
+                        playbook,
+                        confidence,
+                        kind,
+                    },
+                ),
             }
         }
-        if let Some(reply) = reply {
-            for &(p, m) in &self.textless {
-                let matcher = &self.playbooks[p].replies[m];
-                if reply_matches(matcher, reply) {
-                    record(Hit { playbook: p, confidence: matcher.confidence, kind: SymptomKind::Reply });
+        if reply_candidates.is_empty() {
+            return hits;
+        }
+        let parsed;
+        let reply = match reply {
+            Some(reply) => reply,
+            None => match find_reply(line) {
+                Some(found) => {
+                    parsed = found;
+                    &parsed
                 }
+                None => return hits,
+            },
+        };
+        for (playbook, m) in reply_candidates {
+            let matcher = &self.playbooks[playbook].replies[m];
+            if reply_matches(matcher, reply) {
+                record(
+                    &mut hits,
+                    Hit {
+                        playbook,
+                        confidence: matcher.confidence,
+                        kind: SymptomKind::Reply,
+                    },
+                );
             }
         }
         hits
@@ -119,6 +127,15 @@ impl<'a> TextMatcher<'a> {
 
     pub fn playbooks(&self) -> &'a [Playbook] {
         self.playbooks
+    }
+}
+
+/// Keeps one hit per playbook, with its best confidence.
+fn record(hits: &mut Vec<Hit>, hit: Hit) {
+    match hits.iter_mut().find(|h| h.playbook == hit.playbook) {
+        Some(existing) if existing.confidence < hit.confidence => *existing = hit,
+        Some(_) => {}
+        None => hits.push(hit),
     }
 }
 
@@ -130,6 +147,12 @@ pub fn reply_matches(matcher: &ReplyMatcher, reply: &Reply) -> bool {
             .enhanced
             .as_ref()
             .is_none_or(|re| reply.enhanced.as_deref().is_some_and(|e| re.is_match(e)))
-        && matcher.text.as_ref().is_none_or(|re| re.is_match(&reply.text))
-        && matcher.text_not.as_ref().is_none_or(|re| !re.is_match(&reply.text))
+        && matcher
+            .text
+            .as_ref()
+            .is_none_or(|re| re.is_match(&reply.text))
+        && matcher
+            .text_not
+            .as_ref()
+            .is_none_or(|re| !re.is_match(&reply.text))
 }

@@ -43,13 +43,22 @@ pub fn triage_reader(
         let hits = matcher.match_line(line, None);
         if !hits.is_empty() {
             stats.matched_lines += 1;
-            tally.record(&hits, || format!("{name}:{number}"), line, leading_timestamp(line));
+            tally.record(
+                &hits,
+                || format!("{name}:{number}"),
+                line,
+                leading_timestamp(line),
+            );
         }
     }
 }
 
 /// Appends one line (at most `cap` bytes of it) to `buffer`; returns bytes consumed and whether it was cut.
-fn read_line_capped(reader: &mut impl BufRead, buffer: &mut Vec<u8>, cap: usize) -> io::Result<(usize, bool)> {
+fn read_line_capped(
+    reader: &mut impl BufRead,
+    buffer: &mut Vec<u8>,
+    cap: usize,
+) -> io::Result<(usize, bool)> {
     let mut consumed = 0;
     let mut truncated = false;
     loop {
@@ -93,10 +102,16 @@ mod tests {
         input.extend_from_slice(b"\nshort\n");
         let mut reader = io::BufReader::with_capacity(16, input.as_slice());
         let mut buffer = Vec::new();
-        assert_eq!(read_line_capped(&mut reader, &mut buffer, 50).unwrap(), (201, true));
+        assert_eq!(
+            read_line_capped(&mut reader, &mut buffer, 50).unwrap(),
+            (201, true)
+        );
         assert_eq!(buffer.len(), 50);
         buffer.clear();
-        assert_eq!(read_line_capped(&mut reader, &mut buffer, 50).unwrap(), (6, false));
+        assert_eq!(
+            read_line_capped(&mut reader, &mut buffer, 50).unwrap(),
+            (6, false)
+        );
         assert_eq!(buffer, b"short\n");
     }
 }

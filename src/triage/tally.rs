@@ -28,7 +28,13 @@ pub struct Tally {
 
 impl Tally {
     /// Records that `line` (found at `subject`, seen at `timestamp`) produced `hits`.
-    pub fn record(&mut self, hits: &[Hit], subject: impl Fn() -> String, line: &str, timestamp: Option<&str>) {
+    pub fn record(
+        &mut self,
+        hits: &[Hit],
+        subject: impl Fn() -> String,
+        line: &str,
+        timestamp: Option<&str>,
+    ) {
         for hit in hits {
             let entry = self.by_playbook.entry(hit.playbook).or_default();
             entry.count += 1;

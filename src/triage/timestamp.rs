@@ -25,9 +25,18 @@ mod tests {
 
     #[test]
     fn formats() {
-        assert_eq!(leading_timestamp("Nov  8 06:32:32 gw postfix"), Some("Nov  8 06:32:32"));
-        assert_eq!(leading_timestamp("2026-11-28T06:32:32.123+00:00 gw"), Some("2026-11-28T06:32:32.123+00:00"));
-        assert_eq!(leading_timestamp("date=2026-11-28 time=06:32:32 devname=fm"), Some("date=2026-11-28 time=06:32:32"));
+        assert_eq!(
+            leading_timestamp("Nov  8 06:32:32 gw postfix"),
+            Some("Nov  8 06:32:32")
+        );
+        assert_eq!(
+            leading_timestamp("2026-11-28T06:32:32.123+00:00 gw"),
+            Some("2026-11-28T06:32:32.123+00:00")
+        );
+        assert_eq!(
+            leading_timestamp("date=2026-11-28 time=06:32:32 devname=fm"),
+            Some("date=2026-11-28 time=06:32:32")
+        );
         assert_eq!(leading_timestamp("no time here"), None);
     }
 }

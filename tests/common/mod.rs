@@ -6,17 +6,28 @@ use serde_json::Value;
 /// The `mxdoctor` binary with colour off and no progress display.
 pub fn mxdoctor() -> Command {
     let mut command = Command::cargo_bin("mxdoctor").expect("binary built by cargo");
-    command.env("NO_COLOR", "1").env_remove("MXDOCTOR_DNS").env_remove("MXDOCTOR_PLATFORM");
+    command
+        .env("NO_COLOR", "1")
+        .env_remove("MXDOCTOR_DNS")
+        .env_remove("MXDOCTOR_PLATFORM");
     command.timeout(std::time::Duration::from_secs(120));
     command
 }
 
 /// Runs `args` with `--format json` and returns (exit code, report).
 pub fn json_report(args: &[&str]) -> (i32, Value) {
-    let output = mxdoctor().args(args).args(["--format", "json"]).output().expect("run mxdoctor");
+    let output = mxdoctor()
+        .args(args)
+        .args(["--format", "json"])
+        .output()
+        .expect("run mxdoctor");
     let text = String::from_utf8_lossy(&output.stdout);
-    let report: Value = serde_json::from_str(&text)
-        .unwrap_or_else(|error| panic!("stdout is not JSON ({error}): {text}\nstderr: {}", String::from_utf8_lossy(&output.stderr)));
+    let report: Value = serde_json::from_str(&text).unwrap_or_else(|error| {
+        panic!(
+            "stdout is not JSON ({error}): {text}\nstderr: {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
     (output.status.code().unwrap_or(-1), report)
 }
 
@@ -24,7 +35,12 @@ pub fn json_report(args: &[&str]) -> (i32, Value) {
 pub fn ranked_ids(report: &Value) -> Vec<String> {
     report["findings"]
         .as_array()
-        .map(|findings| findings.iter().map(|f| f["playbook"].as_str().unwrap_or_default().to_string()).collect())
+        .map(|findings| {
+            findings
+                .iter()
+                .map(|f| f["playbook"].as_str().unwrap_or_default().to_string())
+                .collect()
+        })
         .unwrap_or_default()
 }
 

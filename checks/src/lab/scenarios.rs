@@ -49,7 +49,11 @@ struct Spec {
 }
 
 fn mx(preference: u16, personality: Personality) -> Mx {
-    Mx { preference, personality, cert: Some(LabCert::Valid) }
+    Mx {
+        preference,
+        personality,
+        cert: Some(LabCert::Valid),
+    }
 }
 
 fn flags(list: &[&str]) -> Vec<String> {
@@ -67,9 +71,12 @@ fn specs(http: &LabHttp) -> Vec<Spec> {
             expected_top: None,
             mx: vec![mx(10, Personality::Healthy)],
             flags: vec![
-                "--gateway".into(), "healthy-mx1.lab.test".into(),
-                "--dnsbl".into(), LISTING_ZONE.into(),
-                "--http-egress".into(), ok_url,
+                "--gateway".into(),
+                "healthy-mx1.lab.test".into(),
+                "--dnsbl".into(),
+                LISTING_ZONE.into(),
+                "--http-egress".into(),
+                ok_url,
             ],
         },
         Spec {
@@ -97,7 +104,10 @@ fn specs(http: &LabHttp) -> Vec<Spec> {
             name: "bypass",
             about: "a backup MX that is not the gateway and accepts what the gateway rejects",
             expected_top: Some("gateway-bypass-mx"),
-            mx: vec![mx(10, Personality::Healthy), mx(20, Personality::UnfilteredBackup)],
+            mx: vec![
+                mx(10, Personality::Healthy),
+                mx(20, Personality::UnfilteredBackup),
+            ],
             flags: flags(&["--gateway", "bypass-mx1.lab.test"]),
         },
         Spec {
@@ -105,7 +115,12 @@ fn specs(http: &LabHttp) -> Vec<Spec> {
             about: "a greylisting gateway: first RCPT deferred, the retry after the window passes",
             expected_top: Some("greylisting"),
             mx: vec![mx(10, Personality::Greylister)],
-            flags: flags(&["--greylist-wait", "2", "--rcpt-valid", "alice@greylist.lab.test"]),
+            flags: flags(&[
+                "--greylist-wait",
+                "2",
+                "--rcpt-valid",
+                "alice@greylist.lab.test",
+            ]),
         },
         Spec {
             name: "verify-backend-down",
@@ -133,7 +148,12 @@ fn specs(http: &LabHttp) -> Vec<Spec> {
             about: "HTTP egress for URL-redirect lookups is black-holed by a firewall",
             expected_top: Some("milter-timeout-uri-redirect"),
             mx: vec![mx(10, Personality::Healthy)],
-            flags: vec!["--http-egress".into(), blackhole_url, "--timeout".into(), SHORT_TIMEOUT.into()],
+            flags: vec![
+                "--http-egress".into(),
+                blackhole_url,
+                "--timeout".into(),
+                SHORT_TIMEOUT.into(),
+            ],
         },
         Spec {
             name: "exchange",
@@ -147,20 +167,32 @@ fn specs(http: &LabHttp) -> Vec<Spec> {
             about: "no policy matches: GTUBE and EICAR both accepted (test messages to a lab mailbox)",
             expected_top: Some("scan-bypass-no-policy"),
             mx: vec![mx(10, Personality::NoFilter)],
-            flags: flags(&["--send-test-message", "--rcpt-valid", "alice@no-policy.lab.test"]),
+            flags: flags(&[
+                "--send-test-message",
+                "--rcpt-valid",
+                "alice@no-policy.lab.test",
+            ]),
         },
         Spec {
             name: "safelisted",
             about: "antivirus works but antispam is skipped: GTUBE accepted, EICAR rejected",
             expected_top: Some("antispam-bypass-safelist"),
             mx: vec![mx(10, Personality::SpamSafelisted)],
-            flags: flags(&["--send-test-message", "--rcpt-valid", "alice@safelisted.lab.test"]),
+            flags: flags(&[
+                "--send-test-message",
+                "--rcpt-valid",
+                "alice@safelisted.lab.test",
+            ]),
         },
         Spec {
             name: "expired-cert",
             about: "STARTTLS presents an expired certificate",
             expected_top: Some("tls-certificate-invalid"),
-            mx: vec![Mx { preference: 10, personality: Personality::Healthy, cert: Some(LabCert::Expired) }],
+            mx: vec![Mx {
+                preference: 10,
+                personality: Personality::Healthy,
+                cert: Some(LabCert::Expired),
+            }],
             flags: vec![],
         },
         Spec {
@@ -199,7 +231,9 @@ impl Lab {
         let http = LabHttp::start(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await?;
         let port = free_port()?;
         let mut dns_config = LabDnsConfig::new();
-        dns_config.zone(LAB_ZONE).slow_zone(SLOW_ZONE, SLOW_ZONE_DELAY);
+        dns_config
+            .zone(LAB_ZONE)
+            .slow_zone(SLOW_ZONE, SLOW_ZONE_DELAY);
         let mut smtp = Vec::new();
         let mut scenarios = Vec::new();
         let mut next_host: u8 = 10;
@@ -215,10 +249,17 @@ impl Lab {
                 }
                 let server = LabSmtp::start(config, SocketAddr::from((address, port))).await?;
                 smtp.push((exchange.clone(), server));
-                dns_config.add_mx(&domain, host.preference, &exchange).add_a(&exchange, IpAddr::V4(address));
+                dns_config
+                    .add_mx(&domain, host.preference, &exchange)
+                    .add_a(&exchange, IpAddr::V4(address));
                 dns_config.add_ptr(IpAddr::V4(address), &exchange);
                 if spec.name == "dnsbl-listed" {
-                    dns_config.listed_with_reason(LISTING_ZONE, &address.to_string(), Ipv4Addr::new(127, 0, 0, 2), "Listed in the lab blocklist: demo listing");
+                    dns_config.listed_with_reason(
+                        LISTING_ZONE,
+                        &address.to_string(),
+                        Ipv4Addr::new(127, 0, 0, 2),
+                        "Listed in the lab blocklist: demo listing",
+                    );
                 }
             }
             scenarios.push(Scenario {
@@ -230,7 +271,13 @@ impl Lab {
             });
         }
         let dns = LabDns::start(dns_config, SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await?;
-        Ok(Self { dns, http, smtp, smtp_port: port, scenarios })
+        Ok(Self {
+            dns,
+            http,
+            smtp,
+            smtp_port: port,
+            scenarios,
+        })
     }
 
     /// The full `mxdoctor` argument list that diagnoses `scenario` (`ca_file` holds the lab CA).
@@ -251,7 +298,10 @@ impl Lab {
 
     /// The lab server answering as `exchange`, to inspect what it received.
     pub fn server(&self, exchange: &str) -> Option<&LabSmtp> {
-        self.smtp.iter().find(|(name, _)| name == exchange).map(|(_, server)| server)
+        self.smtp
+            .iter()
+            .find(|(name, _)| name == exchange)
+            .map(|(_, server)| server)
     }
 }
 

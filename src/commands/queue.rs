@@ -1,0 +1,239 @@
+//! `mxdoctor queue`: streams a queue listing (a file, stdin, or `postqueue -j` run here), judges every
+//! message, and evaluates the queue playbooks on the resulting observations.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, stdin};
+use std::process::{Command, Stdio};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use super::{emit, library};
+use crate::cli::{Common, QueueArgs, QueueInput};
+use crate::engine::{evaluate, needed_checks};
+use crate::error::AppError;
+use crate::finding::Platform;
+use crate::playbook::Playbook;
+use crate::queue::model::QueueSettings;
+use crate::queue::observe::observations;
+use crate::queue::overview::overview;
+use crate::queue::time::{format_duration, format_utc};
+use crate::queue::{InputFormat, QueueScan};
+use crate::report::Report;
+
+const READ_BUFFER_BYTES: usize = 256 * 1024;
+/// A longer line is skipped as malformed without being buffered (a message with thousands of recipients
+/// stays well below this).
+pub const MAX_LINE_BYTES: usize = 4 * 1024 * 1024;
+
+pub fn run(common: &Common, args: &QueueArgs) -> Result<u8, AppError> {
+    let started = Instant::now();
+    let library = library(common)?;
+    let settings = QueueSettings {
+        now: args.now.unwrap_or_else(clock_now),
+        dsn_warn_secs: args.dsn_warn,
+        max_lifetime_secs: args.max_lifetime,
+    };
+    let format = args.input.map(|input| match input {
+        QueueInput::PostqueueJson => InputFormat::PostqueueJson,
+        QueueInput::FortimailCsv => InputFormat::FortimailCsv,
+    });
+    let mut scan = QueueScan::new(format, settings, args.utc_offset);
+    let target = if args.postqueue {
+        scan_postqueue_command(&mut scan)?;
+        "postqueue -j".to_string()
+    } else {
+        let path = args.file.as_ref().ok_or_else(|| {
+            AppError::Usage("give a FILE (or - for stdin), or --postqueue".into())
+        })?;
+        let name = path.display().to_string();
+        let io_error = |source| AppError::Io {
+            path: name.clone(),
+            source,
+        };
+        if name == "-" {
+            scan_reader(
+                &mut scan,
+                BufReader::with_capacity(READ_BUFFER_BYTES, stdin().lock()),
+            )
+            .map_err(io_error)?;
+        } else {
+            let file = File::open(path).map_err(io_error)?;
+            scan_reader(&mut scan, BufReader::with_capacity(READ_BUFFER_BYTES, file))
+                .map_err(io_error)?;
+        }
+        name
+    };
+    scan.finish();
+    emit(
+        diagnose(
+            &library.playbooks,
+            &scan,
+            &target,
+            args.top,
+            common.platform,
+        ),
+        common,
+        started,
+    )
+}
+
+/// Pure: a finished scan in, the report out.
+pub fn diagnose(
+    playbooks: &[Playbook],
+    scan: &QueueScan,
+    target: &str,
+    top: usize,
+    platform: Platform,
+) -> Report {
+    let aggregate = &scan.aggregate;
+    let observations = observations(aggregate, target, top);
+    // Playbooks are evaluated one at a time: `evaluate` takes a slice, and only queue playbooks apply.
+    let findings = playbooks
+        .iter()
+        .filter(|playbook| reads_only_queue_checks(playbook))
+        .flat_map(|playbook| evaluate(std::slice::from_ref(playbook), &observations, platform))
+        .collect();
+    let input = scan.format().unwrap_or(InputFormat::PostqueueJson).as_str();
+    let mut report = Report::new("queue", target, findings, observations);
+    let settings = &aggregate.settings;
+    report.notes.push(format!(
+        "{} message{} read ({input}), judged as of {} (--now {}); DSN warning after {}, lifetime {}",
+        scan.records,
+        if scan.records == 1 { "" } else { "s" },
+        format_utc(settings.now),
+        settings.now,
+        format_duration(settings.dsn_warn_secs),
+        format_duration(settings.max_lifetime_secs)
+    ));
+    if aggregate.tries_estimated {
+        report.notes.push(
+            "postqueue -j lists no attempt counts: tries are estimated from each message's age with Postfix's \
+             default backoff (attempts at 0, 5, 10, 20, 40, 80 min, then every 4000 s); slow = 3 or more tries"
+                .into(),
+        );
+    }
+    if let Some(note) = scan.malformed.note() {
+        report.notes.push(note);
+    }
+    for (what, folded) in [
+        ("destinations", aggregate.destinations.folded_keys()),
+        ("delay reasons", aggregate.reasons.folded_keys()),
+    ] {
+        if folded > 0 {
+            report.notes.push(format!(
+                "{folded} rarely seen {what} were folded into \"(other)\" to keep memory bounded"
+            ));
+        }
+    }
+    report.queue = Some(overview(
+        aggregate,
+        input,
+        scan.records,
+        scan.malformed.count,
+        top,
+    ));
+    report
+}
+
+/// Playbooks whose rules read queue checks and nothing else: a `not` over a live probe must not fire
+/// just because a queue listing has no live probes.
+fn reads_only_queue_checks(playbook: &Playbook) -> bool {
+    let checks = needed_checks(std::slice::from_ref(playbook));
+    !checks.is_empty() && checks.iter().all(|check| check.starts_with("queue."))
+}
+
+fn clock_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Runs `postqueue -j` on this host and scans what it prints.
+fn scan_postqueue_command(scan: &mut QueueScan) -> Result<(), AppError> {
+    let label = "postqueue -j";
+    let io_error = |source| AppError::Io {
+        path: label.into(),
+        source,
+    };
+    let mut child = Command::new("postqueue")
+        .arg("-j")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(io_error)?;
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| io_error(io::Error::other("no stdout")))?;
+    let scanned = scan_reader(scan, BufReader::with_capacity(READ_BUFFER_BYTES, stdout));
+    let status = child.wait().map_err(io_error)?;
+    scanned.map_err(io_error)?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(io_error(io::Error::other(format!("exited with {status}"))))
+    }
+}
+
+/// Feeds every line of `reader` to `scan`; lines over [`MAX_LINE_BYTES`] are skipped as malformed.
+fn scan_reader(scan: &mut QueueScan, mut reader: impl BufRead) -> io::Result<()> {
+    let mut buffer = Vec::with_capacity(64 * 1024);
+    let mut number = 0u64;
+    loop {
+        buffer.clear();
+        let (consumed, too_long) = read_line_capped(&mut reader, &mut buffer)?;
+        if consumed == 0 {
+            return Ok(());
+        }
+        number += 1;
+        if too_long {
+            scan.malformed.record(
+                number,
+                format!("line longer than {} MiB", MAX_LINE_BYTES >> 20),
+            );
+            continue;
+        }
+        while matches!(buffer.last(), Some(b'\n' | b'\r')) {
+            buffer.pop();
+        }
+        match std::str::from_utf8(&buffer) {
+            Ok(line) => scan.feed_line(number, line),
+            Err(_) => scan.feed_line(number, &String::from_utf8_lossy(&buffer)),
+        }
+    }
+}
+
+/// Reads one line into `buffer`, keeping at most [`MAX_LINE_BYTES`]; returns bytes consumed and whether
+/// the line was longer (its rest is consumed, not kept).
+fn read_line_capped(reader: &mut impl BufRead, buffer: &mut Vec<u8>) -> io::Result<(usize, bool)> {
+    let mut consumed = 0;
+    let mut too_long = false;
+    loop {
+        let available = match reader.fill_buf() {
+            Ok(available) => available,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+            Err(error) => return Err(error),
+        };
+        if available.is_empty() {
+            return Ok((consumed, too_long));
+        }
+        let (chunk, line_ends) = match available.iter().position(|&b| b == b'\n') {
+            Some(end) => (&available[..=end], true),
+            None => (available, false),
+        };
+        if !too_long {
+            if buffer.len() + chunk.len() > MAX_LINE_BYTES {
+                too_long = true;
+                buffer.clear();
+            } else {
+                buffer.extend_from_slice(chunk);
+            }
+        }
+        let used = chunk.len();
+        reader.consume(used);
+        consumed += used;
+        if line_ends {
+            return Ok((consumed, too_long));
+        }
+    }
+}
