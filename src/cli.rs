@@ -23,11 +23,32 @@ pub struct Cli {
 #[derive(Debug, Args, Clone)]
 pub struct Common {
     /// Extra playbook directory: adds playbooks, and replaces shipped ones with the same id.
-    #[arg(long = "playbooks", global = true, value_name = "DIR")]
+    #[arg(
+        long = "playbooks",
+        global = true,
+        value_name = "DIR",
+        env = "MXDOCTOR_PLAYBOOKS",
+        value_delimiter = ':'
+    )]
     pub playbooks: Vec<PathBuf>,
     /// Output format on stdout.
-    #[arg(long, global = true, value_enum, default_value_t = Format::Text)]
+    #[arg(long, global = true, value_enum, default_value_t = Format::Text, env = "MXDOCTOR_FORMAT")]
     pub format: Format,
+    /// Also write the report as FORMAT to PATH, from the same run (repeatable): junit=out.xml.
+    #[arg(long = "report", global = true, value_name = "FORMAT=PATH", value_parser = crate::report::output::parse_report_file)]
+    pub reports: Vec<crate::report::output::ReportFile>,
+    /// No report on stdout, only the exit code (--report files are still written).
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
+    /// A previous JSON report: marks findings new or unchanged and lists those resolved.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// With --baseline: the exit code counts only new findings.
+    #[arg(long, global = true, requires = "baseline")]
+    pub fail_on_new: bool,
+    /// Defaults for a kind of run (explicit flags win): health, ci (fast, fails only on high), triage (thorough, verbose).
+    #[arg(long, global = true, value_enum, env = "MXDOCTOR_PROFILE")]
+    pub profile: Option<crate::profile::Profile>,
     /// Which remediation to show first (all are in JSON).
     #[arg(long, global = true, value_enum, default_value_t = Platform::Generic, env = "MXDOCTOR_PLATFORM")]
     pub platform: Platform,
@@ -59,6 +80,30 @@ pub enum Command {
     },
     /// Start simulated mail systems on loopback and diagnose each: mxdoctor at work, no setup needed.
     Demo,
+    /// Re-diagnose a support bundle (`check --record`) offline with the current playbooks.
+    Replay { file: PathBuf },
+    /// Prometheus exporter: GET /probe?target=DOMAIN runs a check; check flags given here are defaults.
+    #[command(mut_arg("target", |arg| arg.required(false).hide(true).default_value("")))]
+    Serve(ServeArgs),
+    /// Print a shell completion script.
+    Completions { shell: clap_complete::Shell },
+    /// Print the manual page (roff).
+    Man,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9125")]
+    pub listen: String,
+    /// Probes running at once; more concurrent requests get 503.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub max_concurrent: u32,
+    /// Only probe targets matching one of these patterns (`*` matches anything); others get 403.
+    #[arg(long = "allow-target", value_name = "PATTERN")]
+    pub allow_targets: Vec<String>,
+    #[command(flatten)]
+    pub probe: CheckArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -90,7 +135,7 @@ pub struct CheckArgs {
     )]
     pub dns: Vec<String>,
     /// SMTP port of every probed host.
-    #[arg(long, default_value_t = 25)]
+    #[arg(long, default_value_t = 25, env = "MXDOCTOR_SMTP_PORT")]
     pub smtp_port: u16,
     /// Name sent in EHLO.
     #[arg(long, default_value = "mxdoctor.invalid")]
@@ -123,12 +168,12 @@ pub struct CheckArgs {
     /// URL the gateway must reach over HTTP (URL-redirect lookups, FortiGuard).
     #[arg(long = "http-egress", value_name = "URL")]
     pub http_egress: Vec<String>,
-    /// Seconds to wait before retrying a deferred RCPT (0: judge greylisting from the text only).
-    #[arg(long, default_value_t = 0)]
-    pub greylist_wait: u64,
-    /// Seconds each network step may take.
-    #[arg(long, default_value_t = 10.0)]
-    pub timeout: f64,
+    /// Seconds to wait before retrying a deferred RCPT (0: judge greylisting from the text only) [default: 0; profile triage: 300].
+    #[arg(long, value_name = "SECS", env = "MXDOCTOR_GREYLIST_WAIT")]
+    pub greylist_wait: Option<u64>,
+    /// Seconds each network step may take [default: 10; profile ci: 5; profile triage: 30].
+    #[arg(long, value_name = "SECS", env = "MXDOCTOR_TIMEOUT")]
+    pub timeout: Option<f64>,
     /// This host is a legitimate client of the gateway: a relay denial is then a problem.
     #[arg(long)]
     pub expect_relay: bool,
@@ -138,6 +183,9 @@ pub struct CheckArgs {
     /// Send GTUBE and EICAR test messages to --rcpt-valid (the only probe that sends DATA).
     #[arg(long)]
     pub send_test_message: bool,
+    /// Save everything this run observed as a support bundle (JSON) for `mxdoctor replay`.
+    #[arg(long, value_name = "FILE")]
+    pub record: Option<PathBuf>,
 }
 
 #[derive(Debug, Args, Clone)]

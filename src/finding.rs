@@ -73,6 +73,9 @@ pub struct Finding {
     pub first_seen: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_seen: Option<String>,
+    /// Compared with `--baseline`: new or unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<crate::report::baseline::BaselineState>,
 }
 
 impl Finding {
@@ -99,6 +102,7 @@ impl Finding {
             count: None,
             first_seen: None,
             last_seen: None,
+            baseline: None,
         }
     }
 }

@@ -2,12 +2,14 @@
 //!
 //! The binary is a thin shell over [`run`]; everything here but `commands` is pure logic.
 
+pub mod bundle;
 pub mod cli;
 pub mod commands;
 pub mod engine;
 pub mod error;
 pub mod finding;
 pub mod playbook;
+pub mod profile;
 pub mod progress_ui;
 pub mod queue;
 pub mod rank;
@@ -26,5 +28,9 @@ pub fn run(cli: &Cli) -> Result<u8, AppError> {
         Command::Check(args) => commands::check::run(&cli.common, args),
         Command::Demo => commands::demo::run(&cli.common),
         Command::Queue(args) => commands::queue::run(&cli.common, args),
+        Command::Replay { file } => commands::replay::run(&cli.common, file),
+        Command::Serve(args) => commands::serve::run(&cli.common, args),
+        Command::Completions { shell } => commands::shell::completions(*shell),
+        Command::Man => commands::shell::man(),
     }
 }

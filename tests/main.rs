@@ -3,6 +3,10 @@
 mod check;
 mod common;
 mod explain;
+mod formats;
 mod playbooks;
+mod queue;
+mod replay;
 mod report_json;
+mod serve;
 mod triage;

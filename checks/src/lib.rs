@@ -10,6 +10,7 @@ pub mod lab;
 pub mod observation;
 pub mod progress;
 pub mod run;
+pub mod serve;
 pub mod smtp;
 
 pub use observation::{Data, Observation, Outcome};

@@ -11,22 +11,57 @@ use mxdoctor_checks::progress::{Progress, Silent};
 use mxdoctor_checks::run::{RunConfig, Target, run_checks};
 use mxdoctor_checks::smtp::{SmtpProbes, SmtpSettings};
 
-use super::{emit, library};
+use super::{emit, library, unix_now, write_file};
+use crate::bundle::Bundle;
 use crate::cli::{CheckArgs, Common};
 use crate::engine::vantage::{inconclusive_reason, nothing_answered};
 use crate::engine::{evaluate, needed_checks};
 use crate::error::AppError;
+use crate::finding::Platform;
 use crate::playbook::Library;
+use crate::profile::{DEFAULT_TIMEOUT_SECS, Profile};
 use crate::progress_ui::TerminalProgress;
+use crate::report::EvaluatedPlaybook;
+use crate::report::output::shell_words;
 use crate::report::{Report, Status};
 
 pub fn run(common: &Common, args: &CheckArgs) -> Result<u8, AppError> {
     let started = Instant::now();
     let library = library(common)?;
-    let config = run_config(args)?;
-    let observations = probe(&library, &config, common.no_progress)?;
-    let report = diagnose(&library, &config, args, observations, common);
+    let args = args.with_profile(common.profile);
+    let config = run_config(&args)?;
+    let no_progress = common.no_progress || Profile::no_progress(common.profile);
+    let observations = probe(&library, &config, no_progress)?;
+    if let Some(path) = &args.record {
+        let mut bundle = Bundle::new(
+            &config,
+            vantage(&config),
+            shell_words(std::env::args()),
+            observations.clone(),
+        );
+        bundle.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        bundle.started_unix = unix_now().saturating_sub(bundle.duration_ms / 1000);
+        write_file(path, &bundle.to_json())?;
+    }
+    let report = diagnose(&library, &config, &args, observations, common);
     emit(report, common, started)
+}
+
+impl CheckArgs {
+    /// These flags with the profile's defaults filled in where no flag (or environment variable) gave one.
+    pub fn with_profile(&self, profile: Option<Profile>) -> Self {
+        Self {
+            timeout: Some(
+                self.timeout
+                    .unwrap_or_else(|| Profile::timeout_secs(profile)),
+            ),
+            greylist_wait: Some(
+                self.greylist_wait
+                    .unwrap_or_else(|| Profile::greylist_wait_secs(profile)),
+            ),
+            ..self.clone()
+        }
+    }
 }
 
 /// Runs the probes on a fresh runtime, with a progress display when stderr is a terminal.
@@ -64,9 +99,34 @@ pub fn diagnose(
     observations: Vec<Observation>,
     common: &Common,
 ) -> Report {
-    let findings = evaluate(&library.playbooks, &observations, common.platform);
-    let mut report = Report::new("check", args.target.clone(), findings, Vec::new());
-    report.vantage = Some(vantage(config));
+    diagnose_observations(
+        library,
+        "check",
+        &args.target,
+        vantage(config),
+        observations,
+        common.platform,
+    )
+}
+
+/// Evaluates every playbook with live rules on `observations` (a fresh run or a replayed bundle).
+pub fn diagnose_observations(
+    library: &Library,
+    command: &str,
+    target: &str,
+    vantage: String,
+    observations: Vec<Observation>,
+    platform: Platform,
+) -> Report {
+    let findings = evaluate(&library.playbooks, &observations, platform);
+    let mut report = Report::new(command, target, findings, Vec::new());
+    report.vantage = Some(vantage);
+    report.evaluated = library
+        .playbooks
+        .iter()
+        .filter(|p| !p.rules.is_empty())
+        .map(EvaluatedPlaybook::of)
+        .collect();
     if let Some(reason) = inconclusive_reason(&observations) {
         report.notes.push(reason);
         report.status = Status::Unknown;
@@ -80,7 +140,7 @@ pub fn diagnose(
     report
 }
 
-fn vantage(config: &RunConfig) -> String {
+pub fn vantage(config: &RunConfig) -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map_or_else(|_| "this host".to_string(), |h| h.trim().to_string());
     let resolvers = if config.dns_servers.is_empty() {
@@ -107,13 +167,14 @@ pub fn run_config(args: &CheckArgs) -> Result<RunConfig, AppError> {
         .iter()
         .map(|s| parse_dns_server(s))
         .collect::<Result<Vec<_>, _>>()?;
-    if !(args.timeout.is_finite() && args.timeout > 0.0 && args.timeout <= 3600.0) {
+    let timeout_secs = args.timeout.unwrap_or(DEFAULT_TIMEOUT_SECS);
+    if !(timeout_secs.is_finite() && timeout_secs > 0.0 && timeout_secs <= 3600.0) {
         return Err(AppError::Usage(format!(
-            "--timeout must be between 0 and 3600 seconds, got {}",
-            args.timeout
+            "--timeout must be between 0 and 3600 seconds, got {timeout_secs}"
         )));
     }
-    let timeout = Duration::from_secs_f64(args.timeout);
+    let timeout = Duration::from_secs_f64(timeout_secs);
+    let greylist_wait_secs = args.greylist_wait.unwrap_or(0);
     for (flag, value) in [
         ("--mail-from", Some(&args.mail_from)),
         ("--rcpt-valid", args.rcpt_valid.as_ref()),
@@ -163,7 +224,7 @@ pub fn run_config(args: &CheckArgs) -> Result<RunConfig, AppError> {
         context: RunContext {
             expect_relay: args.expect_relay,
             send_test_message: args.send_test_message,
-            greylist_wait_secs: args.greylist_wait,
+            greylist_wait_secs,
             gateways_given: !args.gateways.is_empty(),
             backend_given: backend.is_some(),
         },
@@ -178,7 +239,7 @@ pub fn run_config(args: &CheckArgs) -> Result<RunConfig, AppError> {
             rcpt_invalid,
             rcpt_valid: args.rcpt_valid.clone(),
             relay_rcpt,
-            greylist_wait: Duration::from_secs(args.greylist_wait),
+            greylist_wait: Duration::from_secs(greylist_wait_secs),
             timeout,
             send_test_message: args.send_test_message,
             probes: SmtpProbes::ALL,

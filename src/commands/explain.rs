@@ -3,7 +3,7 @@
 use std::io::Read;
 use std::time::Instant;
 
-use super::{emit, library};
+use super::{emit, library, text_playbooks};
 use crate::cli::Common;
 use crate::error::AppError;
 use crate::report::Report;
@@ -35,9 +35,7 @@ pub fn run(common: &Common, texts: &[String]) -> Result<u8, AppError> {
         1 => "1 input".to_string(),
         n => format!("{n} inputs"),
     };
-    emit(
-        Report::new("explain", target, findings, Vec::new()),
-        common,
-        started,
-    )
+    let mut report = Report::new("explain", target, findings, Vec::new());
+    report.evaluated = text_playbooks(&library);
+    emit(report, common, started)
 }

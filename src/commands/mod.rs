@@ -5,40 +5,112 @@ pub mod demo;
 pub mod explain;
 pub mod playbooks;
 pub mod queue;
+pub mod replay;
+pub mod serve;
+pub mod shell;
 pub mod triage;
 
 use std::io::{IsTerminal, Write};
+use std::path::Path;
 use std::time::Instant;
 
 use crate::cli::Common;
 use crate::error::AppError;
 use crate::playbook::Library;
+use crate::profile::Profile;
 use crate::rank::rank;
+use crate::report::baseline;
+use crate::report::output::shell_words;
 use crate::report::text::TextOptions;
-use crate::report::{Report, render};
+use crate::report::{EvaluatedPlaybook, Report, render};
 
 /// The playbooks of this run: shipped ones plus `--playbooks` directories.
 pub fn library(common: &Common) -> Result<Library, AppError> {
     Library::load(&common.playbooks).map_err(AppError::Playbooks)
 }
 
-/// Ranks, times and prints `report`; returns its exit code.
-pub fn emit(mut report: Report, common: &Common, started: Instant) -> Result<u8, AppError> {
+/// The playbooks text diagnosis (`explain`, `triage`) evaluates: those with reply, log or bounce symptoms.
+pub fn text_playbooks(library: &Library) -> Vec<EvaluatedPlaybook> {
+    library
+        .playbooks
+        .iter()
+        .filter(|p| !(p.replies.is_empty() && p.logs.is_empty() && p.bounces.is_empty()))
+        .map(EvaluatedPlaybook::of)
+        .collect()
+}
+
+/// Ranks the findings and sets the run's duration and start time (a replay keeps its recorded ones).
+pub fn finish_report(report: &mut Report, started: Instant) {
     rank(&mut report.findings);
-    report.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    report.started_unix = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs().saturating_sub(report.duration_ms / 1000));
+    if report.duration_ms == 0 {
+        report.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    }
+    if report.started_unix == 0 {
+        report.started_unix = unix_now().saturating_sub(report.duration_ms / 1000);
+    }
+}
+
+/// Ranks, times and compares `report` (`--baseline`), writes `--report` files, prints it unless
+/// `--quiet`; returns its exit code. A replayed report keeps its recorded start and duration.
+pub fn emit(mut report: Report, common: &Common, started: Instant) -> Result<u8, AppError> {
+    finish_report(&mut report, started);
+    report.command_line = Some(shell_words(
+        std::iter::once("mxdoctor".to_string()).chain(std::env::args().skip(1)),
+    ));
+    if let Some(path) = &common.baseline {
+        baseline::compare(&mut report, &read_json_report(path)?);
+    }
+    let verbose = common.verbose || Profile::verbose(common.profile);
+    let options = TextOptions {
+        platform: common.platform,
+        observations: verbose,
+        explain: verbose,
+    };
+    colored::control::set_override(false);
+    for file in &common.reports {
+        write_file(&file.path, &render(&report, file.format, &options))?;
+    }
+    colored::control::unset_override();
     if !std::io::stdout().is_terminal() {
         colored::control::set_override(false);
     }
-    let options = TextOptions {
-        platform: common.platform,
-        observations: common.verbose,
-        explain: common.verbose,
+    if !common.quiet {
+        print_stdout(&render(&report, common.format, &options))?;
+    }
+    let code = if common.fail_on_new {
+        baseline::exit_code_for_new(&report)
+    } else {
+        report.status.exit_code()
     };
-    print_stdout(&render(&report, common.format, &options))?;
-    Ok(report.status.exit_code())
+    Ok(Profile::exit_code(common.profile, code))
+}
+
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// A JSON report written earlier (`--format json` or `--report json=...`).
+fn read_json_report(path: &Path) -> Result<Report, AppError> {
+    let text = std::fs::read_to_string(path).map_err(|source| AppError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    serde_json::from_str(&text).map_err(|error| {
+        AppError::Usage(format!(
+            "{}: not an mxdoctor JSON report: {error}",
+            path.display()
+        ))
+    })
+}
+
+/// Writes a report file whole.
+pub fn write_file(path: &Path, text: &str) -> Result<(), AppError> {
+    std::fs::write(path, text).map_err(|source| AppError::Io {
+        path: path.display().to_string(),
+        source,
+    })
 }
 
 /// Writes to stdout; a closed pipe (`| head`) is not an error worth a panic.

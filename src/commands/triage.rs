@@ -5,7 +5,7 @@ use std::io::{BufReader, stdin};
 use std::path::PathBuf;
 use std::time::Instant;
 
-use super::{emit, library};
+use super::{emit, library, text_playbooks};
 use crate::cli::Common;
 use crate::error::AppError;
 use crate::report::Report;
@@ -42,6 +42,7 @@ pub fn run(common: &Common, files: &[PathBuf]) -> Result<u8, AppError> {
         .collect::<Vec<_>>()
         .join(" ");
     let mut report = Report::new("triage", target, findings, Vec::new());
+    report.evaluated = text_playbooks(&library);
     report.notes.push(format!(
         "{} lines ({} bytes) read, {} matched a playbook",
         stats.lines, stats.bytes, stats.matched_lines

@@ -37,7 +37,7 @@ pub fn observations(aggregate: &QueueAggregate, listing: &str, top: usize) -> Ve
                 let name = hold.as_str();
                 let ids = group.oldest.ids();
                 let detail = format!(
-                    "{name}: {} held, oldest {}{}",
+                    "{} held, oldest {}{}",
                     group.messages,
                     format_age(group.oldest_age_secs),
                     ids_suffix(&ids)
@@ -127,7 +127,7 @@ fn destination(aggregate: &QueueAggregate, domain: &str, stats: &DestinationStat
     let group = &stats.group;
     let settings = &aggregate.settings;
     let mut detail = format!(
-        "{domain}: {} deferred ({} slow, {} regular), oldest {}",
+        "{} deferred ({} slow, {} regular), oldest {}",
         group.messages,
         group.slow,
         group.regular,

@@ -26,7 +26,9 @@ pub struct ProbeLatency {
 pub fn probe_latencies(report: &Report) -> Vec<ProbeLatency> {
     let mut merged: BTreeMap<(&str, &str), ProbeLatency> = BTreeMap::new();
     for observation in &report.observations {
-        if observation.check == CONTEXT_CHECK || observation.outcome == mxdoctor_checks::Outcome::Skipped {
+        if observation.check == CONTEXT_CHECK
+            || observation.outcome == mxdoctor_checks::Outcome::Skipped
+        {
             continue;
         }
         let seconds = observation.latency.as_secs_f64();
@@ -60,11 +62,19 @@ pub struct PlaybookCase<'a> {
 pub fn cases_by_area(report: &Report) -> BTreeMap<&str, Vec<PlaybookCase<'_>>> {
     let mut areas: BTreeMap<&str, Vec<PlaybookCase<'_>>> = BTreeMap::new();
     for playbook in &report.evaluated {
-        let findings = report.findings.iter().filter(|f| f.playbook == playbook.id).collect();
+        let findings = report
+            .findings
+            .iter()
+            .filter(|f| f.playbook == playbook.id)
+            .collect();
         areas
             .entry(playbook.area.as_str())
             .or_default()
-            .push(PlaybookCase { id: &playbook.id, title: &playbook.title, findings });
+            .push(PlaybookCase {
+                id: &playbook.id,
+                title: &playbook.title,
+                findings,
+            });
     }
     for finding in &report.findings {
         if report.evaluated.iter().any(|p| p.id == finding.playbook) {
@@ -73,7 +83,11 @@ pub fn cases_by_area(report: &Report) -> BTreeMap<&str, Vec<PlaybookCase<'_>>> {
         let unlisted = areas.entry(UNLISTED_AREA).or_default();
         match unlisted.iter_mut().find(|case| case.id == finding.playbook) {
             Some(case) => case.findings.push(finding),
-            None => unlisted.push(PlaybookCase { id: &finding.playbook, title: &finding.title, findings: vec![finding] }),
+            None => unlisted.push(PlaybookCase {
+                id: &finding.playbook,
+                title: &finding.title,
+                findings: vec![finding],
+            }),
         }
     }
     for cases in areas.values_mut() {
@@ -99,7 +113,10 @@ pub fn headline(report: &Report) -> String {
 
 /// `check subject: detail`, the way every renderer quotes a piece of evidence.
 pub fn evidence_line(evidence: &Evidence) -> String {
-    format!("{} {}: {}", evidence.check, evidence.subject, evidence.detail)
+    format!(
+        "{} {}: {}",
+        evidence.check, evidence.subject, evidence.detail
+    )
 }
 
 /// The severity as the lower-case word used in JSON and labels.

@@ -5,7 +5,9 @@ use std::fmt::Write as _;
 
 use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
 
-use super::facts::{cases_by_area, confidence_word, evidence_line, is_problem, severity_word, PlaybookCase};
+use super::facts::{
+    PlaybookCase, cases_by_area, confidence_word, evidence_line, is_problem, severity_word,
+};
 use super::{Report, Status};
 use crate::finding::Finding;
 
@@ -13,7 +15,8 @@ use crate::finding::Finding;
 const RUN_SUITE: &str = "run";
 
 pub fn render(report: &Report) -> String {
-    let mut junit = quick_junit::Report::new(format!("mxdoctor {} {}", report.command, report.target));
+    let mut junit =
+        quick_junit::Report::new(format!("mxdoctor {} {}", report.command, report.target));
     for (area, cases) in cases_by_area(report) {
         let mut suite = TestSuite::new(area);
         suite.add_test_cases(cases.iter().map(|case| test_case(area, case)));
@@ -21,14 +24,18 @@ pub fn render(report: &Report) -> String {
     }
     if report.status == Status::Unknown {
         let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
-        status.set_message("nothing could be diagnosed").set_description(report.notes.join("\n"));
+        status
+            .set_message("nothing could be diagnosed")
+            .set_description(report.notes.join("\n"));
         let mut case = TestCase::new("diagnosis", status);
         case.set_classname(format!("mxdoctor.{RUN_SUITE}"));
         let mut suite = TestSuite::new(RUN_SUITE);
         suite.add_test_case(case);
         junit.add_test_suite(suite);
     }
-    let mut xml = junit.to_string().expect("a JUnit report of strings always serialises");
+    let mut xml = junit
+        .to_string()
+        .expect("a JUnit report of strings always serialises");
     if !xml.ends_with('\n') {
         xml.push('\n');
     }
@@ -36,21 +43,42 @@ pub fn render(report: &Report) -> String {
 }
 
 fn test_case(area: &str, case: &PlaybookCase<'_>) -> TestCase {
-    let problems: Vec<&Finding> = case.findings.iter().copied().filter(|f| is_problem(f)).collect();
+    let problems: Vec<&Finding> = case
+        .findings
+        .iter()
+        .copied()
+        .filter(|f| is_problem(f))
+        .collect();
     let status = match problems.first() {
         None => TestCaseStatus::success(),
         Some(worst) => {
             let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
             status
-                .set_message(format!("{} ({}): {}", severity_word(worst.severity), confidence_word(worst.confidence), worst.title))
+                .set_message(format!(
+                    "{} ({}): {}",
+                    severity_word(worst.severity),
+                    confidence_word(worst.confidence),
+                    worst.title
+                ))
                 .set_type(severity_word(worst.severity))
-                .set_description(problems.iter().map(|f| failure_text(f)).collect::<Vec<_>>().join("\n"));
+                .set_description(
+                    problems
+                        .iter()
+                        .map(|f| failure_text(f))
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                );
             status
         }
     };
     let mut test_case = TestCase::new(case.id, status);
     test_case.set_classname(format!("mxdoctor.{area}"));
-    let information: Vec<String> = case.findings.iter().filter(|f| !is_problem(f)).map(|f| failure_text(f)).collect();
+    let information: Vec<String> = case
+        .findings
+        .iter()
+        .filter(|f| !is_problem(f))
+        .map(|f| failure_text(f))
+        .collect();
     if !information.is_empty() {
         test_case.set_system_out(information.join("\n"));
     }

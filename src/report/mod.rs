@@ -6,6 +6,7 @@ pub mod json;
 pub mod junit;
 pub mod markdown;
 pub mod nagios;
+pub mod output;
 pub mod prometheus;
 pub mod text;
 
@@ -120,7 +121,11 @@ impl EvaluatedPlaybook {
             .ok()
             .and_then(|value| value.as_str().map(str::to_string))
             .unwrap_or_default();
-        Self { id: playbook.id.clone(), title: playbook.title.clone(), area }
+        Self {
+            id: playbook.id.clone(),
+            title: playbook.title.clone(),
+            area,
+        }
     }
 }
 

@@ -4,11 +4,15 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-use super::facts::{headline, probe_latencies, severity_word};
 use super::Report;
+use super::facts::{headline, probe_latencies, severity_word};
 
 pub fn render(report: &Report) -> String {
-    let mut out = format!("MXDOCTOR {} - {}", report.status.as_str().to_uppercase(), plugin_text(&headline(report)));
+    let mut out = format!(
+        "MXDOCTOR {} - {}",
+        report.status.as_str().to_uppercase(),
+        plugin_text(&headline(report))
+    );
     let perfdata = perfdata(report);
     if !perfdata.is_empty() {
         out.push_str(" | ");
@@ -16,7 +20,11 @@ pub fn render(report: &Report) -> String {
     }
     out.push('\n');
     for finding in &report.findings {
-        let subject = finding.subject.as_deref().map(|s| format!(" ({s})")).unwrap_or_default();
+        let subject = finding
+            .subject
+            .as_deref()
+            .map(|s| format!(" ({s})"))
+            .unwrap_or_default();
         let _ = writeln!(
             out,
             "{}. {} {}{subject}: {}",
@@ -49,13 +57,22 @@ fn perfdata(report: &Report) -> Vec<String> {
 /// A perfdata label: letters, digits and `_.-` only (no quotes, `=` or spaces to escape).
 fn perf_label(text: &str) -> String {
     text.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 
 /// Plugin text must stay on one line and must not contain `|`, which starts perfdata.
 fn plugin_text(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ").replace('|', "/")
+    text.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace('|', "/")
 }
 
 #[cfg(test)]
@@ -64,7 +81,10 @@ mod tests {
 
     #[test]
     fn labels_and_text_cannot_break_the_line() {
-        assert_eq!(perf_label("latency_dnsbl_127.0.0.2 'x'=y"), "latency_dnsbl_127.0.0.2__x__y");
+        assert_eq!(
+            perf_label("latency_dnsbl_127.0.0.2 'x'=y"),
+            "latency_dnsbl_127.0.0.2__x__y"
+        );
         assert_eq!(plugin_text("a | b\nc"), "a / b c");
     }
 }

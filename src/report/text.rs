@@ -199,18 +199,32 @@ const QUEUE_NAME_WIDTH: usize = 28;
 /// The queue command's section: a qshape-style table of the deferred queue by destination, the
 /// message counts per queue, and the top destinations and delay reasons.
 fn render_queue(out: &mut String, queue: &QueueOverview) {
-    let _ = writeln!(out, "\n{}", "Queue shape: deferred messages by age in minutes (qshape)".bold());
-    let rows: Vec<&QueueRow> = std::iter::once(&queue.deferred).chain(&queue.destinations).collect();
+    let _ = writeln!(
+        out,
+        "\n{}",
+        "Queue shape: deferred messages by age in minutes (qshape)".bold()
+    );
+    let rows: Vec<&QueueRow> = std::iter::once(&queue.deferred)
+        .chain(&queue.destinations)
+        .collect();
     let cut = |name: &str| -> String {
         match name.char_indices().nth(QUEUE_NAME_WIDTH) {
             Some((at, _)) => format!("{}…", &name[..at]),
             None => name.to_string(),
         }
     };
-    let name_width = rows.iter().map(|row| cut(&row.name).chars().count()).max().unwrap_or(5);
+    let name_width = rows
+        .iter()
+        .map(|row| cut(&row.name).chars().count())
+        .max()
+        .unwrap_or(5);
     let mut labels = vec!["T".to_string()];
     labels.extend(queue.buckets_minutes.iter().cloned());
-    let cells = |row: &QueueRow| -> Vec<u64> { std::iter::once(row.messages).chain(row.histogram.iter().copied()).collect() };
+    let cells = |row: &QueueRow| -> Vec<u64> {
+        std::iter::once(row.messages)
+            .chain(row.histogram.iter().copied())
+            .collect()
+    };
     let widths: Vec<usize> = (0..labels.len())
         .map(|column| {
             rows.iter()
@@ -232,7 +246,11 @@ fn render_queue(out: &mut String, queue: &QueueOverview) {
         }
         let _ = writeln!(out, "{line}");
     }
-    let queues: Vec<String> = queue.queues.iter().map(|(name, count)| format!("{name} {count}")).collect();
+    let queues: Vec<String> = queue
+        .queues
+        .iter()
+        .map(|(name, count)| format!("{name} {count}"))
+        .collect();
     if !queues.is_empty() {
         push_wrapped(out, &format!("queues: {}", queues.join(", ")), "  ", "    ");
     }
@@ -256,10 +274,20 @@ fn render_queue(out: &mut String, queue: &QueueOverview) {
     if !queue.reasons.is_empty() {
         let _ = writeln!(out, "\n{}", "Top delay reasons".bold());
         for row in &queue.reasons {
-            let line = format!("{:>7}  {} (oldest {})", row.messages, row.name, format_age(row.oldest_age_secs));
+            let line = format!(
+                "{:>7}  {} (oldest {})",
+                row.messages,
+                row.name,
+                format_age(row.oldest_age_secs)
+            );
             push_wrapped(out, &line, "", "           ");
             if let Some(example) = &row.example {
-                push_wrapped(out, &format!("e.g. {example}").dimmed().to_string(), "           ", "           ");
+                push_wrapped(
+                    out,
+                    &format!("e.g. {example}").dimmed().to_string(),
+                    "           ",
+                    "           ",
+                );
             }
         }
     }

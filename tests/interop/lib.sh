@@ -90,7 +90,7 @@ install_packages() {
     local missing
     missing=$(packages_missing)
     [ -n "$missing" ] || return 0
-    say "installing: $(echo $missing)"
+    say "installing: ${missing//$'\n'/ }"
     if [ ! -e /usr/sbin/policy-rc.d ]; then
         printf '#!/bin/sh\n# created by mxdoctor tests/interop: no daemon starts during install\nexit 101\n' >/usr/sbin/policy-rc.d
         chmod 755 /usr/sbin/policy-rc.d

@@ -380,7 +380,7 @@ impl Drop for LabDns {
 }
 
 /// UDP and TCP on one port; with port 0 the OS picks the UDP port, and TCP may find it taken.
-async fn bind_udp_and_tcp(bind: SocketAddr) -> io::Result<(UdpSocket, TcpListener)> {
+pub(crate) async fn bind_udp_and_tcp(bind: SocketAddr) -> io::Result<(UdpSocket, TcpListener)> {
     let attempts = if bind.port() == 0 { 16 } else { 1 };
     let mut last_error = None;
     for _ in 0..attempts {

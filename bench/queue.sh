@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Benchmarks `mxdoctor queue` on generated `postqueue -j` records (default 1,000,000) and prints the
+# record count, wall-clock seconds and peak resident memory: the queue command must stream, so memory
+# stays flat however long the listing is.
+#
+#   bench/queue.sh              # 1,000,000 records
+#   RECORDS=200000 bench/queue.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+RECORDS=${RECORDS:-1000000}
+NOW=1800000000
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+
+cargo build --release --quiet
+BIN=target/release/mxdoctor
+
+# Skewed traffic: 3000 destination domains (more than the 1000 kept apart, so folding is exercised),
+# ages spread over six days, a few dead destinations, some held, bounces and in-flight mail.
+awk -v n="$RECORDS" -v now="$NOW" 'BEGIN {
+    srand(42)
+    split("deferred deferred deferred deferred deferred deferred deferred deferred active hold", queues, " ")
+    for (i = 1; i <= n; i++) {
+        d = int(3000 * rand() ^ 3)
+        age = int(518400 * rand() ^ 2)
+        q = queues[1 + int(10 * rand())]
+        sender = (rand() < 0.02) ? "MAILER-DAEMON" : "user" int(500 * rand()) "@corp.example"
+        r = rand()
+        if (r < 0.5)      reason = sprintf("connect to mx.d%d.example[198.51.%d.%d]:25: Connection refused", d, d % 256, int(256 * rand()))
+        else if (r < 0.8) reason = sprintf("delivery temporarily suspended: connect to mx.d%d.example[203.0.%d.%d]:25: Connection timed out", d, d % 256, int(256 * rand()))
+        else              reason = sprintf("host mx.d%d.example[192.0.2.%d] said: 450 4.2.0 <u%d@d%d.example>: Recipient address rejected: Greylisted (in reply to RCPT TO command)", d, int(256 * rand()), i, d)
+        printf "{\"queue_name\": \"%s\", \"queue_id\": \"%X\", \"arrival_time\": %d, \"message_size\": %d, \"forced_expire\": false, \"sender\": \"%s\", \"recipients\": [{\"address\": \"rcpt%d@d%d.example\", \"delay_reason\": \"%s\"}]}\n", q, 4096000000 + i, now - age, 1000 + int(90000 * rand()), sender, i, d, reason
+    }
+}' >"$WORK/queue.jsonl"
+
+BYTES=$(wc -c <"$WORK/queue.jsonl")
+echo "input: $RECORDS records, $((BYTES / 1048576)) MiB"
+
+status=0
+if [ -x /usr/bin/time ]; then
+    /usr/bin/time -v "$BIN" queue --now "$NOW" --format json "$WORK/queue.jsonl" >"$WORK/report.json" 2>"$WORK/time.txt" || status=$?
+    seconds=$(awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; print s }' "$WORK/time.txt")
+    peak_kb=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$WORK/time.txt")
+else
+    # No GNU time: sample the high-water mark from /proc while it runs.
+    start=$(date +%s.%N)
+    "$BIN" queue --now "$NOW" --format json "$WORK/queue.jsonl" >"$WORK/report.json" &
+    pid=$!
+    peak_kb=0
+    while kill -0 "$pid" 2>/dev/null; do
+        hwm=$(awk '/VmHWM/ { print $2 }' "/proc/$pid/status" 2>/dev/null || echo 0)
+        [ "${hwm:-0}" -gt "$peak_kb" ] && peak_kb=$hwm
+        sleep 0.05
+    done
+    wait "$pid" || status=$?
+    seconds=$(echo "$(date +%s.%N) - $start" | bc)
+fi
+
+# Exit codes 0-2 are verdicts about the queue; 3 means the run itself failed.
+if [ "$status" -gt 2 ]; then
+    echo "mxdoctor failed (exit $status)" >&2
+    cat "$WORK/time.txt" >&2 2>/dev/null || true
+    exit 1
+fi
+read_records=$(grep -o '"records":[0-9]*' "$WORK/report.json" | head -1 | cut -d: -f2)
+echo "records: ${read_records:-?}"
+echo "seconds: $seconds"
+echo "peak RSS: $((peak_kb / 1024)) MiB ($peak_kb kB)"

@@ -1,0 +1,236 @@
+# The interop suite's assertions: `mxdoctor check` against each personality (top finding, evidence,
+# exit code), `mxdoctor explain` on reply lines postfix itself wrote (maillog) and sent (swaks), and
+# mxdoctor's recorded reply codes cross-checked against swaks' transcript of the same dialogue.
+# Sourced by run.sh after lib.sh and services.sh.
+# shellcheck shell=bash disable=SC2016 # $p, $c ... in single quotes are jq variables
+
+SENDER=""        # fresh letters-only local part per run: postgrey folds digits
+TABLE_ROWS=()    # personality | reply postfix gave | playbook mxdoctor ranked first
+
+letters() {
+    local alphabet=abcdefghijklmnopqrstuvwxyz word="" i
+    for ((i = 0; i < 10; i++)); do word+=${alphabet:RANDOM%26:1}; done
+    echo "$word"
+}
+
+# check_run NAME TARGET [FLAG...]: runs `mxdoctor check`, keeps the JSON report and the exit code.
+check_run() {
+    local name=$1 target=$2 code=0
+    shift 2
+    "$MXDOCTOR" check "$target" --dns "$DNS_PROXY" --smtp-port "$SMTP_PORT" --tls-ca "$RUN/certs/lab-ca.pem" \
+        --mail-from "$SENDER" --format json --no-progress "$@" >"$RUN/$name.json" 2>"$RUN/$name.stderr" || code=$?
+    echo "$code" >"$RUN/$name.code"
+    jq -e .schema "$RUN/$name.json" >/dev/null 2>&1 || {
+        not_ok "$name: mxdoctor printed no JSON report (exit $code): $(head -c 300 "$RUN/$name.stderr")"
+        echo '{"findings":[],"observations":[]}' >"$RUN/$name.json"
+    }
+}
+
+# report NAME JQ_FILTER [JQ_ARG...]: queries the kept report of NAME.
+report() {
+    local name=$1 filter=$2
+    shift 2
+    jq -r "$@" "$filter" "$RUN/$name.json"
+}
+
+top_playbook() { report "$1" '.findings[0].playbook // "none"'; }
+above_info() { report "$1" '[.findings[] | select(.severity != "info") | .playbook] | join(",")'; }
+finding() { report "$1" '.findings[] | select(.playbook == $p) | .[$f] | if type == "string" then . else tojson end' --arg p "$2" --arg f "$3"; }
+
+# The reply of CHECK on HOST as one line ("554 5.7.1 <x@y>: Relay access denied"), '' when none.
+reply_of() {
+    report "$1" '.observations[] | select(.check == $c and .data.host == $h) | (.data.reply // .data.first // empty)
+        | "\(.code) \(.text)"' --arg c "$2" --arg h "$3" | head -n1
+}
+
+# expect_top NAME PLAYBOOK EXIT: the top finding and mxdoctor's exit code.
+expect_top() {
+    assert_eq "$1: top finding" "$2" "$(top_playbook "$1")"
+    assert_eq "$1: exit code" "$3" "$(cat "$RUN/$1.code")"
+}
+
+expect_evidence() {
+    assert_contains "$1: $2 evidence mentions '$3'" "$3" "$(finding "$1" "$2" evidence)"
+}
+
+row() { TABLE_ROWS+=("$1|$2|$(top_playbook "$3")"); }
+
+# --- the personalities ------------------------------------------------------------------------
+
+case_gateway_outsider() {
+    check_run gateway gateway.lab.test --dnsbl "$LISTING_ZONE"
+    assert_eq "gateway (outsider view): no finding above info" "" "$(above_info gateway)"
+    assert_eq "gateway (outsider view): exit code" 0 "$(cat "$RUN/gateway.code")"
+    assert_eq "gateway: relay probe rejected" rejected "$(report gateway '.observations[] | select(.check == "relay") | .data.verdict')"
+    assert_eq "gateway: unknown user rejected" rejected "$(report gateway '.observations[] | select(.check == "recipient.invalid") | .data.verdict')"
+    assert_eq "gateway: STARTTLS verified with the lab CA" true "$(report gateway '.observations[] | select(.check == "tls") | .data.verified')"
+    row "(1) gateway, outsider: healthy" "$(reply_of gateway relay gateway-mx1.lab.test)" gateway
+}
+
+case_gateway_expect_relay() {
+    check_run gateway-expect-relay gateway.lab.test --expect-relay
+    expect_top gateway-expect-relay relay-access-denied 2
+    expect_evidence gateway-expect-relay relay-access-denied "Relay access denied"
+    row "(1) gateway, --expect-relay" "$(reply_of gateway-expect-relay relay gateway-mx1.lab.test)" gateway-expect-relay
+}
+
+case_greylist() {
+    check_run greylist greylist.lab.test --greylist-wait $((GREYLIST_DELAY + 1)) --rcpt-valid alice@greylist.lab.test
+    expect_top greylist greylisting 0
+    assert_eq "greylist: confirmed (the retry passed)" confirmed "$(finding greylist greylisting confidence)"
+    assert_eq "greylist: retry_passed" true "$(report greylist '.observations[] | select(.check == "greylist") | .data.retry_passed')"
+    assert_eq "greylist: first RCPT deferred with 450" 450 "$(report greylist '.observations[] | select(.check == "greylist") | .data.first.code')"
+    expect_evidence greylist greylisting "Greylisted"
+    row "(2) gateway behind postgrey" "$(reply_of greylist greylist greylist-mx1.lab.test)" greylist
+}
+
+case_verify_dead() {
+    check_run verify verify.lab.test
+    expect_top verify recipient-verification-unavailable 1
+    assert_eq "verify: confirmed" confirmed "$(finding verify recipient-verification-unavailable confidence)"
+    expect_evidence verify recipient-verification-unavailable "unverified address"
+    row "(3) reject_unverified_recipient, target dead" "$(reply_of verify recipient.invalid verify-mx1.lab.test)" verify
+}
+
+case_open_relay() {
+    check_run open-relay open-relay.lab.test
+    expect_top open-relay open-relay 2
+    assert_eq "open-relay: severity" critical "$(finding open-relay open-relay severity)"
+    expect_evidence open-relay open-relay 250
+    row "(4) open relay" "$(reply_of open-relay relay open-relay-mx1.lab.test)" open-relay
+}
+
+case_backup_bypass() {
+    check_run bypass bypass.lab.test --gateway bypass-mx1.lab.test
+    expect_top bypass gateway-bypass-mx 2
+    expect_evidence bypass gateway-bypass-mx bypass-mx2.lab.test
+    row "(5) unfiltered backup MX 20" "$(reply_of bypass recipient.invalid bypass-mx2.lab.test)" bypass
+}
+
+case_silent() {
+    check_run silent silent.lab.test --timeout 2
+    expect_top silent smtp-no-banner 2
+    expect_evidence silent smtp-no-banner silent-mx1.lab.test
+    row "(6) no banner (silent.py)" "(nothing within 2 s)" silent
+}
+
+case_dnsbl_listed() {
+    check_run listed listed.lab.test --dnsbl "$LISTING_ZONE"
+    expect_top listed dnsbl-listed 2
+    expect_evidence listed dnsbl-listed "$LISTING_ZONE"
+    expect_evidence listed dnsbl-listed "$LISTED_IP"
+    row "(7) gateway listed in $LISTING_ZONE" "$(report listed '.observations[] | select(.check == "dnsbl") | "\(.data.queried) A \(.data.answers | join(","))"')" listed
+}
+
+case_dnsbl_slow() {
+    check_run slow gateway.lab.test --dnsbl "$SLOW_ZONE" --dnsbl "$LISTING_ZONE"
+    expect_top slow milter-timeout-dnsbl 1
+    expect_evidence slow milter-timeout-dnsbl "$SLOW_ZONE"
+    assert_eq "slow: only the slow zone is blamed" true \
+        "$(report slow '[.findings[] | select(.playbook == "milter-timeout-dnsbl") | .evidence[] | tostring | contains($z)] | all' --arg z "$SLOW_ZONE")"
+    row "(8) gateway, DNSBL $SLOW_ZONE answers in ${SLOW_DELAY} s" "$(reply_of slow relay gateway-mx1.lab.test)" slow
+}
+
+# --- mxdoctor explain on what postfix said ------------------------------------------------------
+
+# expect_explained WHERE TEXT PLAYBOOK
+expect_explained() {
+    local top
+    if [ -z "$2" ]; then
+        not_ok "explain $1: no line captured"
+        return
+    fi
+    top=$("$MXDOCTOR" explain --format json --no-progress "$2" | jq -r '.findings[0].playbook // "none"' || true)
+    assert_eq "explain $1 -> $3" "$3" "$top"
+}
+
+# The first maillog line saying PATTERN, as postfix wrote it.
+maillog_line() { grep -m1 -- "$1" "$RUN/maillog" || true; }
+
+# The server's reply to RCPT in swaks' transcript FILE, without swaks' `<** ` / `<-  ` prefix.
+swaks_rcpt_reply() { awk '/^ -> RCPT TO:/ { getline; sub(/^<(\*\*|-) +/, ""); print; exit }' "$1"; }
+swaks_banner() { awk '/^<(-|\*\*) / { sub(/^<(\*\*|-) +/, ""); print; exit }' "$1"; }
+
+# swaks_dialogue FILE IP FROM TO: the same envelope mxdoctor sent, stopped after RCPT (never DATA).
+swaks_dialogue() {
+    swaks --server "$2:$SMTP_PORT" --helo mxdoctor.invalid --from "$3" --to "$4" \
+        --quit-after RCPT --timeout 10 >"$1" 2>&1 || true
+}
+
+# swaks_greeting FILE IP: connect, EHLO, QUIT.
+swaks_greeting() {
+    swaks --server "$2:$SMTP_PORT" --helo mxdoctor.invalid --quit-after EHLO --timeout 10 >"$1" 2>&1 || true
+}
+
+# Where cross_check keeps swaks' transcript of report NAME's CHECK probe on HOST.
+swaks_file() { echo "$RUN/swaks-$1-$2-$3.txt"; }
+
+explain_cases() {
+    local greylist_swaks=$RUN/swaks-greylist.txt
+    expect_explained "maillog relay reject" "$(maillog_line 'NOQUEUE: reject: .*Relay access denied')" relay-access-denied
+    expect_explained "maillog greylist reject" "$(maillog_line 'NOQUEUE: reject: .*Greylisted')" greylisting
+    expect_explained "maillog unverified reject" "$(maillog_line 'NOQUEUE: reject: .*unverified address')" recipient-verification-unavailable
+    swaks_dialogue "$greylist_swaks" "$GREYLIST_IP" "$(letters)@example.org" alice@greylist.lab.test
+    expect_explained "swaks greylist reply" "$(swaks_rcpt_reply "$greylist_swaks")" greylisting
+    expect_explained "swaks relay reply" "$(swaks_rcpt_reply "$(swaks_file gateway gateway-mx1.lab.test relay)")" relay-access-denied
+    expect_explained "swaks unverified reply" "$(swaks_rcpt_reply "$(swaks_file verify verify-mx1.lab.test recipient.invalid)")" recipient-verification-unavailable
+}
+
+# --- mxdoctor's reply codes against swaks' ------------------------------------------------------
+
+# Replays every relay / unknown-user RCPT of report NAME with swaks and compares the reply codes, and
+# the banner line mxdoctor recorded in smtp.session's transcript with the one swaks saw.
+cross_check() {
+    local name=$1 host address check from to code transcript swaks_code
+    while IFS=$'\t' read -r host address check from to code; do
+        transcript=$(swaks_file "$name" "$host" "$check")
+        swaks_dialogue "$transcript" "$address" "$from" "$to"
+        swaks_code=$(swaks_rcpt_reply "$transcript" | cut -c1-3)
+        assert_eq "$name: $check RCPT reply code from $host matches swaks" "$swaks_code" "$code"
+    done < <(report "$name" '
+        (.observations | map(select(.check == "smtp.session")) | map({key: .data.host, value: .data.address}) | from_entries) as $ip
+        | .observations[] | select((.check == "relay" or .check == "recipient.invalid") and .data.reply != null)
+        | [.data.host, ($ip[.data.host] | sub(":[0-9]+$"; "")), .check, .data.mail_from, .data.rcpt_to, .data.reply.code] | @tsv')
+    host=$(report "$name" '[.observations[] | select(.check == "smtp.session" and .data.connected)][0] | .data.address // empty' | sed 's/:[0-9]*$//')
+    [ -n "$host" ] || return 0
+    transcript=$RUN/swaks-$name-greeting.txt
+    swaks_greeting "$transcript" "$host"
+    assert_eq "$name: banner in smtp.session transcript matches swaks" "$(swaks_banner "$transcript")" \
+        "$(report "$name" '[.observations[] | select(.check == "smtp.session" and .data.connected)][0] | [.data.transcript[] | select(.dir == "<")][0].line')"
+}
+
+# Nothing may have been delivered: no DATA in any session, no message handed to a transport.
+expect_nothing_delivered() {
+    assert_eq "postfix saw no DATA command" 0 "$(grep -c ' data=[0-9]' "$RUN/maillog" || true)"
+    assert_eq "postfix delivered nothing (no discard/smtp status lines but the verify probe)" 0 \
+        "$(grep -E 'status=(sent|delivered)' "$RUN/maillog" | grep -vc 'verify' || true)"
+}
+
+run_cases() {
+    SENDER=$(letters)
+    say "probe sender: $SENDER@example.org"
+    SENDER=$SENDER@example.org
+    case_gateway_outsider
+    case_gateway_expect_relay
+    case_greylist
+    case_verify_dead
+    case_open_relay
+    case_backup_bypass
+    case_silent
+    case_dnsbl_listed
+    case_dnsbl_slow
+    local name
+    for name in gateway greylist verify open-relay bypass; do cross_check "$name"; done
+    explain_cases
+    expect_nothing_delivered
+}
+
+print_table() {
+    local line personality reply top
+    say ""
+    say "personality | reply postfix gave | mxdoctor's top playbook"
+    for line in "${TABLE_ROWS[@]}"; do
+        IFS='|' read -r personality reply top <<<"$line"
+        say "$personality | ${reply:-(none)} | $top"
+    done
+}
