@@ -186,6 +186,9 @@ pub struct CheckArgs {
     /// Save everything this run observed as a support bundle (JSON) for `mxdoctor replay`.
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
+    /// Seconds the whole run may take; probes still running then are reported as timeouts, with everything that finished.
+    #[arg(long, value_name = "SECS", env = "MXDOCTOR_DEADLINE")]
+    pub deadline: Option<f64>,
 }
 
 #[derive(Debug, Args, Clone)]

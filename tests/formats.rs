@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use mxdoctor::finding::{Evidence, Finding, Platform, PlatformRemediation};
 use mxdoctor::playbook::{Confidence, Severity};
+use mxdoctor::report::baseline::{BaselineState, ResolvedFinding};
 use mxdoctor::report::text::TextOptions;
 use mxdoctor::report::{EvaluatedPlaybook, Format, Report, Status, render};
 use mxdoctor_checks::observation::Data;
@@ -463,6 +464,7 @@ fn fixed_report() -> Report {
         ),
     ];
     let mut report = Report::new("check", "example.test", vec![finding], observations);
+    report.tool.version = "0.0.0-snapshot".into();
     report.duration_ms = 812;
     report.started_unix = 1_795_847_552;
     report.vantage = Some("probe-host via 127.0.0.1:5353".into());
@@ -479,6 +481,13 @@ fn fixed_report() -> Report {
             area: "reputation".into(),
         },
     ];
+    report.findings[0].baseline = Some(BaselineState::New);
+    report.resolved = vec![ResolvedFinding {
+        playbook: "dnsbl-listed".into(),
+        title: "Listed in a DNSBL".into(),
+        severity: Severity::High,
+        subject: Some("127.0.0.10".into()),
+    }];
     assert_eq!(report.status, Status::Critical);
     report
 }

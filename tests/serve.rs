@@ -6,6 +6,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use crate::check::start_lab;
+use crate::common::ENVIRONMENT_FLAGS;
 use crate::formats::assert_valid_exposition;
 
 /// The exporter process, killed when the test ends however it ends.
@@ -22,7 +23,11 @@ impl Drop for Exporter {
 }
 
 fn start_exporter(probe_flags: &[String]) -> Exporter {
-    let mut child = Command::new(assert_cmd::cargo::cargo_bin!("mxdoctor"))
+    let mut command = Command::new(assert_cmd::cargo::cargo_bin!("mxdoctor"));
+    for variable in ENVIRONMENT_FLAGS {
+        command.env_remove(variable);
+    }
+    let mut child = command
         .args([
             "serve",
             "--listen",
@@ -34,8 +39,6 @@ fn start_exporter(probe_flags: &[String]) -> Exporter {
         ])
         .args(probe_flags)
         .env("NO_COLOR", "1")
-        .env_remove("MXDOCTOR_DNS")
-        .env_remove("MXDOCTOR_PROFILE")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

@@ -23,6 +23,12 @@ use crate::observation::{Data, DnsData, MxData, MxRecord, Observation, Outcome};
 /// Slack on top of the resolver's own timeout before we give up on it ourselves, so a resolver bug
 /// or an unexpected retry can never make a probe hang.
 const GUARD_SLACK: Duration = Duration::from_millis(250);
+/// Most MX exchanges resolved and probed: a hostile or broken zone can publish over a thousand, and
+/// each one costs two lookups and an SMTP host probe. The most preferred are kept (Postfix itself
+/// tries at most 5 addresses per delivery by default: `smtp_mx_address_limit`).
+pub const MAX_MX_EXCHANGES: usize = 10;
+/// Most addresses kept per host name (A and AAAA together), lowest first.
+pub const MAX_ADDRESSES_PER_HOST: usize = 8;
 
 /// A resolver with fixed servers and timeout; each client has its own cache, so tests never share answers.
 pub struct DnsClient {
@@ -219,6 +225,8 @@ impl DnsClient {
             .collect();
         exchanges.sort();
         exchanges.dedup();
+        let published = exchanges.len();
+        exchanges.truncate(MAX_MX_EXCHANGES);
 
         if exchanges.len() == 1 && exchanges[0].1 == "." {
             data.null_mx = true;
@@ -246,6 +254,12 @@ impl DnsClient {
         )
         .await;
         let mut notes = Vec::new();
+        if published > exchanges.len() {
+            notes.push(format!(
+                "{published} MX records published: only the {} most preferred are resolved and probed",
+                exchanges.len()
+            ));
+        }
         let mut records = Vec::with_capacity(resolved.len());
         for exchange in resolved {
             if exchange.ip_literal {
@@ -270,7 +284,7 @@ impl DnsClient {
             }
             records.push(exchange.record);
         }
-        data.count = records.len();
+        data.count = published;
         data.records.clone_from(&records);
 
         let resolvable = records.iter().filter(|r| !r.addresses.is_empty()).count();
@@ -409,6 +423,7 @@ impl DnsClient {
         }
         resolution.addresses.sort();
         resolution.addresses.dedup();
+        resolution.addresses.truncate(MAX_ADDRESSES_PER_HOST);
         resolution
     }
 

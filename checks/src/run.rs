@@ -1,8 +1,8 @@
 //! Runs every probe of one `check` concurrently — DNS first, then all hosts, lists and URLs at once.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio::task::JoinSet;
@@ -10,7 +10,9 @@ use tokio::task::JoinSet;
 use crate::dns::DnsClient;
 use crate::observation::{Data, MxHostData, MxRecord, Observation, Outcome, RunContext};
 use crate::progress::Progress;
-use crate::smtp::{HostTarget, SmtpProbes, SmtpSettings, TlsTrust, probe_host_with_trust};
+use crate::smtp::{
+    HostTarget, SmtpProbes, SmtpSettings, TlsTrust, planned_checks, probe_host_streaming,
+};
 use crate::{dnsbl, http};
 
 /// What to probe: a domain (its MX set) or one SMTP host.
@@ -72,42 +74,164 @@ pub struct RunConfig {
     pub context: RunContext,
     /// Extra trusted root certificates (PEM) for STARTTLS verification, besides the system store.
     pub tls_roots_pem: Vec<Vec<u8>>,
+    /// Limit for the whole run: probes still running then are stopped and reported as Timeout,
+    /// next to everything that finished. `None`: each probe is bounded by its own timeouts only.
+    pub deadline: Option<Duration>,
 }
 
 /// Maximum redirect hops followed by the HTTP egress probe.
 const MAX_HTTP_HOPS: usize = 10;
 
 /// Runs the probes whose checks are in `needed` (plus those the user asked for by naming zones/URLs).
+///
+/// With a [`RunConfig::deadline`], whatever is still running when it passes is stopped (its
+/// connections closed) and becomes a Timeout observation; every finished observation is kept.
 pub async fn run_checks(
     config: &RunConfig,
     needed: &BTreeSet<String>,
     progress: Arc<dyn Progress>,
 ) -> Vec<Observation> {
-    let mut observations = vec![Observation::new(
-        "run.context",
-        config.target.name(),
-        Outcome::Ok,
-        Duration::ZERO,
-        "flags of this run",
-        Data::Context(config.context.clone()),
-    )];
+    let collected = Collected::default();
+    let work = probe_all(config, needed, progress, &collected);
+    match config.deadline {
+        None => work.await,
+        Some(deadline) => {
+            if tokio::time::timeout(deadline, work).await.is_err() {
+                collected.expire(deadline);
+            }
+        }
+    }
+    collected.into_observations()
+}
+
+/// Observations as probes report them, and what each running probe still owes.
+#[derive(Clone, Default)]
+struct Collected {
+    inner: Arc<Mutex<CollectedInner>>,
+}
+
+#[derive(Default)]
+struct CollectedInner {
+    observations: Vec<Observation>,
+    next_token: u64,
+    /// Per running probe task: the (check, subject) pairs it will report, and those it has.
+    running: HashMap<u64, (Vec<(String, String)>, Vec<(String, String)>)>,
+}
+
+/// One running probe task registered with [`Collected::start`].
+#[derive(Clone, Copy)]
+struct Token(u64);
+
+impl Collected {
+    fn lock(&self) -> std::sync::MutexGuard<'_, CollectedInner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Registers a task that will report these (check, subject) pairs.
+    fn start(&self, planned: Vec<(String, String)>) -> Token {
+        let mut inner = self.lock();
+        inner.next_token += 1;
+        let token = inner.next_token;
+        inner.running.insert(token, (planned, Vec::new()));
+        Token(token)
+    }
+
+    /// Records an observation made by the task `token` (or by the orchestrator itself, `None`).
+    fn add(&self, token: Option<Token>, observation: Observation) {
+        let mut inner = self.lock();
+        if let Some(Token(token)) = token {
+            if let Some((_, reported)) = inner.running.get_mut(&token) {
+                reported.push((observation.check.clone(), observation.subject.clone()));
+            }
+        }
+        inner.observations.push(observation);
+    }
+
+    fn finish(&self, Token(token): Token) {
+        self.lock().running.remove(&token);
+    }
+
+    /// The deadline passed: every planned observation not reported yet becomes a Timeout.
+    fn expire(&self, deadline: Duration) {
+        let mut inner = self.lock();
+        let mut running: Vec<_> = inner.running.drain().collect();
+        running.sort_by_key(|(token, _)| *token);
+        for (_, (planned, reported)) in running {
+            for (check, subject) in planned {
+                if reported.contains(&(check.clone(), subject.clone())) {
+                    continue;
+                }
+                inner.observations.push(Observation::new(
+                    check,
+                    subject,
+                    Outcome::Timeout,
+                    deadline,
+                    format!(
+                        "still running when the run deadline ({}s) passed: stopped, result unknown",
+                        deadline.as_secs_f64()
+                    ),
+                    Data::None,
+                ));
+            }
+        }
+    }
+
+    fn into_observations(self) -> Vec<Observation> {
+        std::mem::take(&mut self.lock().observations)
+    }
+}
+
+fn label(check: &str, subject: impl Into<String>) -> Vec<(String, String)> {
+    vec![(check.to_string(), subject.into())]
+}
+
+async fn probe_all(
+    config: &RunConfig,
+    needed: &BTreeSet<String>,
+    progress: Arc<dyn Progress>,
+    collected: &Collected,
+) {
+    collected.add(
+        None,
+        Observation::new(
+            "run.context",
+            config.target.name(),
+            Outcome::Ok,
+            Duration::ZERO,
+            "flags of this run",
+            Data::Context(config.context.clone()),
+        ),
+    );
     let dns = match DnsClient::new(&config.dns_servers, config.timeout) {
         Ok(dns) => Arc::new(dns),
         Err(message) => {
-            observations.push(Observation::new(
-                "dns.mx",
-                config.target.name(),
-                Outcome::Error,
-                Duration::ZERO,
-                format!("cannot set up DNS: {message}"),
-                Data::None,
-            ));
-            return observations;
+            collected.add(
+                None,
+                Observation::new(
+                    "dns.mx",
+                    config.target.name(),
+                    Outcome::Error,
+                    Duration::ZERO,
+                    format!("cannot set up DNS: {message}"),
+                    Data::None,
+                ),
+            );
+            return;
         }
     };
 
     progress.started("DNS");
+    let first_lookup = match &config.target {
+        Target::Domain(domain) => label("dns.mx", domain.clone()),
+        Target::Host { host, .. } => label("dns.a", host.clone()),
+    };
+    let dns_token = collected.start(first_lookup);
+    let mut observations = Vec::new();
     let hosts = resolve_hosts(config, &dns, &mut observations).await;
+    for observation in observations {
+        collected.add(Some(dns_token), observation);
+    }
+    collected.finish(dns_token);
     progress.finished("DNS");
 
     let mut settings = config.smtp.clone();
@@ -125,44 +249,72 @@ pub async fn run_checks(
     for pem in &config.tls_roots_pem {
         match trust.clone().with_root_pem(pem) {
             Ok(extended) => trust = extended,
-            Err(error) => observations.push(Observation::new(
-                "tls",
-                config.target.name(),
-                Outcome::Error,
-                Duration::ZERO,
-                format!("an extra CA certificate could not be read: {error}"),
-                Data::None,
-            )),
+            Err(error) => collected.add(
+                None,
+                Observation::new(
+                    "tls",
+                    config.target.name(),
+                    Outcome::Error,
+                    Duration::ZERO,
+                    format!("an extra CA certificate could not be read: {error}"),
+                    Data::None,
+                ),
+            ),
         }
     }
     let trust = Arc::new(trust);
 
-    let addresses = probed_addresses(&observations, &hosts);
-    let mut tasks: JoinSet<Vec<Observation>> = JoinSet::new();
+    let addresses = {
+        let so_far = collected.lock();
+        probed_addresses(&so_far.observations, &hosts)
+    };
+    // Dropping this set (when the deadline passes) aborts every probe still running.
+    let mut tasks: JoinSet<()> = JoinSet::new();
     for host in hosts {
-        let (settings, trust, progress) = (
+        let subject = host.subject();
+        let planned = planned_checks(&settings)
+            .into_iter()
+            .map(|check| (check.to_string(), subject.clone()))
+            .collect();
+        let token = collected.start(planned);
+        let (settings, trust, progress, collected) = (
             Arc::clone(&settings),
             Arc::clone(&trust),
             Arc::clone(&progress),
+            collected.clone(),
         );
         tasks.spawn(async move {
-            probe_host_with_trust(&host, &settings, &trust, progress.as_ref()).await
+            let report = |observation: &Observation| {
+                collected.add(Some(token), observation.clone());
+            };
+            probe_host_streaming(&host, &settings, &trust, progress.as_ref(), &report).await;
+            collected.finish(token);
         });
     }
     for ip in &addresses {
         let ip = *ip;
         let ptr_dns = Arc::clone(&dns);
-        tasks.spawn(async move { vec![ptr_dns.ptr(ip).await] });
+        spawn_one(
+            &mut tasks,
+            collected,
+            label("dns.ptr", ip.to_string()),
+            async move { ptr_dns.ptr(ip).await },
+        );
         for zone in &config.dnsbl_zones {
             let (dns, zone, progress) = (Arc::clone(&dns), zone.clone(), Arc::clone(&progress));
-            tasks.spawn(async move {
-                timed(
-                    &progress,
-                    format!("DNSBL {zone}"),
-                    dnsbl::dnsbl(&dns, &zone, ip),
-                )
-                .await
-            });
+            spawn_one(
+                &mut tasks,
+                collected,
+                label("dnsbl", zone.clone()),
+                async move {
+                    timed(
+                        &progress,
+                        format!("DNSBL {zone}"),
+                        dnsbl::dnsbl(&dns, &zone, ip),
+                    )
+                    .await
+                },
+            );
         }
     }
     for zone in &config.surbl_zones {
@@ -172,51 +324,78 @@ pub async fn run_checks(
             config.surbl_domain.clone(),
             Arc::clone(&progress),
         );
-        tasks.spawn(async move {
-            timed(
-                &progress,
-                format!("SURBL {zone}"),
-                dnsbl::surbl(&dns, &zone, &domain),
-            )
-            .await
-        });
+        spawn_one(
+            &mut tasks,
+            collected,
+            label("surbl", zone.clone()),
+            async move {
+                timed(
+                    &progress,
+                    format!("SURBL {zone}"),
+                    dnsbl::surbl(&dns, &zone, &domain),
+                )
+                .await
+            },
+        );
     }
     for url in &config.http_egress {
         let (url, timeout, progress) = (url.clone(), config.timeout, Arc::clone(&progress));
-        tasks.spawn(async move {
-            timed(
-                &progress,
-                format!("HTTP {url}"),
-                http::egress(&url, timeout, MAX_HTTP_HOPS),
-            )
-            .await
-        });
+        spawn_one(
+            &mut tasks,
+            collected,
+            label("http.egress", url.clone()),
+            async move {
+                timed(
+                    &progress,
+                    format!("HTTP {url}"),
+                    http::egress(&url, timeout, MAX_HTTP_HOPS),
+                )
+                .await
+            },
+        );
     }
     while let Some(joined) = tasks.join_next().await {
-        match joined {
-            Ok(found) => observations.extend(found),
-            Err(error) => observations.push(Observation::new(
-                "run.task",
-                config.target.name(),
-                Outcome::Error,
-                Duration::ZERO,
-                format!("a probe task failed: {error}"),
-                Data::None,
-            )),
+        if let Err(error) = joined {
+            collected.add(
+                None,
+                Observation::new(
+                    "run.task",
+                    config.target.name(),
+                    Outcome::Error,
+                    Duration::ZERO,
+                    format!("a probe task failed: {error}"),
+                    Data::None,
+                ),
+            );
         }
     }
-    observations
+}
+
+/// Spawns a probe that makes one observation, registered as `planned` until it reports.
+fn spawn_one(
+    tasks: &mut JoinSet<()>,
+    collected: &Collected,
+    planned: Vec<(String, String)>,
+    probe: impl Future<Output = Observation> + Send + 'static,
+) {
+    let collected = collected.clone();
+    let token = collected.start(planned);
+    tasks.spawn(async move {
+        let observation = probe.await;
+        collected.add(Some(token), observation);
+        collected.finish(token);
+    });
 }
 
 async fn timed(
     progress: &Arc<dyn Progress>,
     label: String,
     probe: impl Future<Output = Observation>,
-) -> Vec<Observation> {
+) -> Observation {
     progress.started(&label);
     let observation = probe.await;
     progress.finished(&label);
-    vec![observation]
+    observation
 }
 
 /// Looks up the target (MX set or host) and the backend; records what DNS said; returns the SMTP hosts to probe.

@@ -337,3 +337,40 @@ async fn a_server_that_is_not_there_is_an_outcome_not_a_hang() {
     );
     assert!(started.elapsed() < timeout + Duration::from_secs(1));
 }
+
+/// Regression (hostile suite): a zone publishing over a thousand MX records, each name with thousands
+/// of addresses, made `check` resolve and probe every one (98 MiB, 4 s). Now the set is cut.
+#[tokio::test]
+async fn a_huge_mx_set_is_cut_to_the_most_preferred_hosts() {
+    use mxdoctor_checks::dns::{MAX_ADDRESSES_PER_HOST, MAX_MX_EXCHANGES};
+    use mxdoctor_checks::lab::hostile::{DnsMisbehaviour, HostileDns};
+
+    let server = HostileDns::start(loopback(), DnsMisbehaviour::Huge)
+        .await
+        .unwrap();
+    let dns = DnsClient::new(&[server.addr()], TIMEOUT).unwrap();
+
+    let started = Instant::now();
+    let (observation, records) = dns.mx("hostile.test").await;
+
+    assert!(started.elapsed() < TIMEOUT, "{:?}", started.elapsed());
+    assert_eq!(records.len(), MAX_MX_EXCHANGES, "{}", observation.detail);
+    assert!(
+        records
+            .iter()
+            .all(|record| record.addresses.len() == MAX_ADDRESSES_PER_HOST),
+        "{records:?}"
+    );
+    assert_eq!(records[0].exchange, "mx1.hostile.test");
+    assert!(mx_data(&observation).count > 1_000);
+    assert!(
+        observation.detail.contains("only the 10 most preferred"),
+        "{}",
+        observation.detail
+    );
+    let asked = server.queries();
+    assert!(
+        asked <= 2 + 4 * MAX_MX_EXCHANGES,
+        "{asked} queries for one MX set"
+    );
+}

@@ -49,6 +49,7 @@ pub fn run(common: &Common, args: &CheckArgs) -> Result<u8, AppError> {
 
 impl CheckArgs {
     /// These flags with the profile's defaults filled in where no flag (or environment variable) gave one.
+    #[must_use]
     pub fn with_profile(&self, profile: Option<Profile>) -> Self {
         Self {
             timeout: Some(
@@ -174,6 +175,17 @@ pub fn run_config(args: &CheckArgs) -> Result<RunConfig, AppError> {
         )));
     }
     let timeout = Duration::from_secs_f64(timeout_secs);
+    let deadline = match args.deadline {
+        Some(secs) if secs.is_finite() && secs > 0.0 && secs <= 86_400.0 => {
+            Some(Duration::from_secs_f64(secs))
+        }
+        Some(secs) => {
+            return Err(AppError::Usage(format!(
+                "--deadline must be between 0 and 86400 seconds, got {secs}"
+            )));
+        }
+        None => None,
+    };
     let greylist_wait_secs = args.greylist_wait.unwrap_or(0);
     for (flag, value) in [
         ("--mail-from", Some(&args.mail_from)),
@@ -250,6 +262,7 @@ pub fn run_config(args: &CheckArgs) -> Result<RunConfig, AppError> {
         http_egress: args.http_egress.clone(),
         timeout,
         tls_roots_pem,
+        deadline,
     })
 }
 

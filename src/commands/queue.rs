@@ -63,17 +63,14 @@ pub fn run(common: &Common, args: &QueueArgs) -> Result<u8, AppError> {
         name
     };
     scan.finish();
-    emit(
-        diagnose(
-            &library.playbooks,
-            &scan,
-            &target,
-            args.top,
-            common.platform,
-        ),
-        common,
-        started,
-    )
+    // Remediation for the platform the listing comes from, unless the user chose one.
+    let platform = match (common.platform, scan.format()) {
+        (Platform::Generic, Some(InputFormat::PostqueueJson)) => Platform::Postfix,
+        (Platform::Generic, Some(InputFormat::FortimailCsv)) => Platform::Fortimail,
+        (chosen, _) => chosen,
+    };
+    let report = diagnose(&library.playbooks, &scan, &target, args.top, platform);
+    emit(report, common, started)
 }
 
 /// Pure: a finished scan in, the report out.

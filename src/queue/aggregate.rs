@@ -291,16 +291,13 @@ impl QueueAggregate {
         let mut per_destination: Vec<(Cow<'_, str>, Vec<&str>)> = Vec::new();
         for recipient in &message.recipients {
             let domain = destination_of(&recipient.address);
-            let index = match per_destination
+            let known = per_destination
                 .iter()
-                .position(|(known, _)| *known == domain)
-            {
-                Some(index) => index,
-                None => {
-                    per_destination.push((domain, Vec::new()));
-                    per_destination.len() - 1
-                }
-            };
+                .position(|(known, _)| *known == domain);
+            let index = known.unwrap_or_else(|| {
+                per_destination.push((domain, Vec::new()));
+                per_destination.len() - 1
+            });
             if let Some(reason) = recipient
                 .delay_reason
                 .as_deref()

@@ -191,13 +191,12 @@ fn split_fields(text: &str, delimiter: char) -> Option<Vec<String>> {
                 chars.next();
             }
             (true, '"') => in_quotes = false,
-            (true, other) => field.push(other),
             (false, '"') if field.trim().is_empty() => {
                 field.clear();
                 in_quotes = true;
             }
             (false, c) if c == delimiter => fields.push(std::mem::take(&mut field)),
-            (false, other) => field.push(other),
+            (_, other) => field.push(other),
         }
     }
     if in_quotes {

@@ -175,7 +175,7 @@ fn angle_address_end(bytes: &[u8], open: usize) -> Option<usize> {
         + open
         + 1;
     let inside = &bytes[open + 1..close];
-    let valid = bytes[close] == b'>' && inside.iter().any(|&b| b == b'@');
+    let valid = bytes[close] == b'>' && inside.contains(&b'@');
     valid.then_some(close + 1)
 }
 
@@ -192,8 +192,8 @@ fn bracketed_ipv6_end(bytes: &[u8], open: usize) -> Option<usize> {
     if inside.len() > 5 && inside[..5].eq_ignore_ascii_case(b"ipv6:") {
         inside = &inside[5..];
     }
-    let colons = inside.iter().filter(|&&b| b == b':').count();
-    let valid = colons >= 2
+    let mut colons = inside.iter().filter(|&&b| b == b':');
+    let valid = colons.nth(1).is_some()
         && inside
             .iter()
             .all(|&b| b.is_ascii_hexdigit() || b == b':' || b == b'.');

@@ -109,7 +109,7 @@ pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
 
 /// `2024-03-05 14:22:10 UTC`.
 pub fn format_utc(epoch: u64) -> String {
-    let days = (epoch / 86_400) as i64;
+    let days = i64::try_from(epoch / 86_400).unwrap_or(i64::MAX / 86_400);
     let secs = epoch % 86_400;
     let (year, month, day) = civil_from_days(days);
     format!(

@@ -111,6 +111,11 @@ pub fn headline(report: &Report) -> String {
     }
 }
 
+/// ` (subject)` after a name, or nothing when there is no subject.
+pub fn subject_suffix(subject: Option<&str>) -> String {
+    subject.map(|s| format!(" ({s})")).unwrap_or_default()
+}
+
 /// `check subject: detail`, the way every renderer quotes a piece of evidence.
 pub fn evidence_line(evidence: &Evidence) -> String {
     format!(

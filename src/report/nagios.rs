@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use super::Report;
-use super::facts::{headline, probe_latencies, severity_word};
+use super::facts::{headline, probe_latencies, severity_word, subject_suffix};
 
 pub fn render(report: &Report) -> String {
     let mut out = format!(
@@ -20,11 +20,7 @@ pub fn render(report: &Report) -> String {
     }
     out.push('\n');
     for finding in &report.findings {
-        let subject = finding
-            .subject
-            .as_deref()
-            .map(|s| format!(" ({s})"))
-            .unwrap_or_default();
+        let subject = subject_suffix(finding.subject.as_deref());
         let _ = writeln!(
             out,
             "{}. {} {}{subject}: {}",

@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 
 use colored::{ColoredString, Colorize};
 
+use super::facts::subject_suffix;
 use super::{Report, Status};
 use crate::finding::{Finding, Platform};
 use crate::playbook::{Confidence, Severity};
@@ -57,6 +58,18 @@ pub fn render(report: &Report, options: &TextOptions) -> String {
     if let Some(queue) = &report.queue {
         render_queue(&mut out, queue);
     }
+    if !report.resolved.is_empty() {
+        let _ = writeln!(out, "\n{}", "Resolved since the baseline".bold());
+        for resolved in &report.resolved {
+            let subject = subject_suffix(resolved.subject.as_deref());
+            push_wrapped(
+                &mut out,
+                &format!("{}{subject}: {}", resolved.playbook, resolved.title),
+                "  ",
+                "    ",
+            );
+        }
+    }
     if options.observations && !report.observations.is_empty() {
         let _ = writeln!(out, "\n{}", "Observations".bold());
         for observation in &report.observations {
@@ -77,11 +90,15 @@ pub fn render(report: &Report, options: &TextOptions) -> String {
 fn render_finding(out: &mut String, finding: &Finding, options: &TextOptions) {
     let _ = writeln!(
         out,
-        "{:>2}. {} {} {}",
+        "{:>2}. {} {} {}{}",
         finding.rank,
         severity_label(finding.severity),
         finding.playbook.bold(),
-        confidence_label(finding.confidence)
+        confidence_label(finding.confidence),
+        finding
+            .baseline
+            .map(|state| format!(" [{}]", state.as_str()))
+            .unwrap_or_default()
     );
     push_wrapped(out, &finding.title, "    ", "    ");
     push_wrapped(out, &finding.summary.dimmed().to_string(), "    ", "    ");

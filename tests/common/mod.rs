@@ -3,13 +3,25 @@
 use assert_cmd::Command;
 use serde_json::Value;
 
+/// Environment variables that stand for flags: a test sets them itself or not at all.
+pub const ENVIRONMENT_FLAGS: [&str; 8] = [
+    "MXDOCTOR_DNS",
+    "MXDOCTOR_PLATFORM",
+    "MXDOCTOR_PLAYBOOKS",
+    "MXDOCTOR_FORMAT",
+    "MXDOCTOR_PROFILE",
+    "MXDOCTOR_TIMEOUT",
+    "MXDOCTOR_GREYLIST_WAIT",
+    "MXDOCTOR_SMTP_PORT",
+];
+
 /// The `mxdoctor` binary with colour off and no progress display.
 pub fn mxdoctor() -> Command {
     let mut command = Command::cargo_bin("mxdoctor").expect("binary built by cargo");
-    command
-        .env("NO_COLOR", "1")
-        .env_remove("MXDOCTOR_DNS")
-        .env_remove("MXDOCTOR_PLATFORM");
+    command.env("NO_COLOR", "1");
+    for variable in ENVIRONMENT_FLAGS {
+        command.env_remove(variable);
+    }
     command.timeout(std::time::Duration::from_secs(120));
     command
 }

@@ -60,7 +60,9 @@ pub enum Step {
 pub struct Answer {
     pub verb: String,
     pub bytes: Vec<u8>,
-    /// Close the connection after sending `bytes`.
+    /// Once `bytes` are out, wait this long and send these too (so they arrive as a separate read).
+    pub later: Option<(Duration, Vec<u8>)>,
+    /// Close the connection after sending `bytes` (and `later`).
     pub close: bool,
 }
 
@@ -69,8 +71,16 @@ impl Answer {
         Self {
             verb: verb.to_owned(),
             bytes: bytes.to_vec(),
+            later: None,
             close: false,
         }
+    }
+
+    /// Also sends `bytes` after `pause`, e.g. a TLS alert once the client has started its handshake.
+    #[must_use]
+    pub fn then_after(mut self, pause: Duration, bytes: &[u8]) -> Self {
+        self.later = Some((pause, bytes.to_vec()));
+        self
     }
 
     /// Sends `bytes`, then closes the connection.
@@ -284,6 +294,10 @@ impl Client {
                 continue;
             };
             self.send(&answer.bytes).await?;
+            if let Some((pause, bytes)) = &answer.later {
+                tokio::time::sleep(*pause).await;
+                self.send(bytes).await?;
+            }
             if answer.close {
                 return Err(Stop);
             }

@@ -19,6 +19,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
 
+use super::hostile::ConnectionCounter;
 use crate::smtp::test_message::{EICAR, GTUBE};
 
 /// The lab CA that signs the `Valid`, `Expired` and `WrongName` certificates; trust it with
@@ -338,6 +339,7 @@ struct Shared {
     commands: Mutex<Vec<String>>,
     saw_data: AtomicBool,
     greylist_seen: Mutex<HashMap<(IpAddr, String, String), Instant>>,
+    connections: Arc<ConnectionCounter>,
 }
 
 impl LabSmtp {
@@ -358,6 +360,7 @@ impl LabSmtp {
             commands: Mutex::new(Vec::new()),
             saw_data: AtomicBool::new(false),
             greylist_seen: Mutex::new(HashMap::new()),
+            connections: Arc::new(ConnectionCounter::default()),
         });
         let task = tokio::spawn(accept_loop(listener, Arc::clone(&shared)));
         Ok(Self { addr, task, shared })
@@ -375,6 +378,11 @@ impl LabSmtp {
     /// Whether any client ever sent DATA (or BDAT).
     pub fn saw_data(&self) -> bool {
         self.shared.saw_data.load(Ordering::SeqCst)
+    }
+
+    /// How many connections clients opened, and the most open at once.
+    pub fn connections(&self) -> &ConnectionCounter {
+        &self.shared.connections
     }
 }
 
@@ -396,7 +404,12 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
         let Ok((stream, peer)) = listener.accept().await else {
             continue;
         };
-        connections.spawn(serve(stream, peer.ip(), Arc::clone(&shared)));
+        let open = shared.connections.enter();
+        let shared = Arc::clone(&shared);
+        connections.spawn(async move {
+            serve(stream, peer.ip(), shared).await;
+            drop(open);
+        });
     }
 }
 

@@ -103,6 +103,38 @@ pub async fn probe_host_with_trust(
     trust: &TlsTrust,
     progress: &dyn Progress,
 ) -> Vec<Observation> {
+    probe_host_streaming(target, settings, trust, progress, &|_| {}).await
+}
+
+/// The checks [`probe_host_streaming`] reports for a host the session probe could open.
+pub fn planned_checks(settings: &SmtpSettings) -> Vec<&'static str> {
+    let mut checks = vec!["smtp.session"];
+    if settings.probes.tls {
+        checks.push("tls");
+    }
+    checks.extend(
+        rcpt::RcptProbe::wanted(settings)
+            .into_iter()
+            .map(|(kind, _)| kind.check()),
+    );
+    if settings.probes.greylist {
+        checks.push("greylist");
+    }
+    if settings.probes.test_message && DataPermit::from_settings(settings).is_some() {
+        checks.push("test_message");
+    }
+    checks
+}
+
+/// [`probe_host_with_trust`], also handing each observation to `report` as soon as it is made, so
+/// a caller that stops waiting (a run deadline) keeps what was already seen.
+pub async fn probe_host_streaming(
+    target: &HostTarget,
+    settings: &SmtpSettings,
+    trust: &TlsTrust,
+    progress: &dyn Progress,
+    report: &(dyn Fn(&Observation) + Sync),
+) -> Vec<Observation> {
     let subject = target.subject();
     progress.started(&format!("{subject}: SMTP"));
     let started = Instant::now();
@@ -114,6 +146,7 @@ pub async fn probe_host_with_trust(
         problem,
         started.elapsed(),
     )];
+    report(&observations[0]);
     let why_not = problem.map(session::Problem::describe);
     let session_result = match &why_not {
         None => Ok(&greeting),
@@ -130,8 +163,10 @@ pub async fn probe_host_with_trust(
     let first_connection = opened.map_err(|problem| problem.describe());
     let rcpt_probes = rcpt::probe(target, settings, greeting.software, first_connection);
     let (tls_observation, rcpt_observations) = tokio::join!(tls_probe, rcpt_probes);
+    let already = observations.len();
     observations.extend(tls_observation);
     observations.extend(rcpt_observations);
+    observations[already..].iter().for_each(report);
 
     if settings.probes.greylist {
         let greylist = match &why_not {
@@ -140,11 +175,14 @@ pub async fn probe_host_with_trust(
                 greylist::skipped(target, &format!("not run: the SMTP session failed ({why})"))
             }
         };
+        report(&greylist);
         observations.push(greylist);
     }
     if settings.probes.test_message && why_not.is_none() {
         if let Some(permit) = DataPermit::from_settings(settings) {
-            observations.extend(test_message::probe(target, settings, &permit).await);
+            let sent = test_message::probe(target, settings, &permit).await;
+            sent.iter().for_each(report);
+            observations.extend(sent);
         }
     }
     progress.finished(&format!("{subject}: SMTP"));

@@ -25,7 +25,7 @@ impl RcptProbe {
     }
 
     /// The probes the settings ask for, in the order they run.
-    fn wanted(settings: &SmtpSettings) -> Vec<(Self, String)> {
+    pub(crate) fn wanted(settings: &SmtpSettings) -> Vec<(Self, String)> {
         let mut wanted = Vec::new();
         if settings.probes.relay {
             wanted.push((Self::Relay, settings.relay_rcpt.clone()));

@@ -1,0 +1,16 @@
+//! Fuzzes the playbook loader (YAML parse, schema, regex compilation): errors are values, never panics.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|bytes: &[u8]| {
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return;
+    };
+    if let Err(errors) = mxdoctor::playbook::load::parse("fuzz.yaml", text) {
+        assert!(!errors.is_empty(), "a failed parse must say why");
+        for error in &errors {
+            let _ = error.to_string();
+        }
+    }
+});
