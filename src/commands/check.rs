@@ -78,13 +78,7 @@ pub fn probe(
         Some(bar) => Arc::clone(bar) as Arc<dyn Progress>,
         None => Arc::new(Silent),
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|source| AppError::Io {
-            path: "tokio runtime".into(),
-            source,
-        })?;
+    let runtime = super::runtime()?;
     let observations = runtime.block_on(run_checks(config, &needed, progress));
     if let Some(bar) = terminal {
         bar.finish();

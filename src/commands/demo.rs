@@ -53,13 +53,7 @@ impl Diagnosis {
 pub fn run(common: &Common) -> Result<u8, AppError> {
     let started = Instant::now();
     let library = library(common)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|source| AppError::Io {
-            path: "tokio runtime".into(),
-            source,
-        })?;
+    let runtime = super::runtime()?;
     let ca_file = tempfile_with(LAB_CA_PEM)?;
     let diagnoses = runtime.block_on(diagnose_all(&library, common, ca_file.path()))?;
     drop(ca_file);

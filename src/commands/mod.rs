@@ -113,6 +113,17 @@ pub fn write_file(path: &Path, text: &str) -> Result<(), AppError> {
     })
 }
 
+/// The multi-threaded runtime live commands run their probes on.
+pub fn runtime() -> Result<tokio::runtime::Runtime, AppError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|source| AppError::Io {
+            path: "tokio runtime".into(),
+            source,
+        })
+}
+
 /// Writes to stdout; a closed pipe (`| head`) is not an error worth a panic.
 pub fn print_stdout(text: &str) -> Result<(), AppError> {
     let mut stdout = std::io::stdout().lock();

@@ -37,13 +37,7 @@ pub fn run(common: &Common, args: &ServeArgs) -> Result<u8, AppError> {
         .parse()
         .map_err(|_| AppError::Usage(format!("--listen {:?} is not IP:PORT", args.listen)))?;
     let exporter = Arc::new(Exporter::new(library(common)?, common, args));
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|source| AppError::Io {
-            path: "tokio runtime".into(),
-            source,
-        })?;
+    let runtime = super::runtime()?;
     runtime.block_on(async move {
         let io_error = |source| AppError::Io {
             path: format!("listen {address}"),
