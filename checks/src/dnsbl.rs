@@ -9,6 +9,9 @@ use hickory_resolver::proto::rr::{RData, RecordType};
 use crate::dns::{DnsClient, LookupFailure, reversed_labels};
 use crate::observation::{Data, ListingData, Observation, Outcome};
 
+/// Answers slower than this carry their latency in the evidence text: it is what milter timeouts are about.
+const SLOW_ANSWER: Duration = Duration::from_millis(500);
+
 /// How long the best-effort TXT (listing reason) lookup may take at most.
 const REASON_BUDGET: Duration = Duration::from_secs(2);
 
@@ -127,6 +130,11 @@ async fn lookup(
                 failure.response_label()
             ),
         ),
+    };
+    let detail = if verdict != "timeout" && answer.latency >= SLOW_ANSWER {
+        format!("{detail} (answered after {} ms)", answer.latency.as_millis())
+    } else {
+        detail
     };
     let data = ListingData {
         zone: zone.to_owned(),

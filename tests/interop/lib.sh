@@ -23,9 +23,10 @@ require_loopback() {
 }
 
 # Every IPv4 address written in FILE... must be on loopback (catches a typo in a config file).
+# Reversed addresses in DNSBL owner names (37.0.0.127.bl) are names, not addresses: not matched.
 require_loopback_in_files() {
     local found
-    found=$(grep -ohE '\b[0-9]{1,3}(\.[0-9]{1,3}){3}\b' "$@" | sort -u || true)
+    found=$(grep -ohP '(?<![0-9.])[0-9]{1,3}(\.[0-9]{1,3}){3}(?![0-9]|\.[0-9a-z])' "$@" | sort -u || true)
     # shellcheck disable=SC2086 # one address per word
     [ -z "$found" ] || require_loopback $found
 }

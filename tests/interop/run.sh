@@ -7,7 +7,8 @@
 # Needs root and apt-get; without them it skips (exit 0), except under CI=true (exit 1).
 # Nothing is ever delivered (every postfix transport is discard:) and no traffic leaves 127.0.0.0/8.
 # Output: one `ok - ...` / `not ok - ...` line per assertion, then `interop: N passed, M failed`.
-# Environment: MXDOCTOR=path/to/binary (default: cargo build, debug profile, as `cargo test` left it).
+# Environment: MXDOCTOR=path/to/binary (default: cargo build, debug profile, as `cargo test` left it);
+# INTEROP_KEEP=1 keeps the temp dir (configs, maillog, JSON reports, swaks transcripts) for a look.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR
 
@@ -26,7 +27,7 @@ require_root_and_apt() {
     command -v apt-get >/dev/null && command -v dpkg-query >/dev/null || why="needs apt-get and dpkg (Debian)"
     [ -n "$why" ] || return 0
     if [ "${CI:-}" = true ]; then
-        echo "interop: cannot run under CI: $why" >&2
+        echo "interop: cannot run under CI: $why"
         echo "interop: 0 passed, 1 failed"
         exit 1
     fi
@@ -47,7 +48,11 @@ cleanup() {
     trap - EXIT
     stop_pids
     remove_created_policy_rc
-    [ -z "$RUN" ] || rm -rf "$RUN"
+    if [ -n "$RUN" ] && [ -n "${INTEROP_KEEP:-}" ]; then
+        echo "interop: kept $RUN (INTEROP_KEEP)" >&2
+    elif [ -n "$RUN" ]; then
+        rm -rf "$RUN"
+    fi
     exit "$status"
 }
 
@@ -58,13 +63,15 @@ main() {
     trap 'exit 130' INT TERM
     install_packages
     find_mxdoctor
+    say "packages and mxdoctor ready after $((SECONDS - started)) s"
+    started=$SECONDS
     RUN=$(mktemp -d /tmp/mxdoctor-interop.XXXXXX)
     chmod 755 "$RUN" # postfix daemons (user postfix) walk into the queue below it
     start_everything
     say "services up in $((SECONDS - started)) s: postfix ${POSTFIX_IPS[*]}, silent $SILENT_IP, nsd $NSD_ADDR, dns $DNS_PROXY, postgrey $POSTGREY_ADDR"
     run_cases
     print_table
-    say "finished in $((SECONDS - started)) s"
+    say "suite finished in $((SECONDS - started)) s"
     summary
 }
 

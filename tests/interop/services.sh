@@ -5,6 +5,7 @@
 # shellcheck shell=bash disable=SC2034 # the names below are read by cases.sh
 
 # Where everything listens. require_loopback checks each of them, and every address in the configs.
+# postfix/master.cf and dns/*.zone name the same addresses: change them together.
 GATEWAY_IP=127.0.0.31      # (1) relay denied, unknown users rejected (also MX 10 of bypass.lab.test)
 GREYLIST_IP=127.0.0.32     # (2) the same behind postgrey
 VERIFY_IP=127.0.0.33       # (3) reject_unverified_recipient, verification target dead
