@@ -42,6 +42,7 @@ if [ -x /usr/bin/time ]; then
     /usr/bin/time -v "$BIN" queue --now "$NOW" --format json "$WORK/queue.jsonl" >"$WORK/report.json" 2>"$WORK/time.txt" || status=$?
     seconds=$(awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i]; print s }' "$WORK/time.txt")
     peak_kb=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$WORK/time.txt")
+    cpu=$(awk -F': ' '/User time|System time/ { s += $2 } END { print s }' "$WORK/time.txt")
 else
     # No GNU time: sample the high-water mark from /proc while it runs.
     start=$(date +%s.%N)
@@ -63,7 +64,7 @@ if [ "$status" -gt 2 ]; then
     cat "$WORK/time.txt" >&2 2>/dev/null || true
     exit 1
 fi
-read_records=$(grep -o '"records":[0-9]*' "$WORK/report.json" | head -1 | cut -d: -f2)
+read_records=$(grep -oE '"records": ?[0-9]+' "$WORK/report.json" | head -1 | cut -d: -f2 | tr -d " ")
 echo "records: ${read_records:-?}"
-echo "seconds: $seconds"
+echo "seconds: $seconds${cpu:+ (CPU: ${cpu} s)}"
 echo "peak RSS: $((peak_kb / 1024)) MiB ($peak_kb kB)"

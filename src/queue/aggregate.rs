@@ -287,65 +287,71 @@ impl QueueAggregate {
     }
 
     fn add_deferred(&mut self, message: &QueuedMessage<'_>, facts: &MessageFacts) {
-        // Each message counts once per destination, once per reason, and once per (destination, reason).
-        let mut per_destination: Vec<(Cow<'_, str>, Vec<&str>)> = Vec::new();
+        // Each message counts once per destination, once per normalised reason, and once per
+        // (destination, reason) pair; each distinct raw reason is normalised once.
+        let mut domains: Vec<Cow<'_, str>> = Vec::with_capacity(1);
+        let mut normalised: Vec<String> = Vec::with_capacity(1);
+        let mut raw_reasons: Vec<(&str, usize)> = Vec::with_capacity(1);
+        let mut pairs: Vec<(usize, usize)> = Vec::with_capacity(1);
         for recipient in &message.recipients {
             let domain = destination_of(&recipient.address);
-            let known = per_destination
-                .iter()
-                .position(|(known, _)| *known == domain);
-            let index = known.unwrap_or_else(|| {
-                per_destination.push((domain, Vec::new()));
-                per_destination.len() - 1
-            });
-            if let Some(reason) = recipient
+            let domain_index = index_of_or_push(&mut domains, domain);
+            let Some(raw) = recipient
                 .delay_reason
                 .as_deref()
                 .filter(|r| !r.trim().is_empty())
-            {
-                let raw_reasons = &mut per_destination[index].1;
-                if !raw_reasons.contains(&reason) {
-                    raw_reasons.push(reason);
-                }
+            else {
+                continue;
+            };
+            let known = raw_reasons
+                .iter()
+                .find(|(known, _)| *known == raw)
+                .map(|&(_, index)| index);
+            let reason_index = known.unwrap_or_else(|| {
+                let index = index_of_or_push(&mut normalised, normalise_reason(raw));
+                raw_reasons.push((raw, index));
+                index
+            });
+            if !pairs.contains(&(domain_index, reason_index)) {
+                pairs.push((domain_index, reason_index));
             }
         }
-        let mut message_reasons: Vec<(String, &str)> = Vec::new();
-        for (domain, raw_reasons) in &per_destination {
+        let example_of = |reason_index: usize| -> &str {
+            raw_reasons
+                .iter()
+                .find(|(_, index)| *index == reason_index)
+                .map_or("", |(raw, _)| raw)
+        };
+        for (domain_index, domain) in domains.iter().enumerate() {
             let destination = self.destinations.entry(domain);
             destination.group.record(facts, &message.id);
-            let mut seen_here: Vec<String> = Vec::new();
-            for raw in raw_reasons {
-                let normalised = match message_reasons
-                    .iter()
-                    .find(|(_, known_raw)| known_raw == raw)
-                {
-                    Some((normalised, _)) => normalised.clone(),
-                    None => normalise_reason(raw),
-                };
-                if !seen_here.contains(&normalised) {
-                    let count = destination.reasons.entry(&normalised);
-                    count.messages += 1;
-                    if count.example.is_empty() {
-                        count.example = (*raw).to_string();
-                    }
-                    seen_here.push(normalised.clone());
-                }
-                if !message_reasons
-                    .iter()
-                    .any(|(known, _)| *known == normalised)
-                {
-                    message_reasons.push((normalised, raw));
+            for &(_, reason_index) in pairs.iter().filter(|(index, _)| *index == domain_index) {
+                let count = destination.reasons.entry(&normalised[reason_index]);
+                count.messages += 1;
+                if count.example.is_empty() {
+                    count.example = example_of(reason_index).to_string();
                 }
             }
         }
-        for (normalised, raw) in &message_reasons {
-            let stats = self.reasons.entry(normalised);
+        for (reason_index, reason) in normalised.iter().enumerate() {
+            let stats = self.reasons.entry(reason);
             stats.group.record(facts, &message.id);
             if stats.example.is_empty() {
-                stats.example = (*raw).to_string();
+                stats.example = example_of(reason_index).to_string();
             }
         }
     }
+}
+
+/// The index of `item` in `items`, appending it first when absent (a message has few recipients).
+fn index_of_or_push<T: PartialEq>(items: &mut Vec<T>, item: T) -> usize {
+    items
+        .iter()
+        .position(|known| *known == item)
+        .unwrap_or_else(|| {
+            items.push(item);
+            items.len() - 1
+        })
 }
 
 #[cfg(test)]

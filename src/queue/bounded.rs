@@ -72,20 +72,33 @@ impl<V: Mergeable> BoundedTally<V> {
         ranked
     }
 
+    /// Folds half the entries, the least counted first, into `(other)` (no key is copied).
     fn fold_least_counted(&mut self) {
-        let mut by_weight: Vec<(u64, String)> = self
-            .entries
-            .iter()
-            .map(|(key, value)| (value.weight(), key.clone()))
-            .collect();
-        by_weight.sort_unstable();
-        let other = self.other.get_or_insert_with(V::default);
-        for (_, key) in by_weight.into_iter().take(self.capacity / 2) {
-            if let Some(value) = self.entries.remove(&key) {
-                other.merge(&value);
-                self.folded_keys += 1;
-            }
+        let to_fold = self.capacity / 2;
+        let mut weights: Vec<u64> = self.entries.values().map(Mergeable::weight).collect();
+        if weights.is_empty() {
+            return;
         }
+        let index = to_fold.min(weights.len() - 1);
+        let (_, &mut threshold, _) = weights.select_nth_unstable(index);
+        // Everything lighter than the threshold goes; ties at the threshold go until enough have.
+        let lighter = weights.iter().filter(|&&w| w < threshold).count();
+        let mut ties_to_fold = to_fold.saturating_sub(lighter);
+        let other = self.other.get_or_insert_with(V::default);
+        let mut folded = 0;
+        self.entries.retain(|_, value| {
+            let weight = value.weight();
+            let fold = weight < threshold || (weight == threshold && ties_to_fold > 0);
+            if fold {
+                if weight == threshold {
+                    ties_to_fold -= 1;
+                }
+                other.merge(value);
+                folded += 1;
+            }
+            !fold
+        });
+        self.folded_keys += folded;
     }
 }
 

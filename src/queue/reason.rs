@@ -73,13 +73,15 @@ fn push_atom(out: &mut String, atom: &str, after_space: bool, before_gap: bool) 
     let core = atom.trim_end_matches('.');
     let trailing_dots = &atom[core.len()..];
     // `550-5.1.1`: a multi-line reply code glued to the enhanced code.
-    if let Some((code, rest)) = core.split_once('-')
-        && after_space
-        && is_reply_code(code)
-    {
-        out.push_str(code);
+    if after_space && core.len() > 4 && core.as_bytes()[3] == b'-' && is_reply_code(&core[..3]) {
+        out.push_str(&core[..3]);
         out.push('-');
-        push_atom(out, rest, false, before_gap && trailing_dots.is_empty());
+        push_atom(
+            out,
+            &core[4..],
+            false,
+            before_gap && trailing_dots.is_empty(),
+        );
         out.push_str(trailing_dots);
         return;
     }
@@ -119,8 +121,11 @@ fn classify(atom: &str, after_space: bool, before_gap: bool) -> &str {
 }
 
 fn is_address(atom: &str) -> bool {
-    atom.split_once('@')
-        .is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty())
+    let bytes = atom.as_bytes();
+    bytes
+        .iter()
+        .position(|&b| b == b'@')
+        .is_some_and(|at| at > 0 && at + 1 < bytes.len())
 }
 
 fn is_reply_code(atom: &str) -> bool {
@@ -132,24 +137,32 @@ fn is_reply_code(atom: &str) -> bool {
 
 /// `4.7.1`, `5.1.1`: RFC 3463 status codes keep their meaning, so they are kept.
 fn is_enhanced_status(atom: &str) -> bool {
-    let mut parts = atom.split('.');
-    let class_ok = parts
-        .next()
-        .is_some_and(|class| matches!(class, "2" | "4" | "5"));
-    let rest: Vec<&str> = parts.collect();
-    class_ok
-        && rest.len() == 2
-        && rest
-            .iter()
-            .all(|part| (1..=3).contains(&part.len()) && part.bytes().all(|b| b.is_ascii_digit()))
+    let bytes = atom.as_bytes();
+    bytes.len() >= 5
+        && matches!(bytes[0], b'2' | b'4' | b'5')
+        && bytes[1] == b'.'
+        && short_number_parts(atom) == Some(3)
 }
 
 fn is_ipv4(atom: &str) -> bool {
-    let parts: Vec<&str> = atom.split('.').collect();
-    parts.len() == 4
-        && parts
-            .iter()
-            .all(|part| (1..=3).contains(&part.len()) && part.bytes().all(|b| b.is_ascii_digit()))
+    short_number_parts(atom) == Some(4)
+}
+
+/// How many dot-separated parts `atom` has when each is 1 to 3 digits; `None` otherwise.
+fn short_number_parts(atom: &str) -> Option<usize> {
+    let mut parts = 1;
+    let mut digits = 0;
+    for &byte in atom.as_bytes() {
+        match byte {
+            b'.' if digits > 0 => {
+                parts += 1;
+                digits = 0;
+            }
+            b'0'..=b'9' if digits < 3 => digits += 1,
+            _ => return None,
+        }
+    }
+    (digits > 0).then_some(parts)
 }
 
 /// Queue ids and hex tokens: `3F2A81C0E5` (Postfix short ids), `4WjZ3X1BQ2z9vD` (long ids), `a1b2c3d4e5`.
@@ -264,6 +277,10 @@ mod tests {
         assert_eq!(
             normalise_reason("retry in 1.5 minutes."),
             "retry in <n> minutes."
+        );
+        assert_eq!(
+            normalise_reason("from 10.0.0.25, v1.2.3.4.5 1234.1.1.1"),
+            "from <ip>, v1.2.3.4.5 <n>"
         );
     }
 
