@@ -11,12 +11,14 @@ use crate::cli::{Common, QueueArgs, QueueInput};
 use crate::engine::{evaluate, needed_checks};
 use crate::error::AppError;
 use crate::finding::Platform;
+use crate::lines::read_line_capped;
 use crate::playbook::Playbook;
 use crate::queue::model::QueueSettings;
 use crate::queue::observe::observations;
 use crate::queue::overview::overview;
 use crate::queue::time::{format_duration, format_utc};
 use crate::queue::{InputFormat, QueueScan};
+use crate::report::EvaluatedPlaybook;
 use crate::report::Report;
 
 const READ_BUFFER_BYTES: usize = 256 * 1024;
@@ -91,6 +93,11 @@ pub fn diagnose(
         .collect();
     let input = scan.format().unwrap_or(InputFormat::PostqueueJson).as_str();
     let mut report = Report::new("queue", target, findings, observations);
+    report.evaluated = playbooks
+        .iter()
+        .filter(|playbook| reads_only_queue_checks(playbook))
+        .map(EvaluatedPlaybook::of)
+        .collect();
     let settings = &aggregate.settings;
     report.notes.push(format!(
         "{} message{} read ({input}), judged as of {} (--now {}); DSN warning after {}, lifetime {}",
@@ -178,7 +185,7 @@ fn scan_reader(scan: &mut QueueScan, mut reader: impl BufRead) -> io::Result<()>
     let mut number = 0u64;
     loop {
         buffer.clear();
-        let (consumed, too_long) = read_line_capped(&mut reader, &mut buffer)?;
+        let (consumed, too_long) = read_line_capped(&mut reader, &mut buffer, MAX_LINE_BYTES)?;
         if consumed == 0 {
             return Ok(());
         }
@@ -196,41 +203,6 @@ fn scan_reader(scan: &mut QueueScan, mut reader: impl BufRead) -> io::Result<()>
         match std::str::from_utf8(&buffer) {
             Ok(line) => scan.feed_line(number, line),
             Err(_) => scan.feed_line(number, &String::from_utf8_lossy(&buffer)),
-        }
-    }
-}
-
-/// Reads one line into `buffer`, keeping at most [`MAX_LINE_BYTES`]; returns bytes consumed and whether
-/// the line was longer (its rest is consumed, not kept).
-fn read_line_capped(reader: &mut impl BufRead, buffer: &mut Vec<u8>) -> io::Result<(usize, bool)> {
-    let mut consumed = 0;
-    let mut too_long = false;
-    loop {
-        let available = match reader.fill_buf() {
-            Ok(available) => available,
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
-            Err(error) => return Err(error),
-        };
-        if available.is_empty() {
-            return Ok((consumed, too_long));
-        }
-        let (chunk, line_ends) = match available.iter().position(|&b| b == b'\n') {
-            Some(end) => (&available[..=end], true),
-            None => (available, false),
-        };
-        if !too_long {
-            if buffer.len() + chunk.len() > MAX_LINE_BYTES {
-                too_long = true;
-                buffer.clear();
-            } else {
-                buffer.extend_from_slice(chunk);
-            }
-        }
-        let used = chunk.len();
-        reader.consume(used);
-        consumed += used;
-        if line_ends {
-            return Ok((consumed, too_long));
         }
     }
 }
