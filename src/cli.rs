@@ -114,12 +114,31 @@ pub enum PlaybooksAction {
     Show { id: String },
     /// Check playbooks (default: the shipped set) and run their examples.
     Lint { dir: Option<PathBuf> },
+    /// Print every text symptom pattern for `grep -E -f` (one per line; untranslatable ones are
+    /// listed on stderr).
+    Patterns {
+        /// Drop `(?i)` instead of spelling it out, for `grep -E -i -f` (case-sensitive patterns
+        /// then match more loosely).
+        #[arg(long)]
+        fold_case: bool,
+    },
 }
 
 #[derive(Debug, Args, Clone, Default)]
 pub struct CheckArgs {
-    /// A domain (its MX hosts are probed) or HOST[:PORT].
+    /// A domain (its MX hosts are probed) or HOST[:PORT]; not needed with --targets.
+    #[arg(default_value = "", hide_default_value = true)]
     pub target: String,
+    /// Check every target in FILE (one per line, # comments), several at once: one report per
+    /// target (JSON Lines with --format json, else one table row each); exit code of the worst.
+    #[arg(long, value_name = "FILE")]
+    pub targets: Option<PathBuf>,
+    /// With --targets: how many targets are checked at the same time.
+    #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub concurrency: u32,
+    /// Probe groups not to run (DNS always runs: it finds the hosts): smtp, dnsbl, http.
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "GROUP")]
+    pub skip: Vec<ProbeGroup>,
     /// A host that should filter all inbound mail; any other MX bypasses it.
     #[arg(long = "gateway", value_name = "HOST")]
     pub gateways: Vec<String>,
@@ -189,6 +208,17 @@ pub struct CheckArgs {
     /// Seconds the whole run may take; probes still running then are reported as timeouts, with everything that finished.
     #[arg(long, value_name = "SECS", env = "MXDOCTOR_DEADLINE")]
     pub deadline: Option<f64>,
+}
+
+/// Probes that `check --skip` can leave out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ProbeGroup {
+    /// Connecting to the MX hosts: session, TLS, relay, recipients, greylisting, test messages.
+    Smtp,
+    /// DNSBL and SURBL lookups (--dnsbl, --surbl).
+    Dnsbl,
+    /// HTTP egress (--http-egress).
+    Http,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -140,6 +140,8 @@ struct Case {
     others: Vec<(&'static str, &'static [&'static str])>,
     /// A playbook that must be among the findings.
     finding: Option<&'static str>,
+    /// A playbook that would misread this case and must not be among the findings.
+    not_finding: Option<&'static str>,
 }
 
 /// Every server the cases talk to; dropping it stops them all.
@@ -150,7 +152,7 @@ struct World {
     cert_servers: Vec<(LabCert, LabSmtp)>,
     ca_file: PathBuf,
     _dir: tempfile::TempDir,
-    _runtime: tokio::runtime::Runtime,
+    runtime: tokio::runtime::Runtime,
 }
 
 const TLS_EXPIRED_DOMAIN: &str = "expired.lab.test";
@@ -194,7 +196,7 @@ impl World {
             cert_servers,
             ca_file,
             _dir: dir,
-            _runtime: runtime,
+            runtime,
         }
     }
 
@@ -207,13 +209,13 @@ impl World {
     }
 
     fn scripted(&self, script: Vec<Step>) -> HostileTcp {
-        self._runtime
+        self.runtime
             .block_on(HostileTcp::start(loopback(), script))
             .expect("hostile server starts")
     }
 
     fn crafted_dns(&self, misbehaviour: DnsMisbehaviour) -> HostileDns {
-        self._runtime
+        self.runtime
             .block_on(HostileDns::start(loopback(), misbehaviour))
             .expect("hostile DNS starts")
     }
@@ -330,6 +332,7 @@ fn cases(world: &World) -> (Vec<Case>, Vec<HostileTcp>, Vec<HostileDns>) {
             expect,
             others: SMTP_OTHERS.to_vec(),
             finding,
+            not_finding: None,
         });
         servers.push(server);
     };
@@ -446,6 +449,17 @@ fn cases(world: &World) -> (Vec<Case>, Vec<HostileTcp>, Vec<HostileDns>) {
         None,
     );
     smtp(
+        "smtp: silent after the banner",
+        SECOND,
+        vec![banner(), Step::Hold],
+        Expect {
+            check: "smtp.session",
+            outcomes: &["timeout"],
+            detail: &["no answer within 1s while waiting for EHLO"],
+        },
+        Some("smtp-protocol-error"),
+    );
+    smtp(
         "smtp: TLS handshake fails",
         SECOND,
         vec![
@@ -524,6 +538,7 @@ fn cases(world: &World) -> (Vec<Case>, Vec<HostileTcp>, Vec<HostileDns>) {
                 ("http.egress", &["ok"]),
             ],
             finding: Some("tls-certificate-invalid"),
+            not_finding: None,
         });
     }
 
@@ -536,6 +551,7 @@ fn cases(world: &World) -> (Vec<Case>, Vec<HostileTcp>, Vec<HostileDns>) {
             expect,
             others: DNS_OTHERS.to_vec(),
             finding: None,
+            not_finding: None,
         });
         dns_servers.push(server);
     };
@@ -590,11 +606,12 @@ fn cases(world: &World) -> (Vec<Case>, Vec<HostileTcp>, Vec<HostileDns>) {
         timeout: SECOND,
         expect: Expect {
             check: "dns.mx",
-            outcomes: &["fail", "error"],
-            detail: &["loop.lab.test"],
+            outcomes: &["fail"],
+            detail: &["CNAME loop (loop.lab.test → loop2.lab.test → loop.lab.test)"],
         },
         others: DNS_OTHERS.to_vec(),
         finding: None,
+        not_finding: None,
     });
 
     let mut http = |name, url: String, expect| {
@@ -605,6 +622,7 @@ fn cases(world: &World) -> (Vec<Case>, Vec<HostileTcp>, Vec<HostileDns>) {
             expect,
             others: HTTP_OTHERS.to_vec(),
             finding: None,
+            not_finding: None,
         });
     };
     http(
@@ -643,6 +661,25 @@ fn cases(world: &World) -> (Vec<Case>, Vec<HostileTcp>, Vec<HostileDns>) {
             detail: &["no answer"],
         },
     );
+    let endless_headers = world.scripted(vec![
+        Step::ReadUntil(b"\r\n\r\n".to_vec()),
+        Step::Send(b"HTTP/1.1 200 OK\r\n".to_vec()),
+        Step::Flood {
+            chunk: b"X-Padding: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n"
+                .repeat(64),
+            total: u64::MAX,
+        },
+    ]);
+    http(
+        "http: endless headers",
+        format!("http://{}/headers", endless_headers.addr()),
+        Expect {
+            check: "http.egress",
+            outcomes: &["error"],
+            detail: &["headers"],
+        },
+    );
+    servers.push(endless_headers);
     let gigabyte = world.scripted(vec![
         Step::ReadUntil(b"\r\n\r\n".to_vec()),
         Step::Send(
@@ -664,6 +701,12 @@ fn cases(world: &World) -> (Vec<Case>, Vec<HostileTcp>, Vec<HostileDns>) {
         },
     );
     servers.push(gigabyte);
+    for case in &mut cases {
+        if case.name == "smtp: silent after the banner" {
+            // It greeted: "never greets" would be the wrong diagnosis.
+            case.not_finding = Some("smtp-no-banner");
+        }
+    }
     (cases, servers, dns_servers)
 }
 
@@ -684,6 +727,10 @@ fn start_up_cost() -> Duration {
 struct Row {
     case: &'static str,
     outcome: String,
+    /// The decisive observation's own latency.
+    probe: Duration,
+    /// The report's `duration_ms`: the run as the binary timed it (playbook loading included).
+    run: Duration,
     start_up: Duration,
     wall: Duration,
     rss_kib: u64,
@@ -705,30 +752,36 @@ fn judge(case: &Case, measured: &Measured, start_up: Duration) -> Row {
         .cloned()
         .unwrap_or_default();
     let find = |check: &str| observations.iter().find(|o| o["check"] == check);
-    let outcome = match find(case.expect.check) {
-        Some(observation) => {
-            let outcome = observation["outcome"].as_str().unwrap_or("?").to_string();
-            let detail = observation["detail"].as_str().unwrap_or_default();
-            if !case.expect.outcomes.contains(&outcome.as_str()) {
+    let millis = |value: &Value| Duration::from_millis(value.as_u64().unwrap_or(u64::MAX / 4));
+    let mut probe = Duration::ZERO;
+    let outcome = if let Some(observation) = find(case.expect.check) {
+        probe = millis(&observation["latency_ms"]);
+        if probe > case.timeout + RUN_SLACK {
+            problems.push(format!(
+                "{} took {probe:?}, more than its timeout {:?} + {RUN_SLACK:?}",
+                case.expect.check, case.timeout
+            ));
+        }
+        let outcome = observation["outcome"].as_str().unwrap_or("?").to_string();
+        let detail = observation["detail"].as_str().unwrap_or_default();
+        if !case.expect.outcomes.contains(&outcome.as_str()) {
+            problems.push(format!(
+                "{} is {outcome}, expected one of {:?}: {detail}",
+                case.expect.check, case.expect.outcomes
+            ));
+        }
+        for word in case.expect.detail {
+            if !detail.to_lowercase().contains(&word.to_lowercase()) {
                 problems.push(format!(
-                    "{} is {outcome}, expected one of {:?}: {detail}",
-                    case.expect.check, case.expect.outcomes
+                    "{} detail lacks {word:?}: {detail}",
+                    case.expect.check
                 ));
             }
-            for word in case.expect.detail {
-                if !detail.to_lowercase().contains(&word.to_lowercase()) {
-                    problems.push(format!(
-                        "{} detail lacks {word:?}: {detail}",
-                        case.expect.check
-                    ));
-                }
-            }
-            format!("{} {outcome}: {detail}", case.expect.check)
         }
-        None => {
-            problems.push(format!("no {} observation", case.expect.check));
-            format!("{} missing", case.expect.check)
-        }
+        format!("{} {outcome}: {detail}", case.expect.check)
+    } else {
+        problems.push(format!("no {} observation", case.expect.check));
+        format!("{} missing", case.expect.check)
     };
     for (check, outcomes) in &case.others {
         match find(check).and_then(|o| o["outcome"].as_str()) {
@@ -738,13 +791,16 @@ fn judge(case: &Case, measured: &Measured, start_up: Duration) -> Row {
             )),
         }
     }
-    if let Some(playbook) = case.finding {
-        let found = report["findings"]
+    let found = |playbook: &str| {
+        report["findings"]
             .as_array()
-            .is_some_and(|findings| findings.iter().any(|f| f["playbook"] == playbook));
-        if !found {
-            problems.push(format!("no {playbook} finding"));
-        }
+            .is_some_and(|findings| findings.iter().any(|f| f["playbook"] == playbook))
+    };
+    if let Some(playbook) = case.finding.filter(|playbook| !found(playbook)) {
+        problems.push(format!("no {playbook} finding"));
+    }
+    if let Some(playbook) = case.not_finding.filter(|playbook| found(playbook)) {
+        problems.push(format!("misread as {playbook}"));
     }
     let status = report["status"].as_str().unwrap_or("?");
     if exit_code_of(status) != measured.code {
@@ -766,6 +822,8 @@ fn judge(case: &Case, measured: &Measured, start_up: Duration) -> Row {
     Row {
         case: case.name,
         outcome,
+        probe,
+        run: millis(&report["duration_ms"]),
         start_up,
         wall: measured.wall,
         rss_kib: measured.peak_rss_kib,
@@ -776,16 +834,17 @@ fn judge(case: &Case, measured: &Measured, start_up: Duration) -> Row {
 
 fn table(rows: &[Row]) -> String {
     let mut text = String::from(
-        "| case | outcome (decisive observation) | time | wall | start-up | peak RSS | exit |\n|---|---|---|---|---|---|---|\n",
+        "| case | outcome (decisive observation) | probe | run | wall | start-up | peak RSS | exit |\n|---|---|---|---|---|---|---|---|\n",
     );
     for row in rows {
         let outcome: String = row.outcome.chars().take(110).collect();
         let _ = writeln!(
             text,
-            "| {} | {} | {:.2} s | {:.2} s | {:.2} s | {:.1} MiB | {} |",
+            "| {} | {} | {:.2} s | {:.2} s | {:.2} s | {:.2} s | {:.1} MiB | {} |",
             row.case,
             outcome.replace('|', "/"),
-            row.wall.saturating_sub(row.start_up).as_secs_f64(),
+            row.probe.as_secs_f64(),
+            row.run.as_secs_f64(),
             row.wall.as_secs_f64(),
             row.start_up.as_secs_f64(),
             row.rss_kib as f64 / 1024.0,
@@ -793,7 +852,7 @@ fn table(rows: &[Row]) -> String {
         );
     }
     text.push_str(
-        "\ntime = wall − start-up; start-up = wall time of `mxdoctor explain` (loads the same playbooks, no network), measured just before each case; peak RSS = the process's VmHWM.\n",
+        "\nprobe = the decisive observation's latency (bound: timeout + 1 s); run = the report's duration_ms (includes loading the playbooks); wall = process start to exit (bound: start-up + timeout + 1 s + 0.5 s jitter); start-up = wall time of `mxdoctor explain` (same playbook loading, no network), the larger of two runs just before and just after the case; peak RSS = the process's VmHWM (bound: 64 MiB).\n",
     );
     text
 }
@@ -813,8 +872,10 @@ fn hostile_peers_end_in_time_tell_the_truth_and_stay_small() {
     let rows: Vec<Row> = cases
         .iter()
         .map(|case| {
-            let start_up = start_up_cost();
-            judge(case, &run_measured(&case.args), start_up)
+            // Measured before and after: the larger is the start-up cost at the time of the case.
+            let before = start_up_cost();
+            let measured = run_measured(&case.args);
+            judge(case, &measured, before.max(start_up_cost()))
         })
         .collect();
     let text = table(&rows);

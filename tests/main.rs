@@ -3,6 +3,7 @@
 mod check;
 mod common;
 mod explain;
+mod fleet;
 mod formats;
 mod hostile;
 mod playbooks;

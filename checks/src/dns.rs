@@ -29,6 +29,8 @@ const GUARD_SLACK: Duration = Duration::from_millis(250);
 pub const MAX_MX_EXCHANGES: usize = 10;
 /// Most addresses kept per host name (A and AAAA together), lowest first.
 pub const MAX_ADDRESSES_PER_HOST: usize = 8;
+/// Most aliases followed when looking for a CNAME loop.
+const MAX_CNAME_WALK: usize = 8;
 
 /// A resolver with fixed servers and timeout; each client has its own cache, so tests never share answers.
 pub struct DnsClient {
@@ -325,15 +327,26 @@ impl DnsClient {
         let resolution = self.resolve_both(domain).await;
         data.implicit_mx = true;
         if resolution.addresses.is_empty() {
+            let (outcome, detail) = match self.cname_loop(domain).await {
+                // The zone answered; its answer is the problem (like NXDOMAIN).
+                Some(chain) => (
+                    Outcome::Fail,
+                    format!("{domain} is a CNAME loop ({chain}): it cannot receive mail"),
+                ),
+                None => (
+                    Outcome::Fail,
+                    format!(
+                        "{domain} has no MX and no A/AAAA ({}): it cannot receive mail",
+                        resolution.failure_label()
+                    ),
+                ),
+            };
             let observation = Observation::new(
                 "dns.mx",
                 domain,
-                Outcome::Fail,
+                outcome,
                 mx_latency,
-                format!(
-                    "{domain} has no MX and no A/AAAA ({}): it cannot receive mail",
-                    resolution.failure_label()
-                ),
+                detail,
                 Data::Mx(data),
             );
             return (observation, Vec::new());
@@ -357,6 +370,40 @@ impl DnsClient {
             Data::Mx(data),
         );
         (observation, vec![record])
+    }
+
+    /// Follows `name`'s aliases one CNAME query at a time; `Some("a → b → a")` when they loop.
+    ///
+    /// Only asked when a name turned out to have no data (the resolver does not say why), and
+    /// bounded as a whole by one timeout.
+    async fn cname_loop(&self, name: &str) -> Option<String> {
+        let walk = async {
+            let mut chain = vec![name.trim_end_matches('.').to_ascii_lowercase()];
+            for _ in 0..MAX_CNAME_WALK {
+                let current = chain.last()?.clone();
+                let records = self.query(&current, RecordType::CNAME).await.result.ok()?;
+                let target = records.iter().find_map(|record| match &record.data {
+                    RData::CNAME(target) => Some(
+                        target
+                            .0
+                            .to_ascii()
+                            .trim_end_matches('.')
+                            .to_ascii_lowercase(),
+                    ),
+                    _ => None,
+                })?;
+                let looped = chain.contains(&target);
+                chain.push(target);
+                if looped {
+                    return Some(chain.join(" → "));
+                }
+            }
+            None
+        };
+        tokio::time::timeout(self.timeout, walk)
+            .await
+            .ok()
+            .flatten()
     }
 
     async fn resolve_exchange(&self, preference: u16, exchange: &str) -> ResolvedExchange {

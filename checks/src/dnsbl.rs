@@ -132,7 +132,10 @@ async fn lookup(
         ),
     };
     let detail = if verdict != "timeout" && answer.latency >= SLOW_ANSWER {
-        format!("{detail} (answered after {} ms)", answer.latency.as_millis())
+        format!(
+            "{detail} (answered after {} ms)",
+            answer.latency.as_millis()
+        )
     } else {
         detail
     };

@@ -77,6 +77,8 @@ pub struct RunConfig {
     /// Limit for the whole run: probes still running then are stopped and reported as Timeout,
     /// next to everything that finished. `None`: each probe is bounded by its own timeouts only.
     pub deadline: Option<Duration>,
+    /// Connect to the SMTP hosts found; `false` for a DNS-only run (`check --skip smtp`, fleet scans).
+    pub probe_smtp: bool,
 }
 
 /// Maximum redirect hops followed by the HTTP egress probe.
@@ -114,8 +116,16 @@ struct Collected {
 struct CollectedInner {
     observations: Vec<Observation>,
     next_token: u64,
-    /// Per running probe task: the (check, subject) pairs it will report, and those it has.
-    running: HashMap<u64, (Vec<(String, String)>, Vec<(String, String)>)>,
+    running: HashMap<u64, Running>,
+}
+
+/// (check, subject) pairs: what an observation is about.
+type Labels = Vec<(String, String)>;
+
+/// A running probe task: the observations it will report, and those it has.
+struct Running {
+    planned: Labels,
+    reported: Labels,
 }
 
 /// One running probe task registered with [`Collected::start`].
@@ -128,11 +138,17 @@ impl Collected {
     }
 
     /// Registers a task that will report these (check, subject) pairs.
-    fn start(&self, planned: Vec<(String, String)>) -> Token {
+    fn start(&self, planned: Labels) -> Token {
         let mut inner = self.lock();
         inner.next_token += 1;
         let token = inner.next_token;
-        inner.running.insert(token, (planned, Vec::new()));
+        inner.running.insert(
+            token,
+            Running {
+                planned,
+                reported: Vec::new(),
+            },
+        );
         Token(token)
     }
 
@@ -140,8 +156,10 @@ impl Collected {
     fn add(&self, token: Option<Token>, observation: Observation) {
         let mut inner = self.lock();
         if let Some(Token(token)) = token {
-            if let Some((_, reported)) = inner.running.get_mut(&token) {
-                reported.push((observation.check.clone(), observation.subject.clone()));
+            if let Some(running) = inner.running.get_mut(&token) {
+                running
+                    .reported
+                    .push((observation.check.clone(), observation.subject.clone()));
             }
         }
         inner.observations.push(observation);
@@ -156,7 +174,7 @@ impl Collected {
         let mut inner = self.lock();
         let mut running: Vec<_> = inner.running.drain().collect();
         running.sort_by_key(|(token, _)| *token);
-        for (_, (planned, reported)) in running {
+        for (_, Running { planned, reported }) in running {
             for (check, subject) in planned {
                 if reported.contains(&(check.clone(), subject.clone())) {
                     continue;
@@ -181,7 +199,7 @@ impl Collected {
     }
 }
 
-fn label(check: &str, subject: impl Into<String>) -> Vec<(String, String)> {
+fn label(check: &str, subject: impl Into<String>) -> Labels {
     vec![(check.to_string(), subject.into())]
 }
 
@@ -270,7 +288,7 @@ async fn probe_all(
     };
     // Dropping this set (when the deadline passes) aborts every probe still running.
     let mut tasks: JoinSet<()> = JoinSet::new();
-    for host in hosts {
+    for host in hosts.into_iter().filter(|_| config.probe_smtp) {
         let subject = host.subject();
         let planned = planned_checks(&settings)
             .into_iter()
@@ -375,7 +393,7 @@ async fn probe_all(
 fn spawn_one(
     tasks: &mut JoinSet<()>,
     collected: &Collected,
-    planned: Vec<(String, String)>,
+    planned: Labels,
     probe: impl Future<Output = Observation> + Send + 'static,
 ) {
     let collected = collected.clone();

@@ -348,19 +348,22 @@ async fn a_huge_mx_set_is_cut_to_the_most_preferred_hosts() {
     let server = HostileDns::start(loopback(), DnsMisbehaviour::Huge)
         .await
         .unwrap();
-    let dns = DnsClient::new(&[server.addr()], TIMEOUT).unwrap();
+    // Generous: the crafted 64 KiB answers are slow to build and parse in a debug build.
+    let patient = Duration::from_secs(20);
+    let dns = DnsClient::new(&[server.addr()], patient).unwrap();
 
     let started = Instant::now();
     let (observation, records) = dns.mx("hostile.test").await;
 
-    assert!(started.elapsed() < TIMEOUT, "{:?}", started.elapsed());
+    assert!(started.elapsed() < patient, "{:?}", started.elapsed());
     assert_eq!(records.len(), MAX_MX_EXCHANGES, "{}", observation.detail);
     assert!(
         records
             .iter()
-            .all(|record| record.addresses.len() == MAX_ADDRESSES_PER_HOST),
+            .all(|record| record.addresses.len() <= MAX_ADDRESSES_PER_HOST),
         "{records:?}"
     );
+    assert_eq!(records[0].addresses.len(), MAX_ADDRESSES_PER_HOST);
     assert_eq!(records[0].exchange, "mx1.hostile.test");
     assert!(mx_data(&observation).count > 1_000);
     assert!(
@@ -372,5 +375,28 @@ async fn a_huge_mx_set_is_cut_to_the_most_preferred_hosts() {
     assert!(
         asked <= 2 + 4 * MAX_MX_EXCHANGES,
         "{asked} queries for one MX set"
+    );
+}
+
+/// Regression (hostile suite): a CNAME loop was reported as "no MX and no A/AAAA (NODATA)".
+#[tokio::test]
+async fn a_cname_loop_is_named() {
+    let mut config = LabDnsConfig::new();
+    config
+        .zone("loop.test")
+        .add_cname("a.loop.test", "b.loop.test")
+        .add_cname("b.loop.test", "a.loop.test");
+    let (_server, dns) = lab(config).await;
+
+    let (observation, records) = dns.mx("a.loop.test").await;
+
+    assert!(records.is_empty());
+    assert_eq!(observation.outcome, Outcome::Fail, "{}", observation.detail);
+    assert!(
+        observation
+            .detail
+            .contains("CNAME loop (a.loop.test → b.loop.test → a.loop.test)"),
+        "{}",
+        observation.detail
     );
 }

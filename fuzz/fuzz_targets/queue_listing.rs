@@ -9,7 +9,11 @@ const NOW: u64 = 2_000_000_000;
 
 fuzz_target!(|bytes: &[u8]| {
     let text = String::from_utf8_lossy(bytes);
-    for format in [None, Some(InputFormat::PostqueueJson), Some(InputFormat::FortimailCsv)] {
+    for format in [
+        None,
+        Some(InputFormat::PostqueueJson),
+        Some(InputFormat::FortimailCsv),
+    ] {
         let mut scan = QueueScan::new(format, QueueSettings::new(NOW), 3600);
         for (number, line) in text.lines().enumerate() {
             scan.feed_line(number as u64 + 1, line);

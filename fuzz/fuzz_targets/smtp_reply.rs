@@ -7,7 +7,11 @@ use mxdoctor_checks::smtp::reply::{Reply, ReplyBuilder, enhanced_code, parse_lin
 fuzz_target!(|bytes: &[u8]| {
     let text = String::from_utf8_lossy(bytes);
     if let Ok(reply) = Reply::parse(&text) {
-        assert!((200..600).contains(&reply.code), "code {} escaped 2xx-5xx", reply.code);
+        assert!(
+            (200..600).contains(&reply.code),
+            "code {} escaped 2xx-5xx",
+            reply.code
+        );
         assert!(!reply.lines.is_empty());
         let _ = reply.to_string();
     }

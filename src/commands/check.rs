@@ -13,7 +13,7 @@ use mxdoctor_checks::smtp::{SmtpProbes, SmtpSettings};
 
 use super::{emit, library, unix_now, write_file};
 use crate::bundle::Bundle;
-use crate::cli::{CheckArgs, Common};
+use crate::cli::{CheckArgs, Common, ProbeGroup};
 use crate::engine::vantage::{inconclusive_reason, nothing_answered};
 use crate::engine::{evaluate, needed_checks};
 use crate::error::AppError;
@@ -26,6 +26,9 @@ use crate::report::output::shell_words;
 use crate::report::{Report, Status};
 
 pub fn run(common: &Common, args: &CheckArgs) -> Result<u8, AppError> {
+    if let Some(file) = &args.targets {
+        return super::fleet::run(common, args, file);
+    }
     let started = Instant::now();
     let library = library(common)?;
     let args = args.with_profile(common.profile);
@@ -155,7 +158,9 @@ pub fn vantage(config: &RunConfig) -> String {
 pub fn run_config(args: &CheckArgs) -> Result<RunConfig, AppError> {
     let target = Target::parse(&args.target);
     if target.name().is_empty() {
-        return Err(AppError::Usage("TARGET is empty".into()));
+        return Err(AppError::Usage(
+            "TARGET is empty (give a domain, HOST[:PORT], or --targets FILE)".into(),
+        ));
     }
     let dns_servers = args
         .dns
@@ -250,14 +255,24 @@ pub fn run_config(args: &CheckArgs) -> Result<RunConfig, AppError> {
             send_test_message: args.send_test_message,
             probes: SmtpProbes::ALL,
         },
-        dnsbl_zones: args.dnsbls.clone(),
-        surbl_zones: args.surbls.clone(),
+        dnsbl_zones: skipping(args, ProbeGroup::Dnsbl, &args.dnsbls),
+        surbl_zones: skipping(args, ProbeGroup::Dnsbl, &args.surbls),
         surbl_domain: args.surbl_domain.clone(),
-        http_egress: args.http_egress.clone(),
+        http_egress: skipping(args, ProbeGroup::Http, &args.http_egress),
         timeout,
         tls_roots_pem,
         deadline,
+        probe_smtp: !args.skip.contains(&ProbeGroup::Smtp),
     })
+}
+
+/// `values`, or none when `--skip` names `group`.
+fn skipping(args: &CheckArgs, group: ProbeGroup, values: &[String]) -> Vec<String> {
+    if args.skip.contains(&group) {
+        Vec::new()
+    } else {
+        values.to_vec()
+    }
 }
 
 fn parse_dns_server(text: &str) -> Result<SocketAddr, AppError> {

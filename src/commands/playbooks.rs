@@ -6,6 +6,7 @@ use super::{library, print_stdout};
 use crate::cli::{Common, PlaybooksAction};
 use crate::error::AppError;
 use crate::finding::{Platform, remediation_for};
+use crate::playbook::ere::to_ere;
 use crate::playbook::lint::lint;
 use crate::playbook::{Library, Playbook};
 use crate::report::Format;
@@ -23,6 +24,15 @@ pub fn run(common: &Common, action: &PlaybooksAction) -> Result<u8, AppError> {
                 .get(id)
                 .ok_or_else(|| AppError::UnknownPlaybook(id.clone()))?;
             print_stdout(&show(playbook, common.platform))?;
+            Ok(0)
+        }
+        PlaybooksAction::Patterns { fold_case } => {
+            let library = library(common)?;
+            let (patterns, skipped) = grep_patterns(&library, *fold_case);
+            for line in &skipped {
+                eprintln!("{line}");
+            }
+            print_stdout(&patterns)?;
             Ok(0)
         }
         PlaybooksAction::Lint { dir } => {
@@ -53,6 +63,39 @@ pub fn run(common: &Common, action: &PlaybooksAction) -> Result<u8, AppError> {
             Ok(0)
         }
     }
+}
+
+/// Every distinct text symptom pattern in grep's syntax (one per line), and a note per skipped one.
+fn grep_patterns(library: &Library, fold_case: bool) -> (String, Vec<String>) {
+    let mut out = String::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut skipped = Vec::new();
+    let mut loosened = 0;
+    for playbook in &library.playbooks {
+        for pattern in playbook.text_patterns() {
+            match to_ere(pattern, fold_case) {
+                Ok(ere) => {
+                    if seen.insert(ere.clone()) {
+                        out.push_str(&ere);
+                        out.push('\n');
+                        if fold_case && !pattern.starts_with("(?i)") {
+                            loosened += 1;
+                        }
+                    }
+                }
+                Err(reason) => skipped.push(format!(
+                    "mxdoctor: skipped {}: {pattern}: {reason}",
+                    playbook.id
+                )),
+            }
+        }
+    }
+    if loosened > 0 {
+        skipped.push(format!(
+            "mxdoctor: {loosened} case-sensitive patterns match case-insensitively under grep -i"
+        ));
+    }
+    (out, skipped)
 }
 
 fn list(library: &Library, format: Format) -> String {

@@ -1,10 +1,10 @@
 //! Turns a parsed playbook into ready-to-use values: regexes built once, checks and fields verified.
 
-use regex::Regex;
 use serde_json::Value;
 use serde_saphyr::Spanned;
 
 use super::error::PlaybookError;
+use super::regex::PlaybookRegex;
 use super::schema::{
     Area, ConditionSource, Confidence, ExamplesSource, FieldTestSource, PatternSource,
     PlaybookSource, RemediationSource, ReplyMatcherSource, RuleSource, Severity,
@@ -32,16 +32,16 @@ pub struct Playbook {
 
 #[derive(Debug)]
 pub struct ReplyMatcher {
-    pub code: Option<Regex>,
-    pub enhanced: Option<Regex>,
-    pub text: Option<Regex>,
-    pub text_not: Option<Regex>,
+    pub code: Option<PlaybookRegex>,
+    pub enhanced: Option<PlaybookRegex>,
+    pub text: Option<PlaybookRegex>,
+    pub text_not: Option<PlaybookRegex>,
     pub confidence: Confidence,
 }
 
 #[derive(Debug)]
 pub struct LinePattern {
-    pub regex: Regex,
+    pub regex: PlaybookRegex,
     pub confidence: Confidence,
 }
 
@@ -74,7 +74,7 @@ pub struct FieldTest {
 pub enum Op {
     Is(Value),
     In(Vec<Value>),
-    Matches(Regex),
+    Matches(PlaybookRegex),
     Gte(f64),
     Gt(f64),
     Lte(f64),
@@ -82,17 +82,78 @@ pub enum Op {
     Exists(bool),
 }
 
+impl Playbook {
+    /// The regexes matched against text (reply texts, log and bounce patterns), as written.
+    pub fn text_patterns(&self) -> impl Iterator<Item = &str> {
+        self.replies
+            .iter()
+            .filter_map(|matcher| matcher.text.as_ref())
+            .chain(self.logs.iter().chain(&self.bounces).map(|p| &p.regex))
+            .map(PlaybookRegex::as_str)
+    }
+
+    /// Every regex of this playbook: reply matchers, log and bounce patterns, `matches` in rules.
+    pub fn regexes(&self) -> Vec<&PlaybookRegex> {
+        let mut all: Vec<&PlaybookRegex> = Vec::new();
+        for matcher in &self.replies {
+            all.extend(
+                [
+                    &matcher.code,
+                    &matcher.enhanced,
+                    &matcher.text,
+                    &matcher.text_not,
+                ]
+                .into_iter()
+                .flatten(),
+            );
+        }
+        all.extend(self.logs.iter().chain(&self.bounces).map(|p| &p.regex));
+        for rule in &self.rules {
+            rule.condition.collect_regexes(&mut all);
+        }
+        all
+    }
+}
+
+impl Condition {
+    fn collect_regexes<'a>(&'a self, into: &mut Vec<&'a PlaybookRegex>) {
+        match self {
+            Self::All(children) | Self::Any(children) => {
+                for child in children {
+                    child.collect_regexes(into);
+                }
+            }
+            Self::Not(child) => child.collect_regexes(into),
+            Self::Observed { tests, .. } => into.extend(tests.iter().filter_map(|t| match &t.op {
+                Op::Matches(regex) => Some(regex),
+                _ => None,
+            })),
+        }
+    }
+}
+
+/// When a playbook's regexes are built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegexBuild {
+    /// Now, so an error is reported at its line in the file (playbooks from `--playbooks` dirs).
+    Now,
+    /// On first use (the embedded playbooks, whose regexes `playbooks lint` proves in the tests).
+    OnFirstUse,
+}
+
 /// Compiles one parsed playbook; `file` and `source` locate errors.
 pub fn compile(
     parsed: PlaybookSource,
     file: &str,
     source: &str,
+    regex_build: RegexBuild,
 ) -> Result<Playbook, Vec<PlaybookError>> {
     let mut errors = Vec::new();
     let mut ctx = Ctx {
         file,
         source,
         errors: &mut errors,
+        regex_build,
     };
     if !valid_id(&parsed.id.value) {
         ctx.error(
@@ -156,6 +217,7 @@ struct Ctx<'a> {
     file: &'a str,
     source: &'a str,
     errors: &'a mut Vec<PlaybookError>,
+    regex_build: RegexBuild,
 }
 
 impl Ctx<'_> {
@@ -169,13 +231,16 @@ impl Ctx<'_> {
         ));
     }
 
-    fn regex(&mut self, pattern: &Spanned<String>, anchored: bool) -> Option<Regex> {
+    fn regex(&mut self, pattern: &Spanned<String>, anchored: bool) -> Option<PlaybookRegex> {
         let text = if anchored {
             format!("^(?:{})$", pattern.value)
         } else {
             pattern.value.clone()
         };
-        match regex::RegexBuilder::new(&text).size_limit(1 << 22).build() {
+        if self.regex_build == RegexBuild::OnFirstUse {
+            return Some(PlaybookRegex::deferred(text));
+        }
+        match PlaybookRegex::compile(text) {
             Ok(regex) => Some(regex),
             Err(error) => {
                 let last_line = error
@@ -202,7 +267,7 @@ impl Ctx<'_> {
         &mut self,
         pattern: Option<&Spanned<String>>,
         anchored: bool,
-    ) -> Result<Option<Regex>, ()> {
+    ) -> Result<Option<PlaybookRegex>, ()> {
         match pattern {
             None => Ok(None),
             Some(pattern) => self.regex(pattern, anchored).map(Some).ok_or(()),

@@ -38,6 +38,16 @@ pub fn lint(playbooks: &[Playbook], selected: impl Fn(&Playbook) -> bool) -> Vec
                 "has neither symptoms nor when rules: it can never fire".into(),
             ));
         }
+        for regex in playbook.regexes() {
+            if let Err(error) = regex.force() {
+                let detail = error.to_string();
+                failures.push(fail(format!(
+                    "regex {:?} does not compile: {}",
+                    regex.as_str(),
+                    detail.lines().last().unwrap_or_default()
+                )));
+            }
+        }
         let has_symptoms = !(playbook.replies.is_empty()
             && playbook.logs.is_empty()
             && playbook.bounces.is_empty());

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use super::compile::{Playbook, compile};
+use super::compile::{Playbook, RegexBuild, compile};
 use super::error::PlaybookError;
 use super::schema::PlaybookSource;
 
@@ -26,6 +26,7 @@ impl Library {
                 EMBEDDED
                     .iter()
                     .map(|(name, text)| (format!("embedded:{name}"), Ok((*text).to_string()))),
+                RegexBuild::OnFirstUse,
             )?,
         };
         for dir in extra_dirs {
@@ -76,6 +77,7 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Playbook>, Vec<PlaybookError>> {
         paths
             .into_iter()
             .map(|path| (path.display().to_string(), read_bounded(&path))),
+        RegexBuild::Now,
     )
 }
 
@@ -92,6 +94,7 @@ fn read_bounded(path: &Path) -> Result<String, String> {
 /// Parses a set of files that must not repeat an id among themselves.
 fn parse_set(
     files: impl Iterator<Item = (String, Result<String, String>)>,
+    regex_build: RegexBuild,
 ) -> Result<Vec<Playbook>, Vec<PlaybookError>> {
     let mut playbooks = Vec::new();
     let mut errors = Vec::new();
@@ -107,7 +110,7 @@ fn parse_set(
                 continue;
             }
         };
-        match parse(&file, &text) {
+        match parse(&file, &text, regex_build) {
             Ok(playbook) => {
                 if let Some(first) = seen.get(&playbook.id) {
                     errors.push(id_error(
@@ -139,7 +142,11 @@ fn id_error(file: &str, text: &str, message: &str) -> PlaybookError {
 }
 
 /// Parses and compiles one playbook's text.
-pub fn parse(file: &str, text: &str) -> Result<Playbook, Vec<PlaybookError>> {
+pub fn parse(
+    file: &str,
+    text: &str,
+    regex_build: RegexBuild,
+) -> Result<Playbook, Vec<PlaybookError>> {
     let parsed: PlaybookSource = serde_saphyr::from_str(text).map_err(|error| {
         let (line, column) = error
             .location()
@@ -148,7 +155,7 @@ pub fn parse(file: &str, text: &str) -> Result<Playbook, Vec<PlaybookError>> {
             without_location_prefix(error.to_string().lines().next().unwrap_or("invalid YAML"));
         vec![PlaybookError::at(file, text, line, column, message)]
     })?;
-    compile(parsed, file, text)
+    compile(parsed, file, text, regex_build)
 }
 
 /// serde-saphyr starts its message with "error: line L column C: ", which our own prefix already says.

@@ -2,6 +2,7 @@
 
 pub mod embedded_reply;
 pub mod explain;
+pub mod literals;
 pub mod matcher;
 pub mod stream;
 pub mod tally;

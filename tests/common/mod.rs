@@ -4,7 +4,7 @@ use assert_cmd::Command;
 use serde_json::Value;
 
 /// Environment variables that stand for flags: a test sets them itself or not at all.
-pub const ENVIRONMENT_FLAGS: [&str; 8] = [
+pub const ENVIRONMENT_FLAGS: [&str; 9] = [
     "MXDOCTOR_DNS",
     "MXDOCTOR_PLATFORM",
     "MXDOCTOR_PLAYBOOKS",
@@ -13,6 +13,7 @@ pub const ENVIRONMENT_FLAGS: [&str; 8] = [
     "MXDOCTOR_TIMEOUT",
     "MXDOCTOR_GREYLIST_WAIT",
     "MXDOCTOR_SMTP_PORT",
+    "MXDOCTOR_DEADLINE",
 ];
 
 /// The `mxdoctor` binary with colour off and no progress display.
