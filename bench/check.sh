@@ -5,13 +5,19 @@
 # latencies (what running the same probes one after another would take).
 #
 #   bench/check.sh            # RUNS=3 by default; goal: wall / slowest probe <= 1.10
+# shellcheck source=bench/lib.sh
 source "$(dirname "$0")/lib.sh"
 build
 require python3
 
 # The lab runs in its own process; closing its stdin stops it.
 coproc LAB { "$EXAMPLES/bench_lab" check; }
-trap 'exec {LAB[1]}>&- 2>/dev/null || true; wait 2>/dev/null || true' EXIT
+lab_stdin=${LAB[1]}
+stop_lab() {
+    exec {lab_stdin}>&- 2>/dev/null || true
+    wait 2>/dev/null || true
+}
+trap stop_lab EXIT
 read -r lab <&"${LAB[0]}"
 echo "$lab" >"$BENCH_DIR/check-lab.json"
 mapfile -t args < <(python3 - "$BENCH_DIR/check-lab.json" <<'PY'

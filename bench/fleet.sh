@@ -4,6 +4,7 @@
 # (examples/bench_lab.rs; every 10th MX is listed). SMTP and HTTP probes are skipped (--skip).
 #
 #   bench/fleet.sh            # goal: >= 1,000 domains/s, peak RSS <= 100 MB
+# shellcheck source=bench/lib.sh
 source "$(dirname "$0")/lib.sh"
 build
 require python3
@@ -12,7 +13,12 @@ DOMAINS=${DOMAINS:-10000}
 CONCURRENCY=${CONCURRENCY:-256}
 TARGETS="$BENCH_DIR/fleet-$DOMAINS.txt"
 coproc LAB { "$EXAMPLES/bench_lab" fleet "$DOMAINS" "$TARGETS"; }
-trap 'exec {LAB[1]}>&- 2>/dev/null || true; wait 2>/dev/null || true' EXIT
+lab_stdin=${LAB[1]}
+stop_lab() {
+    exec {lab_stdin}>&- 2>/dev/null || true
+    wait 2>/dev/null || true
+}
+trap stop_lab EXIT
 read -r lab <&"${LAB[0]}"
 dns=$(python3 -c 'import json, sys; print(json.loads(sys.argv[1])["dns"])' "$lab")
 

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers of the bench scripts (sourced, not run): where inputs live, how a command is timed,
 # and the `row:` line each part ends with, which bench/run.sh collects into one table.
 #
@@ -11,7 +12,9 @@ RUNS=${RUNS:-3}
 # Generated inputs are kept here and reused across runs (a 1 GiB log takes a while to write).
 BENCH_DIR=${BENCH_DIR:-${TMPDIR:-/tmp}/mxdoctor-bench}
 mkdir -p "$BENCH_DIR"
+# shellcheck disable=SC2034 # used by the scripts that source this file
 BIN=target/release/mxdoctor
+# shellcheck disable=SC2034
 EXAMPLES=target/release/examples
 
 # Builds the binary and the bench examples once (bench/run.sh sets NO_BUILD for the parts).

@@ -3,6 +3,7 @@
 # of 50 runs timed by the shell) and the size of the release binary.
 #
 #   bench/startup.sh          # goal: <= 15 ms
+# shellcheck source=bench/lib.sh
 source "$(dirname "$0")/lib.sh"
 build
 

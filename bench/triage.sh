@@ -8,6 +8,7 @@
 # once with the exact patterns and once with `--fold-case` + `grep -i`; the faster one counts.
 #
 #   bench/triage.sh           # goal: >= 2x grep's MB/s, peak RSS <= 32 MB
+# shellcheck source=bench/lib.sh
 source "$(dirname "$0")/lib.sh"
 build
 require grep
