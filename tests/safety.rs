@@ -346,80 +346,20 @@ fn deadline_must_be_positive() {
     }
 }
 
-/// One HTTP/1.1 GET against the exporter: (status, body).
-fn http_get(address: &str, path: &str) -> (u16, String) {
-    use std::io::{Read as _, Write as _};
-    let mut stream = std::net::TcpStream::connect(address).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(60)))
-        .unwrap();
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {address}\r\n\r\n").unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).unwrap();
-    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .unwrap_or(0);
-    (status, body.to_string())
-}
-
-/// A child process killed when the test ends, however it ends.
-struct KillOnDrop(std::process::Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn serve_runs_at_most_max_concurrent_probes_and_only_allowed_targets() {
-    use std::io::BufRead as _;
-
     let lab = crate::check::start_lab();
     let silent = lab.args("silent");
-    let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("mxdoctor"));
-    for variable in crate::common::ENVIRONMENT_FLAGS {
-        command.env_remove(variable);
-    }
-    let mut child = command
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--allow-target",
-            "*.lab.test",
-            "--max-concurrent",
-            "1",
-        ])
-        .args(&silent[2..])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let _exporter = KillOnDrop(child);
-    let mut line = String::new();
-    std::io::BufReader::new(stderr)
-        .read_line(&mut line)
-        .unwrap();
-    let address = line
-        .split("http://")
-        .nth(1)
-        .and_then(|rest| rest.split('/').next())
-        .unwrap_or_else(|| panic!("no address announced: {line:?}"))
-        .to_string();
+    let exporter = crate::serve::start_exporter(&silent[2..], 1);
+    let address = exporter.address.clone();
 
     let slow = {
         let address = address.clone();
-        std::thread::spawn(move || http_get(&address, "/probe?target=silent.lab.test"))
+        std::thread::spawn(move || crate::serve::get(&address, "/probe?target=silent.lab.test"))
     };
     // Wait until the slow probe holds the only slot, then ask for a second one.
     let started = std::time::Instant::now();
-    while !http_get(&address, "/metrics")
+    while !crate::serve::get(&address, "/metrics")
         .1
         .contains("mxdoctor_exporter_probes_in_flight 1")
     {
@@ -429,8 +369,11 @@ fn serve_runs_at_most_max_concurrent_probes_and_only_allowed_targets() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    let (busy, message) = http_get(&address, "/probe?target=healthy.lab.test");
+    let (busy, message) = crate::serve::get(&address, "/probe?target=healthy.lab.test");
     assert_eq!(busy, 503, "{message}");
-    assert_eq!(http_get(&address, "/probe?target=mail.example.com").0, 403);
+    assert_eq!(
+        crate::serve::get(&address, "/probe?target=mail.example.com").0,
+        403
+    );
     assert_eq!(slow.join().unwrap().0, 200);
 }

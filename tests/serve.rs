@@ -10,9 +10,9 @@ use crate::common::ENVIRONMENT_FLAGS;
 use crate::formats::assert_valid_exposition;
 
 /// The exporter process, killed when the test ends however it ends.
-struct Exporter {
+pub struct Exporter {
     child: Child,
-    address: String,
+    pub address: String,
 }
 
 impl Drop for Exporter {
@@ -22,7 +22,8 @@ impl Drop for Exporter {
     }
 }
 
-fn start_exporter(probe_flags: &[String]) -> Exporter {
+/// Starts `mxdoctor serve` on a free loopback port, allowing `*.lab.test`, at most `max_concurrent` probes.
+pub fn start_exporter(probe_flags: &[String], max_concurrent: u32) -> Exporter {
     let mut command = Command::new(assert_cmd::cargo::cargo_bin!("mxdoctor"));
     for variable in ENVIRONMENT_FLAGS {
         command.env_remove(variable);
@@ -35,7 +36,7 @@ fn start_exporter(probe_flags: &[String]) -> Exporter {
             "--allow-target",
             "*.lab.test",
             "--max-concurrent",
-            "2",
+            &max_concurrent.to_string(),
         ])
         .args(probe_flags)
         .env("NO_COLOR", "1")
@@ -57,7 +58,7 @@ fn start_exporter(probe_flags: &[String]) -> Exporter {
 }
 
 /// `GET path` over a fresh connection: (status, body).
-fn get(address: &str, path: &str) -> (u16, String) {
+pub fn get(address: &str, path: &str) -> (u16, String) {
     let mut stream = TcpStream::connect(address).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(60)))
@@ -74,7 +75,7 @@ fn get(address: &str, path: &str) -> (u16, String) {
 fn probe_answers_the_lab_findings_as_metrics_and_refuses_targets_off_the_list() {
     let running = start_lab();
     let check_args = running.args("open-relay");
-    let exporter = start_exporter(&check_args[2..]);
+    let exporter = start_exporter(&check_args[2..], 2);
 
     let (status, metrics) = get(&exporter.address, "/probe?target=open-relay.lab.test");
     assert_eq!(status, 200, "{metrics}");
