@@ -18,11 +18,7 @@ pub struct Running {
 }
 
 pub fn start_lab() -> Running {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = crate::common::lab_runtime();
     let lab = runtime
         .block_on(Lab::start())
         .expect("lab starts on loopback");

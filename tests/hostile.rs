@@ -200,14 +200,6 @@ impl World {
         }
     }
 
-    fn runtime() -> tokio::runtime::Runtime {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap()
-    }
-
     fn scripted(&self, script: Vec<Step>) -> HostileTcp {
         self.runtime
             .block_on(HostileTcp::start(loopback(), script))
@@ -229,47 +221,13 @@ impl World {
             .1
     }
 
-    /// `check TARGET` with JSON output, the lab DNS, one healthy HTTP egress URL and `timeout`.
-    fn smtp_args(&self, target: SocketAddr, timeout: Duration) -> Vec<String> {
+    /// `check TARGET` resolved by `dns`, with `url` as the HTTP egress target, `timeout` and JSON output.
+    fn check_args(target: &str, dns: SocketAddr, url: &str, timeout: Duration) -> Vec<String> {
         args(&[
             "check",
-            &target.to_string(),
-            "--dns",
-            &self.lab_dns.addr().to_string(),
-            "--http-egress",
-            &self.lab_http.url("/ok"),
-            "--timeout",
-            &timeout.as_secs().to_string(),
-            "--format",
-            "json",
-            "--no-progress",
-        ])
-    }
-
-    /// `check DOMAIN` resolved by `dns`, one healthy HTTP egress URL.
-    fn domain_args(&self, domain: &str, dns: SocketAddr, timeout: Duration) -> Vec<String> {
-        args(&[
-            "check",
-            domain,
+            target,
             "--dns",
             &dns.to_string(),
-            "--http-egress",
-            &self.lab_http.url("/ok"),
-            "--timeout",
-            &timeout.as_secs().to_string(),
-            "--format",
-            "json",
-            "--no-progress",
-        ])
-    }
-
-    /// `check` of the healthy lab SMTP server with `url` as the HTTP egress target.
-    fn http_args(&self, url: &str, timeout: Duration) -> Vec<String> {
-        args(&[
-            "check",
-            &self.healthy_smtp.addr().to_string(),
-            "--dns",
-            &self.lab_dns.addr().to_string(),
             "--http-egress",
             url,
             "--timeout",
@@ -278,6 +236,31 @@ impl World {
             "json",
             "--no-progress",
         ])
+    }
+
+    /// `check TARGET` with the lab DNS and one healthy HTTP egress URL.
+    fn smtp_args(&self, target: SocketAddr, timeout: Duration) -> Vec<String> {
+        Self::check_args(
+            &target.to_string(),
+            self.lab_dns.addr(),
+            &self.lab_http.url("/ok"),
+            timeout,
+        )
+    }
+
+    /// `check DOMAIN` resolved by `dns`, one healthy HTTP egress URL.
+    fn domain_args(&self, domain: &str, dns: SocketAddr, timeout: Duration) -> Vec<String> {
+        Self::check_args(domain, dns, &self.lab_http.url("/ok"), timeout)
+    }
+
+    /// `check` of the healthy lab SMTP server with `url` as the HTTP egress target.
+    fn http_args(&self, url: &str, timeout: Duration) -> Vec<String> {
+        Self::check_args(
+            &self.healthy_smtp.addr().to_string(),
+            self.lab_dns.addr(),
+            url,
+            timeout,
+        )
     }
 
     /// A domain whose only MX is the lab server with `cert`, with the lab CA trusted.
@@ -867,7 +850,7 @@ fn table_path() -> PathBuf {
 
 #[test]
 fn hostile_peers_end_in_time_tell_the_truth_and_stay_small() {
-    let world = World::start(World::runtime());
+    let world = World::start(crate::common::lab_runtime());
     let (cases, _servers, _dns_servers) = cases(&world);
     let rows: Vec<Row> = cases
         .iter()

@@ -25,14 +25,6 @@ fn loopback() -> SocketAddr {
     "127.0.0.1:0".parse().unwrap()
 }
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
 /// A lab SMTP server, the lab DNS (for PTR lookups) and the runtime serving them.
 struct Lab {
     smtp: LabSmtp,
@@ -42,7 +34,7 @@ struct Lab {
 
 impl Lab {
     fn start(config: LabSmtpConfig) -> Self {
-        let runtime = runtime();
+        let runtime = crate::common::lab_runtime();
         let (smtp, dns) = runtime.block_on(async {
             (
                 LabSmtp::start(config, loopback()).await.unwrap(),

@@ -60,3 +60,12 @@ pub fn ranked_ids(report: &Value) -> Vec<String> {
 pub fn fixture(path: &str) -> String {
     format!("{}/tests/fixtures/{path}", env!("CARGO_MANIFEST_DIR"))
 }
+
+/// A runtime whose worker threads serve lab servers while the test thread runs the binary.
+pub fn lab_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
