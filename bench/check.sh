@@ -10,15 +10,9 @@ source "$(dirname "$0")/lib.sh"
 build
 require python3
 
-# The lab runs in its own process; closing its stdin stops it.
-coproc LAB { "$EXAMPLES/bench_lab" check; }
-lab_stdin=${LAB[1]}
-stop_lab() {
-    exec {lab_stdin}>&- 2>/dev/null || true
-    wait 2>/dev/null || true
-}
-trap stop_lab EXIT
-read -r lab <&"${LAB[0]}"
+# The lab runs in its own process (stopped when this script exits).
+start_bench_lab check
+lab=$LAB_JSON
 echo "$lab" >"$BENCH_DIR/check-lab.json"
 mapfile -t args < <(python3 - "$BENCH_DIR/check-lab.json" <<'PY'
 import json, sys

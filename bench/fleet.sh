@@ -12,14 +12,8 @@ require python3
 DOMAINS=${DOMAINS:-10000}
 CONCURRENCY=${CONCURRENCY:-256}
 TARGETS="$BENCH_DIR/fleet-$DOMAINS.txt"
-coproc LAB { "$EXAMPLES/bench_lab" fleet "$DOMAINS" "$TARGETS"; }
-lab_stdin=${LAB[1]}
-stop_lab() {
-    exec {lab_stdin}>&- 2>/dev/null || true
-    wait 2>/dev/null || true
-}
-trap stop_lab EXIT
-read -r lab <&"${LAB[0]}"
+start_bench_lab fleet "$DOMAINS" "$TARGETS"
+lab=$LAB_JSON
 dns=$(python3 -c 'import json, sys; print(json.loads(sys.argv[1])["dns"])' "$lab")
 
 best_of "$BENCH_DIR/fleet.jsonl" "$BIN" check --targets "$TARGETS" --concurrency "$CONCURRENCY" \

@@ -75,3 +75,18 @@ meets() {
 row() {
     echo "row: $*"
 }
+
+# Starts examples/bench_lab with the given arguments in the background, sets LAB_JSON to the line of
+# addresses it prints first, and stops it (by closing its stdin) when the script exits.
+start_bench_lab() {
+    coproc LAB { "$EXAMPLES/bench_lab" "$@"; }
+    LAB_STDIN=${LAB[1]}
+    trap stop_bench_lab EXIT
+    # shellcheck disable=SC2034 # read by the sourcing bench script
+    read -r LAB_JSON <&"${LAB[0]}"
+}
+
+stop_bench_lab() {
+    exec {LAB_STDIN}>&- 2>/dev/null || true
+    wait 2>/dev/null || true
+}
