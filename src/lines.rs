@@ -2,6 +2,48 @@
 
 use std::io::{self, BufRead};
 
+/// Calls `on_line(number, kept, read)` for every line of `reader`: `kept` is at most `cap` bytes of
+/// the line (its ending included when kept), `read` the line's whole length.
+///
+/// Lines that lie whole in the reader's buffer are passed where they are, without a copy; a line that
+/// crosses the end of the buffer (or exceeds it) is assembled, capped, by [`read_line_capped`].
+pub fn for_each_line(
+    mut reader: impl BufRead,
+    cap: usize,
+    mut on_line: impl FnMut(u64, &[u8], usize),
+) -> io::Result<()> {
+    let mut buffer = Vec::with_capacity(4096);
+    let mut number = 0u64;
+    loop {
+        let available = match reader.fill_buf() {
+            Ok(available) => available,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+            Err(error) => return Err(error),
+        };
+        if available.is_empty() {
+            return Ok(());
+        }
+        let mut start = 0;
+        for end in memchr::memchr_iter(b'\n', available) {
+            let line = &available[start..=end];
+            number += 1;
+            on_line(number, &line[..line.len().min(cap)], line.len());
+            start = end + 1;
+        }
+        if start > 0 {
+            reader.consume(start);
+            continue;
+        }
+        buffer.clear();
+        let (read, _) = read_line_capped(&mut reader, &mut buffer, cap)?;
+        if read == 0 {
+            return Ok(());
+        }
+        number += 1;
+        on_line(number, &buffer, read);
+    }
+}
+
 /// Appends one line (at most `cap` bytes of it) to `buffer`; returns bytes consumed and whether it was cut.
 pub fn read_line_capped(
     reader: &mut impl BufRead,
@@ -40,6 +82,27 @@ pub fn read_line_capped(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_line_is_numbered_and_capped_in_place_or_assembled() {
+        let mut input = b"one\n".to_vec();
+        input.extend(std::iter::repeat_n(b'x', 40));
+        input.extend_from_slice(b"\nlast");
+        let reader = io::BufReader::with_capacity(16, input.as_slice());
+        let mut seen = Vec::new();
+        for_each_line(reader, 10, |number, kept, read| {
+            seen.push((number, kept.to_vec(), read));
+        })
+        .unwrap();
+        assert_eq!(
+            seen,
+            vec![
+                (1, b"one\n".to_vec(), 4),
+                (2, vec![b'x'; 10], 41),
+                (3, b"last".to_vec(), 4)
+            ]
+        );
+    }
 
     #[test]
     fn long_lines_are_cut_not_buffered() {

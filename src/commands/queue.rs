@@ -11,7 +11,7 @@ use crate::cli::{Common, QueueArgs, QueueInput};
 use crate::engine::{evaluate, needed_checks};
 use crate::error::AppError;
 use crate::finding::Platform;
-use crate::lines::read_line_capped;
+use crate::lines::for_each_line;
 use crate::playbook::Playbook;
 use crate::queue::model::QueueSettings;
 use crate::queue::observe::observations;
@@ -180,29 +180,29 @@ fn scan_postqueue_command(scan: &mut QueueScan) -> Result<(), AppError> {
 }
 
 /// Feeds every line of `reader` to `scan`; lines over [`MAX_LINE_BYTES`] are skipped as malformed.
-fn scan_reader(scan: &mut QueueScan, mut reader: impl BufRead) -> io::Result<()> {
-    let mut buffer = Vec::with_capacity(64 * 1024);
-    let mut number = 0u64;
-    loop {
-        buffer.clear();
-        let (consumed, too_long) = read_line_capped(&mut reader, &mut buffer, MAX_LINE_BYTES)?;
-        if consumed == 0 {
-            return Ok(());
-        }
-        number += 1;
-        if too_long {
+///
+/// A line that lies whole in the reader's buffer is fed from there (found with memchr, not copied);
+/// only a line that straddles a buffer refill, or ends the input without a newline, is gathered.
+fn scan_reader(scan: &mut QueueScan, reader: impl BufRead) -> io::Result<()> {
+    for_each_line(reader, MAX_LINE_BYTES, |number, kept, read| {
+        if read > kept.len() {
             scan.malformed.record(
                 number,
                 format!("line longer than {} MiB", MAX_LINE_BYTES >> 20),
             );
-            continue;
+        } else {
+            feed_bytes(scan, number, kept);
         }
-        while matches!(buffer.last(), Some(b'\n' | b'\r')) {
-            buffer.pop();
-        }
-        match std::str::from_utf8(&buffer) {
-            Ok(line) => scan.feed_line(number, line),
-            Err(_) => scan.feed_line(number, &String::from_utf8_lossy(&buffer)),
-        }
+    })
+}
+
+/// Feeds line `number` without its line ending; invalid UTF-8 is replaced, not rejected.
+fn feed_bytes(scan: &mut QueueScan, number: u64, mut line: &[u8]) {
+    while let [rest @ .., b'\n' | b'\r'] = line {
+        line = rest;
+    }
+    match std::str::from_utf8(line) {
+        Ok(line) => scan.feed_line(number, line),
+        Err(_) => scan.feed_line(number, &String::from_utf8_lossy(line)),
     }
 }

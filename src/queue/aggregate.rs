@@ -7,9 +7,10 @@ use std::collections::BTreeMap;
 use super::bounded::{BoundedTally, Mergeable};
 use super::histogram::AgeHistogram;
 use super::model::{
-    HoldQueue, MessageFacts, QueueKind, QueueSettings, QueuedMessage, assess, destination_of,
+    HoldQueue, MessageFacts, QueueKind, QueueSettings, QueuedMessage, QueuedRecipient, assess,
+    destination_of,
 };
-use super::reason::normalise_reason;
+use super::reason::{normalise_reason, normalise_reason_into};
 
 /// Queue ids kept per group: the oldest messages, the ones worth `postqueue -i` or `postcat -q`.
 pub const SAMPLE_IDS: usize = 5;
@@ -32,7 +33,10 @@ pub struct OldestIds {
 
 impl OldestIds {
     pub fn offer(&mut self, age_secs: u64, id: &str) {
-        if id.is_empty() {
+        // Kept oldest first, so the last entry is the youngest: most offers stop here.
+        let full_of_older = self.entries.len() >= SAMPLE_IDS
+            && self.entries.last().is_some_and(|(age, _)| *age >= age_secs);
+        if id.is_empty() || full_of_older {
             return;
         }
         if self.entries.len() < SAMPLE_IDS {
@@ -40,7 +44,10 @@ impl OldestIds {
         } else if let Some(youngest) = self.entries.iter_mut().min_by_key(|(age, _)| *age)
             && youngest.0 < age_secs
         {
-            *youngest = (age_secs, id.to_string());
+            // Reuse the evicted id's allocation.
+            youngest.0 = age_secs;
+            youngest.1.clear();
+            youngest.1.push_str(id);
         } else {
             return;
         }
@@ -218,6 +225,8 @@ pub struct QueueAggregate {
     pub reasons: BoundedTally<ReasonStats>,
     pub holds: BTreeMap<HoldQueue, GroupStats>,
     pub dead_examples: Vec<DeadExample>,
+    /// Reused buffer for the normalised reason of a single-recipient message (no allocation per message).
+    scratch_reason: String,
 }
 
 impl QueueAggregate {
@@ -234,6 +243,7 @@ impl QueueAggregate {
             reasons: BoundedTally::new(REASON_CAPACITY),
             holds: BTreeMap::new(),
             dead_examples: Vec::new(),
+            scratch_reason: String::new(),
         }
     }
 
@@ -287,6 +297,10 @@ impl QueueAggregate {
     }
 
     fn add_deferred(&mut self, message: &QueuedMessage<'_>, facts: &MessageFacts) {
+        if let [recipient] = message.recipients.as_slice() {
+            self.add_deferred_single(message, recipient, facts);
+            return;
+        }
         // Each message counts once per destination, once per normalised reason, and once per
         // (destination, reason) pair; each distinct raw reason is normalised once.
         let mut domains: Vec<Cow<'_, str>> = Vec::with_capacity(1);
@@ -343,6 +357,40 @@ impl QueueAggregate {
     }
 }
 
+impl QueueAggregate {
+    /// [`Self::add_deferred`] for the common one-recipient message: the same counts, without the
+    /// per-message vectors, and the reason normalised into a reused buffer.
+    fn add_deferred_single(
+        &mut self,
+        message: &QueuedMessage<'_>,
+        recipient: &QueuedRecipient<'_>,
+        facts: &MessageFacts,
+    ) {
+        let domain = destination_of(&recipient.address);
+        let raw = recipient
+            .delay_reason
+            .as_deref()
+            .filter(|r| !r.trim().is_empty());
+        let destination = self.destinations.entry(&domain);
+        destination.group.record(facts, &message.id);
+        let Some(raw) = raw else {
+            return;
+        };
+        let reason = &mut self.scratch_reason;
+        normalise_reason_into(raw, reason);
+        let count = destination.reasons.entry(reason);
+        count.messages += 1;
+        if count.example.is_empty() {
+            count.example = raw.to_string();
+        }
+        let stats = self.reasons.entry(reason);
+        stats.group.record(facts, &message.id);
+        if stats.example.is_empty() {
+            stats.example = raw.to_string();
+        }
+    }
+}
+
 /// The index of `item` in `items`, appending it first when absent (a message has few recipients).
 fn index_of_or_push<T: PartialEq>(items: &mut Vec<T>, item: T) -> usize {
     items
@@ -357,7 +405,6 @@ fn index_of_or_push<T: PartialEq>(items: &mut Vec<T>, item: T) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::queue::model::QueuedRecipient;
 
     fn message(id: &str, age: u64, recipients: &[(&str, Option<&str>)]) -> QueuedMessage<'static> {
         QueuedMessage {

@@ -1,8 +1,11 @@
 //! A keyed tally whose memory has a ceiling: when more distinct keys arrive than it may hold, the
 //! least-counted half is folded into one `(other)` entry. Frequent keys keep exact statistics; a key
 //! folded away and seen again starts over, so figures for rare keys are lower bounds.
+//!
+//! Keys are hashed with FxHash rather than SipHash: a tally is looked up several times per queued
+//! message, and it never holds more than `capacity` keys, so crafted collisions cannot cost much.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 /// The key of the entry that collects folded keys.
 pub const OTHER_KEY: &str = "(other)";
@@ -15,7 +18,7 @@ pub trait Mergeable: Default {
 
 #[derive(Debug, Clone)]
 pub struct BoundedTally<V> {
-    entries: HashMap<String, V>,
+    entries: FxHashMap<String, V>,
     other: Option<V>,
     capacity: usize,
     folded_keys: u64,
@@ -25,7 +28,7 @@ impl<V: Mergeable> BoundedTally<V> {
     /// At most `capacity` distinct keys (at least 2) are kept apart.
     pub fn new(capacity: usize) -> Self {
         Self {
-            entries: HashMap::new(),
+            entries: FxHashMap::default(),
             other: None,
             capacity: capacity.max(2),
             folded_keys: 0,

@@ -3,15 +3,15 @@
 
 use std::borrow::Cow;
 
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 
 use super::model::{HoldQueue, QueueKind, QueuedMessage, QueuedRecipient};
 
 #[derive(Debug, Deserialize)]
 struct PostqueueRecord<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "optional_borrowed")]
     queue_name: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "optional_borrowed")]
     queue_id: Option<Cow<'a, str>>,
     #[serde(default)]
     arrival_time: Option<f64>,
@@ -27,8 +27,19 @@ struct PostqueueRecord<'a> {
 struct PostqueueRecipient<'a> {
     #[serde(borrow, default)]
     address: Cow<'a, str>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "optional_borrowed")]
     delay_reason: Option<Cow<'a, str>>,
+}
+
+/// A string borrowed from the line when it has no escapes (serde's derive borrows a bare `Cow<str>`
+/// field, but an `Option<Cow<str>>` would always be copied into a `String`).
+#[derive(Deserialize)]
+struct BorrowedStr<'a>(#[serde(borrow)] Cow<'a, str>);
+
+fn optional_borrowed<'de: 'a, 'a, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Cow<'a, str>>, D::Error> {
+    Ok(Option::<BorrowedStr<'a>>::deserialize(deserializer)?.map(|text| text.0))
 }
 
 /// Which of our queue kinds a Postfix queue name is.
@@ -89,8 +100,23 @@ mod tests {
         assert_eq!(message.recipients.len(), 2);
         assert!(message.recipients[1].delay_reason.is_none());
         assert!(
-            matches!(message.recipients[0].address, Cow::Borrowed(_)),
+            matches!(message.recipients[0].address, Cow::Borrowed(_))
+                && matches!(message.recipients[0].delay_reason, Some(Cow::Borrowed(_)))
+                && matches!(message.id, Cow::Borrowed(_))
+                && matches!(message.queue_label, Cow::Borrowed(_)),
             "no copy for plain strings"
+        );
+        let escaped = parse_line(
+            r#"{"queue_name":"deferred","queue_id":"A1","arrival_time":1,"recipients":[{"address":"a@b.test","delay_reason":"said \"no\""}]}"#,
+        )
+        .expect("valid record");
+        assert_eq!(
+            escaped.recipients[0].delay_reason.as_deref(),
+            Some("said \"no\"")
+        );
+        assert!(
+            parse_line(r#"{"queue_name":null,"queue_id":"A1","arrival_time":1}"#)
+                .is_err_and(|error| error == "no queue_name")
         );
     }
 

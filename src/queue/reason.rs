@@ -12,9 +12,17 @@ pub const MAX_REASON_CHARS: usize = 240;
 ///
 /// `connect to 192.0.2.1[192.0.2.1]:25: Connection refused` → `connect to <ip>[<ip>]:<n>: Connection refused`.
 pub fn normalise_reason(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len().min(MAX_REASON_CHARS + 4));
+    normalise_reason_into(raw, &mut out);
+    out
+}
+
+/// [`normalise_reason`] into `out` (cleared first), so a caller normalising one reason per message
+/// can reuse one buffer instead of allocating a `String` each time.
+pub fn normalise_reason_into(raw: &str, out: &mut String) {
+    out.clear();
     let text = raw.trim();
     let bytes = text.as_bytes();
-    let mut out = String::with_capacity(text.len().min(MAX_REASON_CHARS + 4));
     let mut index = 0;
     let mut pending_space = false;
     while index < bytes.len() {
@@ -49,7 +57,12 @@ pub fn normalise_reason(raw: &str) -> String {
             }
             let after_space = start == 0 || bytes[start - 1].is_ascii_whitespace();
             let before_gap = index == bytes.len() || bytes[index].is_ascii_whitespace();
-            push_atom(&mut out, &text[start..index], after_space, before_gap);
+            push_atom(out, &text[start..index], after_space, before_gap);
+            continue;
+        }
+        if byte.is_ascii() {
+            out.push(char::from(byte));
+            index += 1;
             continue;
         }
         let character = text[index..]
@@ -59,13 +72,26 @@ pub fn normalise_reason(raw: &str) -> String {
         out.push(character);
         index += character.len_utf8().max(1);
     }
-    cut(out)
+    cut(out);
 }
 
 /// Letters, digits and the punctuation that glues host names, addresses and ids together.
 fn is_atom_byte(byte: u8) -> bool {
-    byte.is_ascii_alphanumeric() || matches!(byte, b'.' | b'_' | b'%' | b'+' | b'@' | b'-' | b'=')
+    ATOM_BYTES[usize::from(byte)]
 }
+
+/// [`is_atom_byte`] as a table: the normaliser asks it for every byte of every reason.
+const ATOM_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut index = 0;
+    while index < table.len() {
+        let byte = index as u8;
+        table[index] = byte.is_ascii_alphanumeric()
+            || matches!(byte, b'.' | b'_' | b'%' | b'+' | b'@' | b'-' | b'=');
+        index += 1;
+    }
+    table
+};
 
 /// Appends `atom` (a run of [`is_atom_byte`]) in normalised form.
 fn push_atom(out: &mut String, atom: &str, after_space: bool, before_gap: bool) {
@@ -96,6 +122,10 @@ fn push_atom(out: &mut String, atom: &str, after_space: bool, before_gap: bool) 
 /// What an atom becomes: a placeholder, or itself.
 fn classify(atom: &str, after_space: bool, before_gap: bool) -> &str {
     if atom.is_empty() {
+        return atom;
+    }
+    // Plain words (no digit, no `@`) are none of the placeholders below: one scan instead of several.
+    if !atom.bytes().any(|b| b.is_ascii_digit() || b == b'@') {
         return atom;
     }
     if is_address(atom) {
@@ -213,10 +243,15 @@ fn bracketed_ipv6_end(bytes: &[u8], open: usize) -> Option<usize> {
     valid.then_some(close + 1)
 }
 
-fn cut(text: String) -> String {
-    match text.char_indices().nth(MAX_REASON_CHARS) {
-        Some((at, _)) => format!("{}…", &text[..at]),
-        None => text,
+/// Cuts `text` after [`MAX_REASON_CHARS`] characters and appends `…`, when it is longer.
+fn cut(text: &mut String) {
+    // A text of at most that many bytes has at most that many characters: nothing to count.
+    if text.len() <= MAX_REASON_CHARS {
+        return;
+    }
+    if let Some((at, _)) = text.char_indices().nth(MAX_REASON_CHARS) {
+        text.truncate(at);
+        text.push('…');
     }
 }
 
