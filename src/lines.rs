@@ -15,11 +15,7 @@ pub fn for_each_line(
     let mut buffer = Vec::with_capacity(4096);
     let mut number = 0u64;
     loop {
-        let available = match reader.fill_buf() {
-            Ok(available) => available,
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
-            Err(error) => return Err(error),
-        };
+        let available = fill(&mut reader)?;
         if available.is_empty() {
             return Ok(());
         }
@@ -44,6 +40,16 @@ pub fn for_each_line(
     }
 }
 
+/// The reader's buffered bytes (empty at the end), retrying reads interrupted by a signal.
+fn fill(reader: &mut impl BufRead) -> io::Result<&[u8]> {
+    while let Err(error) = reader.fill_buf() {
+        if error.kind() != io::ErrorKind::Interrupted {
+            return Err(error);
+        }
+    }
+    reader.fill_buf()
+}
+
 /// Appends one line (at most `cap` bytes of it) to `buffer`; returns bytes consumed and whether it was cut.
 pub fn read_line_capped(
     reader: &mut impl BufRead,
@@ -53,11 +59,7 @@ pub fn read_line_capped(
     let mut consumed = 0;
     let mut truncated = false;
     loop {
-        let available = match reader.fill_buf() {
-            Ok(available) => available,
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
-            Err(error) => return Err(error),
-        };
+        let available = fill(reader)?;
         if available.is_empty() {
             return Ok((consumed, truncated));
         }
