@@ -453,18 +453,24 @@ async fn serve_tcp(listener: TcpListener, authority: Arc<Authority>) {
     }
 }
 
+/// One length-prefixed DNS message from a TCP client (RFC 1035 §4.2.2); `None` when the client is
+/// silent for `patience` at either step or the connection ends.
+pub(crate) async fn read_tcp_frame(stream: &mut TcpStream, patience: Duration) -> Option<Vec<u8>> {
+    let Ok(Ok(length)) = tokio::time::timeout(patience, stream.read_u16()).await else {
+        return None;
+    };
+    let mut frame = vec![0_u8; usize::from(length)];
+    match tokio::time::timeout(patience, stream.read_exact(&mut frame)).await {
+        Ok(Ok(_)) => Some(frame),
+        _ => None,
+    }
+}
+
 async fn serve_tcp_connection(mut stream: TcpStream, authority: Arc<Authority>) {
     loop {
-        let Ok(Ok(length)) = tokio::time::timeout(TCP_IDLE, stream.read_u16()).await else {
+        let Some(request_bytes) = read_tcp_frame(&mut stream, TCP_IDLE).await else {
             return;
         };
-        let mut request_bytes = vec![0_u8; usize::from(length)];
-        if !matches!(
-            tokio::time::timeout(TCP_IDLE, stream.read_exact(&mut request_bytes)).await,
-            Ok(Ok(_))
-        ) {
-            return;
-        }
         let Ok(request) = Message::from_vec(&request_bytes) else {
             return;
         };

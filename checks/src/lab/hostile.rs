@@ -16,6 +16,8 @@ use hickory_proto::rr::rdata::{A, MX};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
+
+use super::dns::read_tcp_frame;
 use tokio::task::{JoinHandle, JoinSet};
 
 use super::dns::require_loopback;
@@ -406,16 +408,9 @@ async fn serve_crafted_tcp_connection(
     queries: Arc<AtomicUsize>,
 ) {
     loop {
-        let Ok(Ok(length)) = tokio::time::timeout(CLIENT_PATIENCE, stream.read_u16()).await else {
+        let Some(request) = read_tcp_frame(&mut stream, CLIENT_PATIENCE).await else {
             return;
         };
-        let mut request = vec![0_u8; usize::from(length)];
-        if !matches!(
-            tokio::time::timeout(CLIENT_PATIENCE, stream.read_exact(&mut request)).await,
-            Ok(Ok(_))
-        ) {
-            return;
-        }
         queries.fetch_add(1, Ordering::SeqCst);
         let Some(answer) = crafted_answer(&request, misbehaviour, Transport::Tcp) else {
             if misbehaviour == DnsMisbehaviour::Silent {
