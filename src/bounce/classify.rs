@@ -133,6 +133,8 @@ struct KindPlaybooks {
     auto_reply: Option<usize>,
     feedback: Option<usize>,
     succeeded: Option<usize>,
+    /// The queue command's ageing finding: about a queue, never the cause in one bounce.
+    queue_ageing: Option<usize>,
 }
 
 impl KindPlaybooks {
@@ -144,12 +146,20 @@ impl KindPlaybooks {
             auto_reply: find("auto-reply"),
             feedback: find("abuse-feedback-report"),
             succeeded: find("delivery-succeeded"),
+            queue_ageing: find("queue-deferred-aging"),
         }
     }
 
     /// Playbooks that never stand as the cause of a failure.
     fn is_kind_only(&self, playbook: usize) -> bool {
-        [self.delayed, self.auto_reply, self.feedback, self.succeeded].contains(&Some(playbook))
+        [
+            self.delayed,
+            self.auto_reply,
+            self.feedback,
+            self.succeeded,
+            self.queue_ageing,
+        ]
+        .contains(&Some(playbook))
     }
 }
 
@@ -521,7 +531,7 @@ impl<'a> Classifier<'a> {
                 continue;
             }
             let line = match original_subject {
-                Some(subject) => line.replace(subject, "…"),
+                Some(subject) => line.replace(subject, "..."),
                 None => line.to_string(),
             };
             if let Some(found) = ADDRESS
@@ -619,7 +629,10 @@ fn reply_of(diagnostic: &str, status: Option<&str>, action: Option<&Action>) -> 
                 .filter(|s| s.starts_with(&code[..1]))
                 .map(str::to_string);
         }
-        let line = format!("{} {}", reply.code, reply.text);
+        let line = match &reply.enhanced {
+            Some(enhanced) => format!("{} {enhanced} {}", reply.code, reply.text),
+            None => format!("{} {}", reply.code, reply.text),
+        };
         return (line, reply);
     }
     let transient = matches!(action, Some(Action::Delayed)) || status.is_some_and(|s| s.starts_with('4'));

@@ -72,7 +72,7 @@ fn shorten(value: &str) -> String {
 /// the reasons come after them.
 static MARKER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?ix)^[\s\-=*_#>]*(
+        r"(?ix)^[\s\-=*_\#>]*(
             (the\ )?original\ message(\ (follows|headers?|is\ attached|below|was))?
           | (a\ |this\ is\ a\ )?copy\ of\ (the|your)\ (original\ )?message(,?\ including\ all\ the\ headers)?(\ (follows|is\ attached|below))?
           | below\ this\ line\ is\ a\ copy\ of\ the\ message
@@ -84,7 +84,7 @@ static MARKER: LazyLock<Regex> = LazyLock::new(|| {
           | message\ headers?\ follows?
           | your\ message\ (reads|follows)(\ \(in\ part\))?
           | the\ text\ you\ sent\ follows
-        )[\s\-=*_#:.]*$",
+        )[\s\-=*_\#:.]*$",
     )
     .expect("static regex")
 });
