@@ -93,20 +93,13 @@ fn poisoned(bytes: &[u8]) -> Option<Vec<u8>> {
             return Some(out.into_bytes());
         }
     }
-    let parsed = bounce::parse_message(bytes);
-    if parsed.has_original && !parsed.headerless {
-        // An inline copy: plant the poison at the copy's start, found the same way the reader cuts.
-        let said = parsed.text.trim_end();
-        let tail = said.lines().last()?;
-        let at = text.find(tail)? + tail.len();
-        let copy_start = text[at..].find('\n').map(|n| at + n + 1)?;
-        let rest = &text[copy_start..];
-        let marker_end = rest.find('\n').map_or(rest.len(), |n| n + 1);
-        let mut out = text.clone();
-        out.insert_str(copy_start + marker_end, &format!("{POISON}\n"));
-        return Some(out.into_bytes());
-    }
-    None
+    // An inline copy (after a marker such as "--- Below this line is a copy of the message."):
+    // plant the poison at the copy's first line.
+    let (_, copy) = bounce::original::split_inline_original(&text);
+    let at = text.len() - copy?.len();
+    let mut out = text.clone();
+    out.insert_str(at, &format!("{POISON}\n"));
+    Some(out.into_bytes())
 }
 
 #[derive(Default)]

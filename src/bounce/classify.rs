@@ -181,7 +181,13 @@ static BOUNCE_SUBJECT: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 static AUTO_REPLY_SUBJECT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^\s*(re:\s*)?(auto(matic)?[ -]?(reply|response|antwort|risposta)|autoreply|out of (the )?office|abwesenheit|r[ée]ponse automatique|respuesta autom[áa]tica|risposta automatica|(on )?vacation|away from (the )?office|absence)")
+    Regex::new(r"(?i)^\s*(re:\s*)?(auto(matic)?[ -]?(reply|response|antwort|risposta)|autoreply|out of (the )?office|abwesenheit|r[ée]ponse automatique|respuesta autom[áa]tica|risposta automatica|(on )?vacation|away from (the |my )?(office|mail|e-?mail|desk)|absence)")
+        .expect("static regex")
+});
+
+/// Body wording of vacation(1) and out-of-office replies that carry no header saying so.
+static AUTO_REPLY_BODY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(I am|I'm|I will be|I'll be)( currently)? (out of (the )?office|on (vacation|holiday|leave|annual leave|parental leave)|away (from|until))\b|\bwill not be reading my (e-?)?mail\b|\buntil I return\b|\bwhen I'?m back\b|\bwith limited access to (my )?e-?mail\b")
         .expect("static regex")
 });
 
@@ -252,6 +258,16 @@ impl<'a> Classifier<'a> {
             || message.header("x-failed-recipients").is_some()
             || message.subject.as_deref().is_some_and(|s| BOUNCE_SUBJECT.is_match(s));
         if !bounce_like && is_auto_reply(message) {
+            // List managers and ticket systems mark their refusals as auto-replies too (RFC
+            // 3834 asks every automatic response to): a confirmed failure reason wins.
+            let mut as_failure = diagnosis.clone();
+            self.diagnose_failure(message, &mut as_failure, false);
+            let refused = as_failure.reasons.iter().any(|r| {
+                r.confidence == Confidence::Confirmed && !self.kinds.is_kind_only(r.playbook)
+            });
+            if refused {
+                return as_failure;
+            }
             diagnosis.kind = MessageKind::AutoReply;
             let detail = message.header("auto-submitted").map_or_else(
                 || format!("Subject: {}", message.subject.as_deref().unwrap_or_default()),
@@ -424,6 +440,7 @@ impl<'a> Classifier<'a> {
             })
         };
         let _ = address;
+        if std::env::var_os("MXDOCTOR_DEBUG_BOUNCE").is_some() { eprintln!("{address}: {candidates:?}"); }
         match action {
             Some(Action::Delayed) => {
                 let reason = structural(self.kinds.delayed, status_line("Action: delayed", dsn_status))?;
@@ -563,22 +580,36 @@ impl<'a> Classifier<'a> {
         );
         if find_reply(unit).is_none() {
             // Prose without a reply code (qmail, Domino, Exchange, Gmail's summaries): read it
-            // as the failure's reply text, so the playbooks' reply wording applies. Not more
-            // than `likely`: the words were not an SMTP reply.
-            let status = status_codes::find_in_text(unit).or(status);
-            let code = if status.is_some_and(|s| s.starts_with('4')) { 450 } else { 550 };
+            // as the failure's reply text, so the playbooks' reply wording applies. Only wording
+            // counts: matchers on codes alone would fire on any line. Not more than `likely`:
+            // the words were not an SMTP reply.
+            let written = status_codes::find_in_text(unit);
+            let code = if written.or(status).is_some_and(|s| s.starts_with('4')) {
+                450
+            } else {
+                550
+            };
             let mut reply = Reply::from_parts(code, vec![unit.to_string()]);
             if reply.enhanced.is_none() {
-                reply.enhanced = status
+                reply.enhanced = written
                     .filter(|s| s.starts_with(&code.to_string()[..1]))
                     .map(str::to_string);
             }
-            let synthetic = self.hits_to_candidates(
-                self.matcher.match_line(unit, Some(&reply)),
-                unit,
-                Source::BounceText,
-                true,
-            );
+            let mut wordless = reply.clone();
+            wordless.text.clear();
+            let code_only: Vec<usize> = self
+                .matcher
+                .match_line("", Some(&wordless))
+                .into_iter()
+                .map(|hit| hit.playbook)
+                .collect();
+            let hits = self
+                .matcher
+                .match_line(unit, Some(&reply))
+                .into_iter()
+                .filter(|hit| hit.kind != SymptomKind::Reply || !code_only.contains(&hit.playbook))
+                .collect();
+            let synthetic = self.hits_to_candidates(hits, unit, Source::BounceText, true);
             for candidate in synthetic {
                 if !candidates.iter().any(|c| c.playbook == candidate.playbook) {
                     candidates.push(candidate);
@@ -669,15 +700,16 @@ fn is_auto_reply(message: &ParsedMessage) -> bool {
         .subject
         .as_deref()
         .is_some_and(|s| AUTO_REPLY_SUBJECT.is_match(s));
-    auto_submitted || marked || subject
+    let body = AUTO_REPLY_BODY.is_match(&message.text);
+    auto_submitted || marked || subject || body
 }
 
-/// One reason per (playbook, confidence, source), naming all its recipients.
+/// One reason per playbook, naming all its recipients, at the best confidence any of them had.
 fn group(chosen: Vec<(String, Candidate)>, reasons: &mut Vec<Reason>) {
-    let mut by_key: BTreeMap<(usize, Confidence), Reason> = BTreeMap::new();
+    let mut by_playbook: BTreeMap<usize, Reason> = BTreeMap::new();
     for (address, candidate) in chosen {
-        let reason = by_key
-            .entry((candidate.playbook, candidate.confidence))
+        let reason = by_playbook
+            .entry(candidate.playbook)
             .or_insert_with(|| Reason {
                 playbook: candidate.playbook,
                 confidence: candidate.confidence,
@@ -685,21 +717,16 @@ fn group(chosen: Vec<(String, Candidate)>, reasons: &mut Vec<Reason>) {
                 source: candidate.source,
                 evidence: candidate.evidence.clone(),
             });
+        if candidate.confidence > reason.confidence {
+            reason.confidence = candidate.confidence;
+            reason.source = candidate.source;
+            reason.evidence = candidate.evidence;
+        }
         if !address.is_empty() && !reason.recipients.contains(&address) {
             reason.recipients.push(address);
         }
     }
-    // A playbook that is both a reason and a demoted underlying cause keeps only the reason.
-    let strongest: BTreeMap<usize, Confidence> = by_key.keys().fold(BTreeMap::new(), |mut m, (p, c)| {
-        let entry = m.entry(*p).or_insert(*c);
-        *entry = (*entry).max(*c);
-        m
-    });
-    reasons.extend(
-        by_key
-            .into_values()
-            .filter(|r| strongest.get(&r.playbook) == Some(&r.confidence)),
-    );
+    reasons.extend(by_playbook.into_values());
 }
 
 fn shorten(text: &str) -> String {
