@@ -179,7 +179,20 @@ fn corpus_ranks_the_expected_playbook_first_whatever_the_line_ends_and_never_fro
         "all", total.n, total.right_first, total.no_finding
     ));
     println!("{table}");
-    assert!(failures.is_empty(), "{} failure(s):\n{}\n{table}", failures.len(), failures.join("\n"));
+    let (misses, invariants): (Vec<&String>, Vec<&String>) =
+        failures.iter().partition(|f| f.contains(": expected "));
+    println!("{}", misses.iter().map(|m| m.as_str()).collect::<Vec<_>>().join("\n"));
+    // Line ends and the returned original must never change an answer, on any message.
+    assert!(invariants.is_empty(), "{}", invariants.iter().map(|m| m.as_str()).collect::<Vec<_>>().join("\n"));
+    // The bar for held-out mail, on this corpus: >= 95 % right first, <= 2 % no finding.
+    assert!(
+        total.right_first * 100 >= total.n * 95,
+        "right first {}/{}:\n{}\n{table}",
+        total.right_first,
+        total.n,
+        misses.iter().map(|m| m.as_str()).collect::<Vec<_>>().join("\n")
+    );
+    assert!(total.no_finding * 100 <= total.n * 2, "no finding {}/{}\n{table}", total.no_finding, total.n);
 }
 
 /// The interface the interop suite relies on: `explain --message FILE --format json`, findings[0].playbook.

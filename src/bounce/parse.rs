@@ -77,7 +77,7 @@ const KEPT_HEADERS: &[&str] = &[
 pub fn parse_message(bytes: &[u8]) -> ParsedMessage {
     let bytes = normalise_line_ends(bytes);
     let mut parsed = ParsedMessage::default();
-    let message = if has_header_block(&bytes) {
+    let message = if super::looks_like_message(&bytes) && has_header_block(&bytes) {
         MessageParser::default().parse(&bytes[..])
     } else {
         None

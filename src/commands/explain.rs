@@ -35,11 +35,15 @@ pub fn run(common: &Common, texts: &[String], messages: &[PathBuf]) -> Result<u8
                 path: "stdin".into(),
                 source,
             })?;
-        if bounce::looks_like_message(&input) {
-            let sources = MessageSources::Stdin(input);
+        // CRLF, LF and CR-only pastes read alike.
+        let input = bounce::input::normalise_line_ends(&input);
+        let text = String::from_utf8_lossy(&input);
+        // A whole message, or delivery-status fields pasted on their own (folded lines joined).
+        if bounce::looks_like_message(&input) || bounce::dsn::looks_like_status_fields(&text) {
+            let sources = MessageSources::Stdin(input.clone());
             return explain_messages(common, &library, &matcher, &sources, started);
         }
-        split_items(&String::from_utf8_lossy(&input))
+        split_items(&text)
     } else {
         texts.to_vec()
     };
