@@ -252,14 +252,10 @@ impl<'a> Classifier<'a> {
             }
             return diagnosis;
         }
-        let bounce_like = status.is_some()
-            || message.report_type.as_deref() == Some("delivery-status")
-            || dialect::from_mail_system(message)
-            || message.header("x-failed-recipients").is_some()
-            || message.subject.as_deref().is_some_and(|s| BOUNCE_SUBJECT.is_match(s));
-        if !bounce_like && is_auto_reply(message) {
-            // List managers and ticket systems mark their refusals as auto-replies too (RFC
-            // 3834 asks every automatic response to): a confirmed failure reason wins.
+        let bounce_like = is_bounce_like(message);
+        if !bounce_like && !message.headerless {
+            // A message that does not present itself as a delivery report: list managers and
+            // ticket systems refuse in auto-replies, and only a confirmed reason makes it a failure.
             let mut as_failure = diagnosis.clone();
             self.diagnose_failure(message, &mut as_failure, false);
             let refused = as_failure.reasons.iter().any(|r| {
@@ -268,12 +264,14 @@ impl<'a> Classifier<'a> {
             if refused {
                 return as_failure;
             }
-            diagnosis.kind = MessageKind::AutoReply;
-            let detail = message.header("auto-submitted").map_or_else(
-                || format!("Subject: {}", message.subject.as_deref().unwrap_or_default()),
-                |value| format!("Auto-Submitted: {value}"),
-            );
-            self.push_kind(&mut diagnosis, self.kinds.auto_reply, detail);
+            if is_auto_reply(message) {
+                diagnosis.kind = MessageKind::AutoReply;
+                let detail = message.header("auto-submitted").map_or_else(
+                    || format!("Subject: {}", message.subject.as_deref().unwrap_or_default()),
+                    |value| format!("Auto-Submitted: {value}"),
+                );
+                self.push_kind(&mut diagnosis, self.kinds.auto_reply, detail);
+            }
             return diagnosis;
         }
         self.diagnose_failure(message, &mut diagnosis, bounce_like);
@@ -440,7 +438,6 @@ impl<'a> Classifier<'a> {
             })
         };
         let _ = address;
-        if std::env::var_os("MXDOCTOR_DEBUG_BOUNCE").is_some() { eprintln!("{address}: {candidates:?}"); }
         match action {
             Some(Action::Delayed) => {
                 let reason = structural(self.kinds.delayed, status_line("Action: delayed", dsn_status))?;
@@ -685,6 +682,16 @@ fn excluded_addresses(message: &ParsedMessage) -> Vec<String> {
         .flatten()
         .flat_map(|value| ADDRESS.find_iter(value).map(|m| m.as_str().to_ascii_lowercase()).collect::<Vec<_>>())
         .collect()
+}
+
+/// Whether the message presents itself as a delivery report: a delivery-status part or report
+/// type, a mail-system sender, Exim's X-Failed-Recipients, or a bounce subject.
+pub fn is_bounce_like(message: &ParsedMessage) -> bool {
+    message.delivery_status.is_some()
+        || message.report_type.as_deref() == Some("delivery-status")
+        || dialect::from_mail_system(message)
+        || message.header("x-failed-recipients").is_some()
+        || message.subject.as_deref().is_some_and(|s| BOUNCE_SUBJECT.is_match(s))
 }
 
 fn is_auto_reply(message: &ParsedMessage) -> bool {

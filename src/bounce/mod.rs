@@ -41,7 +41,15 @@ pub fn diagnose_raw(
     each: &mut dyn FnMut(&RawMessage, &Diagnosis),
 ) {
     let parsed = parse_message(&raw.bytes);
-    let diagnosis = classifier.diagnose(&parsed);
+    // A bounce forwarded as an attachment (a user sending it on to support) is read from the
+    // attachment when the outer message is not a delivery report itself.
+    let forwarded = parsed
+        .attached
+        .as_ref()
+        .filter(|_| !classify::is_bounce_like(&parsed) && parsed.feedback_type.is_none())
+        .map(|attached| classifier.diagnose(&parse_message(attached)))
+        .filter(|inner| inner.kind != MessageKind::NotRecognised && inner.kind != MessageKind::AutoReply);
+    let diagnosis = forwarded.unwrap_or_else(|| classifier.diagnose(&parsed));
     tally.truncated += u64::from(raw.truncated);
     tally.record(&raw.label, &diagnosis);
     each(raw, &diagnosis);

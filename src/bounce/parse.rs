@@ -34,6 +34,9 @@ pub struct ParsedMessage {
     pub has_original: bool,
     /// The message had no header block: plain pasted text.
     pub headerless: bool,
+    /// The first attached message, raw: a bounce forwarded as an attachment is read from here
+    /// when the outer message is not a delivery report itself.
+    pub attached: Option<Vec<u8>>,
 }
 
 impl ParsedMessage {
@@ -199,6 +202,9 @@ fn walk(
         PartType::Message(nested) => {
             parsed.has_original = true;
             fill_context(&mut parsed.original, nested);
+            if parsed.attached.is_none() {
+                parsed.attached = Some(nested.raw_message().to_vec());
+            }
         }
         body => {
             let contents: std::borrow::Cow<'_, str> = match body {
