@@ -65,8 +65,14 @@ pub enum Command {
     /// Probe a live mail system (a domain's MX hosts, or HOST[:PORT]) and diagnose it.
     Check(CheckArgs),
     /// Explain SMTP replies, bounce text or log lines (stdin when no TEXT).
-    Explain { text: Vec<String> },
-    /// Scan log files (or - for stdin) for known problems, in one streaming pass.
+    Explain {
+        text: Vec<String>,
+        /// Whole messages: .eml files, mbox files or maildir folders (bounces, DSNs, auto-replies).
+        #[arg(long, value_name = "FILE|MBOX|MAILDIR", num_args = 1..)]
+        message: Vec<PathBuf>,
+    },
+    /// Scan log files (or - for stdin) for known problems, in one streaming pass; mbox files and
+    /// maildir folders of bounces are aggregated by reason and recipient domain.
     Triage {
         #[arg(required = true)]
         files: Vec<PathBuf>,

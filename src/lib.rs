@@ -2,6 +2,7 @@
 //!
 //! The binary is a thin shell over [`run`]; everything here but `commands` is pure logic.
 
+pub mod bounce;
 pub mod bundle;
 pub mod cli;
 pub mod commands;
@@ -23,7 +24,7 @@ use error::AppError;
 /// Runs one command line; the result is the process exit code.
 pub fn run(cli: &Cli) -> Result<u8, AppError> {
     match &cli.command {
-        Command::Explain { text } => commands::explain::run(&cli.common, text),
+        Command::Explain { text, message } => commands::explain::run(&cli.common, text, message),
         Command::Triage { files } => commands::triage::run(&cli.common, files),
         Command::Playbooks { action } => commands::playbooks::run(&cli.common, action),
         Command::Check(args) => commands::check::run(&cli.common, args),

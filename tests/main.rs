@@ -1,6 +1,7 @@
 //! The one integration-test binary (ripgrep style): a module per area, sharing helpers in `common`.
 
 mod bounce_corpus;
+mod bounces;
 mod check;
 mod common;
 mod explain;
