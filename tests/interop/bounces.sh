@@ -139,10 +139,19 @@ find_dsn() {
     return 0
 }
 
-# expect_dsn MTA CASE MAILDIR RECIPIENT SUBJECT_RE PLAYBOOK: waits for the DSN, keeps it as
-# $RUN/dsn/MTA/CASE.eml and asserts the playbook mxdoctor ranks first.
+# all_found IDS FOUND: true when every comma-separated id of IDS is in the comma-separated FOUND.
+all_found() {
+    local id
+    for id in ${1//,/ }; do
+        [[ ",$2," == *",$id,"* ]] || return 1
+    done
+}
+
+# expect_dsn MTA CASE MAILDIR RECIPIENT SUBJECT_RE PLAYBOOK[,PLAYBOOK]: waits for the DSN, keeps it
+# as $RUN/dsn/MTA/CASE.eml and asserts the playbook mxdoctor ranks first. Two ids when the DSN itself
+# states two causes (Exim's "mailbox is full: retry timeout exceeded"): both must be found, either first.
 expect_dsn() {
-    local mta=$1 name=$2 dir=$3 recipient=$4 subject_re=$5 playbook=$6 file="" top
+    local mta=$1 name=$2 dir=$3 recipient=$4 subject_re=$5 playbook=$6 file="" top found
     local deadline=$((SECONDS + BOUNCE_WAIT))
     while [ -z "$file" ] && ((SECONDS < deadline)); do
         file=$(find_dsn "$dir" "$recipient" "$subject_re")
@@ -160,9 +169,15 @@ expect_dsn() {
         cp "$file" "$BOUNCES_CAPTURE/$mta/interop-$name.eml"
     fi
     ok "bounce $mta/$name: $mta wrote a DSN for $recipient"
-    top=$("$MXDOCTOR" explain --message "$RUN/dsn/$mta/$name.eml" --format json --no-progress 2>"$RUN/dsn/$mta/$name.stderr" |
-        jq -r '.findings[0].playbook // "none"' 2>/dev/null || true)
-    assert_eq "bounce $mta/$name: explain --message ranks $playbook first" "$playbook" "${top:-none}"
+    "$MXDOCTOR" explain --message "$RUN/dsn/$mta/$name.eml" --format json --no-progress \
+        >"$RUN/dsn/$mta/$name.json" 2>"$RUN/dsn/$mta/$name.stderr" || true
+    top=$(jq -r '.findings[0].playbook // "none"' "$RUN/dsn/$mta/$name.json" 2>/dev/null || echo none)
+    found=$(jq -r '[.findings[].playbook] | join(",")' "$RUN/dsn/$mta/$name.json" 2>/dev/null || true)
+    if [[ ",$playbook," == *",$top,"* ]] && all_found "$playbook" "$found"; then
+        ok "bounce $mta/$name: explain --message ranks $top first"
+    else
+        not_ok "bounce $mta/$name: explain --message ranks $playbook first (got '$top'; found: ${found:-nothing})"
+    fi
     BOUNCE_ROWS+=("$mta/$name|$(grep -m1 -iE '^(Status|Diagnostic-Code):' "$file" | tr -d '\r' || true)|$playbook|${top:-none}")
 }
 
@@ -198,7 +213,7 @@ bounce_cases() {
     expect_dsn postfix exim-next-hop-rejects-data "$pf" alice-data@exim.lab.test Undelivered content-rejected
     expect_dsn postfix domain-not-found "$pf" p-someone@nosuch.lab.test Undelivered recipient-domain-unknown
     expect_dsn exim unknown-user-local "$ex" e-nobody@exim.lab.test "delivery failed" mailbox-unknown
-    expect_dsn exim mailbox-full "$ex" full@quota.exim.lab.test "delivery failed" mailbox-full
+    expect_dsn exim mailbox-full "$ex" full@quota.exim.lab.test "delivery failed" mailbox-full,message-expired
     expect_dsn exim next-hop-rejects-rcpt "$ex" e-nobody@rcpt.lab.test "delivery failed" mailbox-unknown
     expect_dsn exim next-hop-rejects-data "$ex" alice-edata@rcpt.lab.test "delivery failed" content-rejected
     expect_dsn exim next-hop-size-limit "$ex" alice-ebig@rcpt.lab.test "delivery failed" message-too-large
