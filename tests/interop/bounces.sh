@@ -1,7 +1,9 @@
 # The interop suite's bounce lab: real DSNs written by real MTAs, read back by `mxdoctor explain`.
-# A second postfix instance (config in bounces/, queue under $RUN) and Debian's Exim (the
-# exim4-daemon-light package conflicts with postfix, so its .deb is fetched with apt-get download,
-# unpacked with dpkg -x and run with bounces/exim.conf only) send mail that fails: unknown user,
+# A second postfix instance (config in bounces/, queue under $RUN), Debian's Exim and Debian's
+# OpenSMTPD (both packages conflict with postfix, so their .debs are fetched with apt-get download,
+# unpacked with dpkg -x and run with bounces/exim.conf and bounces/smtpd.conf only; each needs its
+# system users, and OpenSMTPD its compiled-in spool and chroot dirs, which are removed afterwards
+# when the lab created them) send mail that fails: unknown user,
 # full mailbox, message too large, recipient domain not found (the lab's nsd says NXDOMAIN), a dead
 # next hop until the queue lifetime / retry rule gives up (with the delay warning first), and next
 # hops that reject at RCPT and at end of DATA (each MTA is the other's next hop). Every DSN is
@@ -12,10 +14,18 @@
 
 BOUNCE_POSTFIX_IP=127.0.0.61 # rejecting postfix next hop (unknown users, 20 kB limit, DATA check)
 BOUNCE_EXIM_IP=127.0.0.62    # Exim: a next hop that rejects, and a sender whose DSNs we read
+BOUNCE_OSMTPD_IP=127.0.0.63  # OpenSMTPD: swaks submits here, its DSNs go to the capture listener
+BOUNCE_CAPTURE_IP=127.0.0.64 # postfix listener that files OpenSMTPD's DSNs in a maildir
 BOUNCE_DEAD_IP=127.0.0.69    # nothing listens: the next hop that makes mail expire
 BOUNCE_WAIT=45               # seconds to wait for the slowest DSN (postfix expires after 12 s)
 EXIM_DEB_CACHE=/var/cache/mxdoctor-interop
 EXIM=""
+SMTPD=""
+OSMTPD_SPOOL=/var/spool/smtpd          # compiled into Debian's smtpd, as are the two below
+OSMTPD_CHROOT=/var/lib/opensmtpd/empty
+OSMTPD_SOCKET=/var/run/smtpd.sock
+OSMTPD_CREATED=()
+OSMTPD_OFF="" # why OpenSMTPD could not run here ('' when it runs)
 EXIM_TRUSTED_LIST=/etc/exim4/trusted_configs # compiled into Debian's exim4 (TRUSTED_CONFIG_LIST)
 CREATED_TRUSTED_LIST=""
 ADDED_TRUSTED_LINE=""
@@ -24,24 +34,55 @@ BOUNCE_ROWS=()
 # Exim's unpacked binary needs these shared libraries (Depends of exim4-daemon-light, minus
 # exim4-base and debconf); they are plain libraries and do not conflict with postfix.
 INTEROP_PACKAGES+=(libidn12 libidn2-0 libgnutls30 libgnutls-dane0 libnsl2 libpcre2-8-0 libdb5.3 libcrypt1)
+# ... and OpenSMTPD's (Depends of opensmtpd, minus adduser, debconf, ed, lsb-base).
+INTEROP_PACKAGES+=(libevent-2.1-7 libpam0g libssl3 zlib1g)
 
-# Fetches exim4-daemon-light once into $EXIM_DEB_CACHE and unpacks it; sets EXIM to the binary.
-prepare_exim() {
-    local deb
+# unpack_deb PACKAGE: fetches PACKAGE's .deb once into $EXIM_DEB_CACHE and unpacks it below
+# $EXIM_DEB_CACHE/PACKAGE (never installed: dpkg does not know about it).
+unpack_deb() {
+    local package=$1 deb
     mkdir -p "$EXIM_DEB_CACHE"
-    deb=$(find "$EXIM_DEB_CACHE" -maxdepth 1 -name 'exim4-daemon-light_*.deb' | sort | tail -n1)
+    deb=$(find "$EXIM_DEB_CACHE" -maxdepth 1 -name "${package}_*.deb" | sort | tail -n1)
     if [ -z "$deb" ]; then
-        (cd "$EXIM_DEB_CACHE" && apt-get download -qq exim4-daemon-light 2>/dev/null) ||
-            { echo "interop: apt-get download exim4-daemon-light failed" >&2; return 1; }
-        deb=$(find "$EXIM_DEB_CACHE" -maxdepth 1 -name 'exim4-daemon-light_*.deb' | sort | tail -n1)
+        (cd "$EXIM_DEB_CACHE" && apt-get download -qq "$package" 2>/dev/null) ||
+            { echo "interop: apt-get download $package failed" >&2; return 1; }
+        deb=$(find "$EXIM_DEB_CACHE" -maxdepth 1 -name "${package}_*.deb" | sort | tail -n1)
     fi
-    rm -rf "$EXIM_DEB_CACHE/root"
-    dpkg -x "$deb" "$EXIM_DEB_CACHE/root"
-    EXIM=$EXIM_DEB_CACHE/root/usr/sbin/exim4
+    rm -rf "${EXIM_DEB_CACHE:?}/$package"
+    dpkg -x "$deb" "$EXIM_DEB_CACHE/$package"
+}
+
+# system_user NAME: creates a system user the way the package's postinst would, when missing.
+system_user() {
+    id "$1" >/dev/null 2>&1 ||
+        useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$1"
+}
+
+# Unpacks exim4-daemon-light; sets EXIM to the binary.
+prepare_exim() {
+    unpack_deb exim4-daemon-light
+    EXIM=$EXIM_DEB_CACHE/exim4-daemon-light/usr/sbin/exim4
     # The binary looks its user up by name before reading any configuration.
-    id Debian-exim >/dev/null 2>&1 ||
-        useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin Debian-exim
-    "$EXIM" -bV -C /dev/null >/dev/null 2>&1 || true
+    system_user Debian-exim
+}
+
+# Unpacks opensmtpd; sets SMTPD to the binary. Its spool, chroot dir and control socket are
+# compiled in: the lab refuses to share them with an OpenSMTPD that is already there.
+prepare_opensmtpd() {
+    if [ -e "$OSMTPD_SPOOL" ] || [ -e "$OSMTPD_SOCKET" ]; then
+        OSMTPD_OFF="$OSMTPD_SPOOL or $OSMTPD_SOCKET exists (an installed OpenSMTPD?): not sharing it"
+        return 0
+    fi
+    unpack_deb opensmtpd
+    SMTPD=$EXIM_DEB_CACHE/opensmtpd/usr/sbin/smtpd
+    system_user opensmtpd
+    system_user opensmtpq
+    OSMTPD_CREATED+=("$OSMTPD_SPOOL" "$OSMTPD_SOCKET")
+    if [ ! -d "$OSMTPD_CHROOT" ]; then
+        [ -d "$(dirname "$OSMTPD_CHROOT")" ] || OSMTPD_CREATED+=("$(dirname "$OSMTPD_CHROOT")")
+        mkdir -p "$OSMTPD_CHROOT"
+        OSMTPD_CREATED+=("$OSMTPD_CHROOT")
+    fi
 }
 
 start_bounce_postfix() {
@@ -87,14 +128,25 @@ start_bounce_exim() {
     wait_for_tcp "$BOUNCE_EXIM_IP" 25
 }
 
+start_bounce_opensmtpd() {
+    cp "$INTEROP_DIR/bounces/smtpd.conf" "$RUN/smtpd.conf"
+    "$SMTPD" -n -f "$RUN/smtpd.conf" >/dev/null
+    start_bg "$RUN/opensmtpd.log" "$SMTPD" -d -f "$RUN/smtpd.conf"
+    wait_for_tcp "$BOUNCE_OSMTPD_IP" 25
+}
+
 start_bounce_lab() {
-    require_loopback "$BOUNCE_POSTFIX_IP" "$BOUNCE_EXIM_IP" "$BOUNCE_DEAD_IP"
+    local ip
+    require_loopback "$BOUNCE_POSTFIX_IP" "$BOUNCE_EXIM_IP" "$BOUNCE_OSMTPD_IP" "$BOUNCE_CAPTURE_IP" "$BOUNCE_DEAD_IP"
     require_loopback_in_files "$INTEROP_DIR"/bounces/*
-    tcp_port_free "$BOUNCE_POSTFIX_IP" 25 && tcp_port_free "$BOUNCE_EXIM_IP" 25 && tcp_port_free "$BOUNCE_DEAD_IP" 25 ||
-        { echo "interop: a bounce-lab address (127.0.0.61/62/69:25) is in use" >&2; return 1; }
+    for ip in "$BOUNCE_POSTFIX_IP" "$BOUNCE_EXIM_IP" "$BOUNCE_OSMTPD_IP" "$BOUNCE_CAPTURE_IP" "$BOUNCE_DEAD_IP"; do
+        tcp_port_free "$ip" 25 || { echo "interop: bounce-lab address $ip:25 is in use" >&2; return 1; }
+    done
     prepare_exim
+    prepare_opensmtpd
     start_bounce_postfix
     start_bounce_exim
+    [ -n "$OSMTPD_OFF" ] || start_bounce_opensmtpd
 }
 
 # Undoes what start_bounce_exim changed outside $RUN (called from run.sh's EXIT trap).
@@ -108,6 +160,11 @@ bounce_lab_cleanup() {
     fi
     CREATED_TRUSTED_LIST=""
     ADDED_TRUSTED_LINE=""
+    local index
+    for ((index = ${#OSMTPD_CREATED[@]} - 1; index >= 0; index--)); do
+        rm -rf "${OSMTPD_CREATED[index]:?}"
+    done
+    OSMTPD_CREATED=()
 }
 
 # bounce_message TO SUBJECT PAD_BYTES: a plain message; PAD_BYTES of filler make it large.
@@ -128,13 +185,22 @@ send_via_exim() { # TO SUBJECT PAD
         "$EXIM" -C "$RUN/exim.conf" -odq -f sender@sender.exim.lab.test -- "$1"
 }
 
-# The DSN in maildir DIR that names RECIPIENT and whose Subject matches SUBJECT_RE, '' until it arrives.
+send_via_opensmtpd() { # TO SUBJECT PAD
+    local body=$RUN/osmtpd-body-$RANDOM.txt
+    BOUNCE_FROM=sender@sender.osmtpd.lab.test BOUNCE_MTA=opensmtpd bounce_message "$@" >"$body"
+    swaks --server "$BOUNCE_OSMTPD_IP:25" --helo interop.lab.test --from sender@sender.osmtpd.lab.test \
+        --to "$1" --data "$body" --timeout 10 >"$RUN/swaks-osmtpd-$1.txt" 2>&1 || true
+}
+
+# The DSN in maildir DIR that names RECIPIENT, whose Subject matches SUBJECT_RE and whose text
+# matches BODY_RE (default: anything), '' until it arrives.
 find_dsn() {
-    local dir=$1 recipient=$2 subject_re=$3 file
+    local dir=$1 recipient=$2 subject_re=$3 body_re=${4:-.} file
     [ -d "$dir/new" ] || return 0
     for file in "$dir"/new/*; do
         [ -f "$file" ] || continue
-        grep -qF -- "$recipient" "$file" && grep -qiE "^Subject: .*($subject_re)" "$file" && { echo "$file"; return 0; }
+        grep -qF -- "$recipient" "$file" && grep -qiE "^Subject: .*($subject_re)" "$file" &&
+            grep -qE -- "$body_re" "$file" && { echo "$file"; return 0; }
     done
     return 0
 }
@@ -147,14 +213,14 @@ all_found() {
     done
 }
 
-# expect_dsn MTA CASE MAILDIR RECIPIENT SUBJECT_RE PLAYBOOK[,PLAYBOOK]: waits for the DSN, keeps it
+# expect_dsn MTA CASE MAILDIR RECIPIENT SUBJECT_RE PLAYBOOK[,PLAYBOOK] [BODY_RE]: waits for the DSN, keeps it
 # as $RUN/dsn/MTA/CASE.eml and asserts the playbook mxdoctor ranks first. Two ids when the DSN itself
 # states two causes (Exim's "mailbox is full: retry timeout exceeded"): both must be found, either first.
 expect_dsn() {
-    local mta=$1 name=$2 dir=$3 recipient=$4 subject_re=$5 playbook=$6 file="" top found
+    local mta=$1 name=$2 dir=$3 recipient=$4 subject_re=$5 playbook=$6 body_re=${7:-.} file="" top found
     local deadline=$((SECONDS + BOUNCE_WAIT))
     while [ -z "$file" ] && ((SECONDS < deadline)); do
-        file=$(find_dsn "$dir" "$recipient" "$subject_re")
+        file=$(find_dsn "$dir" "$recipient" "$subject_re" "$body_re")
         [ -n "$file" ] || sleep 0.5
     done
     if [ -z "$file" ]; then
@@ -182,7 +248,7 @@ expect_dsn() {
 }
 
 bounce_cases() {
-    local pf=$RUN/bmail/sender ex=$RUN/exim-mail/sender
+    local pf=$RUN/bmail/sender ex=$RUN/exim-mail/sender os=$RUN/bmail/osmtpd
     # Postfix writes these DSNs.
     send_via_postfix p-nobody@sender.lab.test "unknown local user" 0
     send_via_postfix full@quota.lab.test "mailbox over quota" 0
@@ -202,6 +268,13 @@ bounce_cases() {
     send_via_exim alice-ebig@rcpt.lab.test "too large for the next hop" 30000
     send_via_exim e-someone@nosuch.lab.test "recipient domain unknown" 0
     send_via_exim e-late@dead.lab.test "next hop never answers" 0
+    # OpenSMTPD writes these DSNs.
+    [ -z "$OSMTPD_OFF" ] || not_ok "bounce lab: OpenSMTPD did not run: $OSMTPD_OFF"
+    [ -n "$OSMTPD_OFF" ] || send_via_opensmtpd o-nobody@rcpt.lab.test "next hop rejects at RCPT" 0
+    [ -n "$OSMTPD_OFF" ] || send_via_opensmtpd alice-data@rcpt.lab.test "next hop rejects at DATA [reject-at-data]" 0
+    [ -n "$OSMTPD_OFF" ] || send_via_opensmtpd alice-big@rcpt.lab.test "too large for the next hop" 30000
+    [ -n "$OSMTPD_OFF" ] || send_via_opensmtpd o-nobody@exim.lab.test "unknown user at the Exim next hop" 0
+    [ -n "$OSMTPD_OFF" ] || send_via_opensmtpd o-late@dead.lab.test "next hop never answers" 0
 
     expect_dsn postfix unknown-user-local "$pf" p-nobody@sender.lab.test Undelivered mailbox-unknown
     expect_dsn postfix mailbox-full "$pf" full@quota.lab.test Undelivered mailbox-full
@@ -218,10 +291,18 @@ bounce_cases() {
     expect_dsn exim next-hop-rejects-data "$ex" alice-edata@rcpt.lab.test "delivery failed" content-rejected
     expect_dsn exim next-hop-size-limit "$ex" alice-ebig@rcpt.lab.test "delivery failed" message-too-large
     expect_dsn exim domain-unrouteable "$ex" e-someone@nosuch.lab.test "delivery failed" recipient-domain-unknown
+    [ -n "$OSMTPD_OFF" ] || expect_dsn opensmtpd next-hop-rejects-rcpt "$os" o-nobody@rcpt.lab.test "notification: failed" mailbox-unknown
+    [ -n "$OSMTPD_OFF" ] || expect_dsn opensmtpd next-hop-rejects-data "$os" alice-data@rcpt.lab.test "notification: failed" content-rejected
+    [ -n "$OSMTPD_OFF" ] || expect_dsn opensmtpd next-hop-size-limit "$os" alice-big@rcpt.lab.test "notification: failed" message-too-large
+    [ -n "$OSMTPD_OFF" ] || expect_dsn opensmtpd exim-next-hop-unknown-user "$os" o-nobody@exim.lab.test "notification: failed" mailbox-unknown
     expect_dsn postfix delay-warning "$pf" p-late@dead.lab.test "Delayed Mail" delivery-delayed
     expect_dsn exim delay-warning "$ex" e-late@dead.lab.test "Warning: message" delivery-delayed
     expect_dsn postfix queue-lifetime-expired "$pf" p-late@dead.lab.test Undelivered message-expired
     expect_dsn exim retry-timeout "$ex" e-late@dead.lab.test "delivery failed" message-expired
+    [ -n "$OSMTPD_OFF" ] || expect_dsn opensmtpd delay-warning "$os" o-late@dead.lab.test "notification: delayed" delivery-delayed "Network error"
+    # OpenSMTPD 6.8 reports the expiry with its delay template ("temporary failure report") although
+    # the envelope is gone: the reason line says "Envelope expired".
+    [ -n "$OSMTPD_OFF" ] || expect_dsn opensmtpd envelope-expired "$os" o-late@dead.lab.test "notification: delayed" message-expired "Envelope expired"
     assert_eq "bounce lab: nothing reached $BOUNCE_DEAD_IP" 0 "$(grep -c "status=sent.*$BOUNCE_DEAD_IP" "$RUN/bounce-maillog" || true)"
 }
 
@@ -230,5 +311,5 @@ print_bounce_table() {
     say ""
     say "bounce lab: DSN | first Status/Diagnostic line | expected | mxdoctor's top playbook"
     for line in "${BOUNCE_ROWS[@]}"; do say "${line//|/ | }"; done
-    say "postfix $(postconf -c "$RUN/bounce-postfix" -h mail_version 2>/dev/null), $("$EXIM" -bV -C "$RUN/exim.conf" 2>/dev/null | head -n1)"
+    say "postfix $(postconf -c "$RUN/bounce-postfix" -h mail_version 2>/dev/null), $("$EXIM" -bV -C "$RUN/exim.conf" 2>/dev/null | head -n1), $(head -n1 "$RUN/opensmtpd.log" 2>/dev/null)"
 }

@@ -3,7 +3,7 @@
 # itself, so this installs real mail software from Debian packages (postfix, postgrey, nsd, swaks),
 # starts it by hand on 127.0.0.0/8, and checks that `mxdoctor check` and `mxdoctor explain` diagnose
 # each personality correctly, cross-checked against swaks' transcript of the same SMTP dialogue.
-# bounces.sh adds a bounce lab: a second postfix and Debian's Exim (unpacked from its .deb) write
+# bounces.sh adds a bounce lab: a second postfix, Debian's Exim and OpenSMTPD (unpacked from their .debs) write
 # real DSNs for mail that fails, and `mxdoctor explain --message` must name each reason.
 #
 # Needs root and apt-get; without them it skips (exit 0), except under CI=true (exit 1).
@@ -74,7 +74,7 @@ main() {
     chmod 755 "$RUN" # postfix daemons (user postfix) walk into the queue below it
     start_everything
     start_bounce_lab
-    say "services up in $((SECONDS - started)) s: postfix ${POSTFIX_IPS[*]}, silent $SILENT_IP, nsd $NSD_ADDR, dns $DNS_PROXY, postgrey $POSTGREY_ADDR, bounce lab $BOUNCE_POSTFIX_IP (postfix) $BOUNCE_EXIM_IP (exim)"
+    say "services up in $((SECONDS - started)) s: postfix ${POSTFIX_IPS[*]}, silent $SILENT_IP, nsd $NSD_ADDR, dns $DNS_PROXY, postgrey $POSTGREY_ADDR, bounce lab $BOUNCE_POSTFIX_IP (postfix) $BOUNCE_EXIM_IP (exim) $BOUNCE_OSMTPD_IP (opensmtpd)"
     run_cases
     bounce_cases
     print_table
