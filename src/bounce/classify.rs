@@ -193,8 +193,10 @@ static AUTO_REPLY_BODY: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Lines of a bounce that copy the original's header fields (Exchange and Domino list them).
 static ECHOED_FIELD: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^\s*(subject|sent|date|from|to|cc|message-id|received|return-path|importance)\s*:")
-        .expect("static regex")
+    Regex::new(
+        r"(?i)^\s*(subject|sent|date|from|to|cc|message-id|received|return-path|importance)\s*:",
+    )
+    .expect("static regex")
 });
 
 /// Longest text unit matched: a paragraph longer than this is matched line by line only.
@@ -225,10 +227,14 @@ impl<'a> Classifier<'a> {
             || message.report_type.as_deref() == Some("feedback-report")
         {
             diagnosis.kind = MessageKind::FeedbackReport;
-            let detail = message.feedback_type.as_deref().filter(|t| !t.is_empty()).map_or_else(
-                || "report-type=feedback-report".to_string(),
-                |t| format!("Feedback-Type: {t}"),
-            );
+            let detail = message
+                .feedback_type
+                .as_deref()
+                .filter(|t| !t.is_empty())
+                .map_or_else(
+                    || "report-type=feedback-report".to_string(),
+                    |t| format!("Feedback-Type: {t}"),
+                );
             self.push_kind(&mut diagnosis, self.kinds.feedback, detail);
             return diagnosis;
         }
@@ -240,7 +246,11 @@ impl<'a> Classifier<'a> {
                 .all(|r| r.action.as_ref().is_some_and(Action::is_success))
         {
             diagnosis.kind = MessageKind::SuccessNotice;
-            let recipients = status.recipients.iter().filter_map(|r| r.address().map(str::to_string)).collect();
+            let recipients = status
+                .recipients
+                .iter()
+                .filter_map(|r| r.address().map(str::to_string))
+                .collect();
             if let Some(playbook) = self.kinds.succeeded {
                 diagnosis.reasons.push(Reason {
                     playbook,
@@ -267,7 +277,12 @@ impl<'a> Classifier<'a> {
             if is_auto_reply(message) {
                 diagnosis.kind = MessageKind::AutoReply;
                 let detail = message.header("auto-submitted").map_or_else(
-                    || format!("Subject: {}", message.subject.as_deref().unwrap_or_default()),
+                    || {
+                        format!(
+                            "Subject: {}",
+                            message.subject.as_deref().unwrap_or_default()
+                        )
+                    },
                     |value| format!("Auto-Submitted: {value}"),
                 );
                 self.push_kind(&mut diagnosis, self.kinds.auto_reply, detail);
@@ -290,7 +305,12 @@ impl<'a> Classifier<'a> {
         }
     }
 
-    fn diagnose_failure(&self, message: &ParsedMessage, diagnosis: &mut Diagnosis, bounce_like: bool) {
+    fn diagnose_failure(
+        &self,
+        message: &ParsedMessage,
+        diagnosis: &mut Diagnosis,
+        bounce_like: bool,
+    ) {
         let excluded = excluded_addresses(message);
         let status = message.delivery_status.as_ref();
         let prose = self.prose_candidates(message, &excluded, status);
@@ -299,14 +319,23 @@ impl<'a> Classifier<'a> {
             Some(status) => status
                 .recipients
                 .iter()
-                .map(|r| (r.address().unwrap_or_default().to_ascii_lowercase(), Some(r)))
+                .map(|r| {
+                    (
+                        r.address().unwrap_or_default().to_ascii_lowercase(),
+                        Some(r),
+                    )
+                })
                 .collect(),
             None => Vec::new(),
         };
         if recipients.is_empty() {
             let mut named: Vec<String> = prose.iter().filter_map(|(who, _)| who.clone()).collect();
             if let Some(failed) = message.header("x-failed-recipients") {
-                named.extend(ADDRESS.find_iter(failed).map(|m| m.as_str().to_ascii_lowercase()));
+                named.extend(
+                    ADDRESS
+                        .find_iter(failed)
+                        .map(|m| m.as_str().to_ascii_lowercase()),
+                );
             }
             named.sort();
             named.dedup();
@@ -329,7 +358,10 @@ impl<'a> Classifier<'a> {
         let mut failed = 0usize;
         let mut succeeded: Vec<String> = Vec::new();
         for (address, dsn) in &recipients {
-            if dsn.and_then(|r| r.action.as_ref()).is_some_and(Action::is_success) {
+            if dsn
+                .and_then(|r| r.action.as_ref())
+                .is_some_and(Action::is_success)
+            {
                 succeeded.push(address.clone());
                 continue;
             }
@@ -337,7 +369,9 @@ impl<'a> Classifier<'a> {
             if let Some(dsn) = dsn {
                 candidates.extend(self.diagnostic_candidates(dsn));
             }
-            let own_is_specific = candidates.iter().any(|c| c.confidence >= Confidence::Likely);
+            let own_is_specific = candidates
+                .iter()
+                .any(|c| c.confidence >= Confidence::Likely);
             for (who, candidate) in &prose {
                 let mine = who.as_deref() == Some(address.as_str()) || (single && who.is_some());
                 if mine || (who.is_none() && !own_is_specific) {
@@ -415,8 +449,15 @@ impl<'a> Classifier<'a> {
         let playbooks = self.playbooks();
         let cause = candidates
             .iter()
-            .filter(|c| !self.kinds.is_kind_only(c.playbook) && Some(c.playbook) != self.kinds.expired)
-            .max_by_key(|c| (score(playbooks[c.playbook].severity, c.confidence), c.source))
+            .filter(|c| {
+                !self.kinds.is_kind_only(c.playbook) && Some(c.playbook) != self.kinds.expired
+            })
+            .max_by_key(|c| {
+                (
+                    score(playbooks[c.playbook].severity, c.confidence),
+                    c.source,
+                )
+            })
             .cloned()
             .or_else(|| self.status_fallback(dsn_status, candidates, message));
         let demoted = |cause: Option<Candidate>| {
@@ -440,7 +481,10 @@ impl<'a> Classifier<'a> {
         let _ = address;
         match action {
             Some(Action::Delayed) => {
-                let reason = structural(self.kinds.delayed, status_line("Action: delayed", dsn_status))?;
+                let reason = structural(
+                    self.kinds.delayed,
+                    status_line("Action: delayed", dsn_status),
+                )?;
                 return Some((reason, true, demoted(cause)));
             }
             Some(Action::Failed) if transient => {
@@ -479,7 +523,10 @@ impl<'a> Classifier<'a> {
             .filter(|s| status_codes::split(s).is_some())
             .or_else(|| status_codes::find_in_text(&message.text))?;
         let (meaning, id) = status_codes::lookup(code)?;
-        let playbook = self.playbooks().iter().position(|p| Some(p.id.as_str()) == id)?;
+        let playbook = self
+            .playbooks()
+            .iter()
+            .position(|p| Some(p.id.as_str()) == id)?;
         Some(Candidate {
             playbook,
             confidence: Confidence::Possible,
@@ -523,7 +570,9 @@ impl<'a> Classifier<'a> {
         let default_status = status
             .and_then(|s| s.recipients.first())
             .and_then(|r| r.status.clone());
-        let flush = |paragraph: &mut Vec<String>, owner: &Option<String>, out: &mut Vec<(Option<String>, Candidate)>| {
+        let flush = |paragraph: &mut Vec<String>,
+                     owner: &Option<String>,
+                     out: &mut Vec<(Option<String>, Candidate)>| {
             if paragraph.len() > 1 {
                 let joined = paragraph.join(" ");
                 if joined.chars().count() <= MAX_UNIT_CHARS {
@@ -535,7 +584,9 @@ impl<'a> Classifier<'a> {
             paragraph.clear();
         };
         for raw in message.text.lines() {
-            let line = raw.trim();
+            // Leading blanks stay: some dialects' layout is in the indentation (Exim).
+            let raw = raw.trim_end();
+            let line = raw.trim_start();
             if line.is_empty() {
                 flush(&mut paragraph, &paragraph_owner, &mut out);
                 continue;
@@ -548,6 +599,10 @@ impl<'a> Classifier<'a> {
                 Some(subject) => line.replace(subject, "..."),
                 None => line.to_string(),
             };
+            let indented = match original_subject {
+                Some(subject) => raw.replace(subject, "..."),
+                None => raw.to_string(),
+            };
             if let Some(found) = ADDRESS
                 .find_iter(&line)
                 .map(|m| m.as_str().to_ascii_lowercase())
@@ -558,7 +613,7 @@ impl<'a> Classifier<'a> {
             if paragraph.is_empty() {
                 paragraph_owner.clone_from(&current);
             }
-            for candidate in self.unit_candidates(&line, default_status.as_deref()) {
+            for candidate in self.unit_candidates(&indented, default_status.as_deref()) {
                 out.push((current.clone(), candidate));
             }
             paragraph.push(line);
@@ -616,7 +671,13 @@ impl<'a> Classifier<'a> {
         candidates
     }
 
-    fn hits_to_candidates(&self, hits: Vec<Hit>, text: &str, source: Source, synthetic: bool) -> Vec<Candidate> {
+    fn hits_to_candidates(
+        &self,
+        hits: Vec<Hit>,
+        text: &str,
+        source: Source,
+        synthetic: bool,
+    ) -> Vec<Candidate> {
         hits.into_iter()
             .map(|hit| Candidate {
                 playbook: hit.playbook,
@@ -663,7 +724,8 @@ fn reply_of(diagnostic: &str, status: Option<&str>, action: Option<&Action>) -> 
         };
         return (line, reply);
     }
-    let transient = matches!(action, Some(Action::Delayed)) || status.is_some_and(|s| s.starts_with('4'));
+    let transient =
+        matches!(action, Some(Action::Delayed)) || status.is_some_and(|s| s.starts_with('4'));
     let code = if transient { 450 } else { 550 };
     let mut reply = Reply::from_parts(code, vec![diagnostic.to_string()]);
     if reply.enhanced.is_none() {
@@ -680,7 +742,12 @@ fn excluded_addresses(message: &ParsedMessage) -> Vec<String> {
     [&message.from, &message.to, &message.original.from]
         .into_iter()
         .flatten()
-        .flat_map(|value| ADDRESS.find_iter(value).map(|m| m.as_str().to_ascii_lowercase()).collect::<Vec<_>>())
+        .flat_map(|value| {
+            ADDRESS
+                .find_iter(value)
+                .map(|m| m.as_str().to_ascii_lowercase())
+                .collect::<Vec<_>>()
+        })
         .collect()
 }
 
@@ -691,7 +758,10 @@ pub fn is_bounce_like(message: &ParsedMessage) -> bool {
         || message.report_type.as_deref() == Some("delivery-status")
         || dialect::from_mail_system(message)
         || message.header("x-failed-recipients").is_some()
-        || message.subject.as_deref().is_some_and(|s| BOUNCE_SUBJECT.is_match(s))
+        || message
+            .subject
+            .as_deref()
+            .is_some_and(|s| BOUNCE_SUBJECT.is_match(s))
 }
 
 fn is_auto_reply(message: &ParsedMessage) -> bool {
@@ -741,5 +811,71 @@ fn shorten(text: &str) -> String {
     match text.char_indices().nth(300) {
         Some((cut, _)) => format!("{}…", &text[..cut]),
         None => text.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bounce::parse_message;
+    use crate::playbook::Library;
+
+    fn diagnose(bytes: &[u8]) -> Diagnosis {
+        let library = Library::load(&[]).unwrap();
+        let matcher = TextMatcher::new(&library.playbooks);
+        Classifier::new(&matcher).diagnose(&parse_message(bytes))
+    }
+
+    /// Garbage, truncation and absurd structure give an answer, never a panic.
+    #[test]
+    fn hostile_messages_are_answered() {
+        let mut nested = String::from("From: a@b.test\nSubject: x\nContent-Type: multipart/mixed; boundary=\"b0\"\n\n");
+        for depth in 0..200 {
+            nested.push_str(&format!("--b{depth}\nContent-Type: multipart/mixed; boundary=\"b{}\"\n\n", depth + 1));
+        }
+        let mut many = String::from("From: MAILER-DAEMON@x.test\nSubject: Undelivered Mail\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\n\n--B\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; x.test\n\n");
+        for n in 0..5000 {
+            many.push_str(&format!("Final-Recipient: rfc822; u{n}@example.test\nAction: failed\nStatus: 5.1.1\n\n"));
+        }
+        let inputs: Vec<Vec<u8>> = vec![
+            Vec::new(),
+            b"\r\r\r\n\n".to_vec(),
+            (0..=255u8).cycle().take(100_000).collect(),
+            b"From: a\nSubject: b\nContent-Type: multipart/report; boundary=\"".to_vec(),
+            b"From: x\nTo: y\nContent-Transfer-Encoding: base64\n\n!!!!====".to_vec(),
+            nested.into_bytes(),
+            "From: MAILER-DAEMON@x.test\nSubject: failure notice\n\n<é@ü.test>:\n550 5.1.1 ünknown üser 🙂\n".as_bytes().to_vec(),
+        ];
+        for input in &inputs {
+            let _ = diagnose(input);
+        }
+        let diagnosis = diagnose(many.as_bytes());
+        assert_eq!(diagnosis.kind, MessageKind::Bounce);
+        assert_eq!(diagnosis.reasons.len(), 1, "one reason naming its recipients");
+        assert_eq!(diagnosis.reasons[0].recipients.len(), 5000);
+    }
+
+    #[test]
+    fn delayed_and_expired_come_from_the_action() {
+        let dsn = |action: &str, status: &str| {
+            format!("From: MAILER-DAEMON@x.test\nSubject: Delivery Status Notification\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\n\n--B\nContent-Type: text/plain\n\nnotice\n\n--B\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; x.test\n\nFinal-Recipient: rfc822; u@example.test\nAction: {action}\nStatus: {status}\nDiagnostic-Code: smtp; 451 4.7.1 Greylisted, please come back later\n\n--B--\n")
+        };
+        let library = Library::load(&[]).unwrap();
+        let matcher = TextMatcher::new(&library.playbooks);
+        let classifier = Classifier::new(&matcher);
+        let top = |text: String| {
+            let diagnosis = classifier.diagnose(&parse_message(text.as_bytes()));
+            let ranked = diagnosis.ranked(&library.playbooks);
+            (diagnosis.kind, ranked.iter().map(|i| library.playbooks[*i].id.clone()).collect::<Vec<_>>())
+        };
+        let (kind, ids) = top(dsn("delayed", "4.7.1"));
+        assert_eq!(kind, MessageKind::DelayWarning);
+        assert_eq!(ids, ["delivery-delayed", "greylisting"]);
+        let (kind, ids) = top(dsn("failed", "4.7.1"));
+        assert_eq!(kind, MessageKind::Bounce);
+        assert_eq!(ids, ["message-expired", "greylisting"]);
+        let (kind, ids) = top(dsn("relayed", "2.0.0"));
+        assert_eq!(kind, MessageKind::SuccessNotice);
+        assert_eq!(ids, ["delivery-succeeded"]);
     }
 }

@@ -231,7 +231,9 @@ fn walk(
                 }
                 ("text", "rfc822-headers") | ("message", "rfc822-headers") => {
                     parsed.has_original = true;
-                    parsed.original.fill_from_headers(&normalise_text(&contents));
+                    parsed
+                        .original
+                        .fill_from_headers(&normalise_text(&contents));
                 }
                 ("message", "rfc822" | "global") => {
                     // A nested message the parser kept as bytes: read only its header block.
@@ -254,8 +256,9 @@ fn walk(
 
 /// Text parts marked as attachments (a forwarded document) are not the bounce's words.
 fn is_inline(part: &mail_parser::MessagePart<'_>) -> bool {
-    part.content_disposition()
-        .is_none_or(|d| !d.ctype().eq_ignore_ascii_case("attachment") || part.attachment_name().is_none())
+    part.content_disposition().is_none_or(|d| {
+        !d.ctype().eq_ignore_ascii_case("attachment") || part.attachment_name().is_none()
+    })
 }
 
 fn fill_context(context: &mut OriginalContext, nested: &Message<'_>) {
@@ -333,7 +336,10 @@ Final-Recipient: rfc822; u@example.test\r\nAction: failed\r\nStatus: 5.1.1\r\nDi
             Some("550 5.1.1 <u@example.test>: User unknown")
         );
         assert_eq!(parsed.original.subject.as_deref(), Some("spam filter test"));
-        assert_eq!(parsed.original.message_id.as_deref(), Some("<1@example.org>"));
+        assert_eq!(
+            parsed.original.message_id.as_deref(),
+            Some("<1@example.org>")
+        );
         assert_eq!(parsed.header("auto-submitted"), Some("auto-replied"));
     }
 
@@ -359,7 +365,9 @@ Final-Recipient: rfc822; u@example.test\r\nAction: failed\r\nStatus: 5.1.1\r\nDi
     #[test]
     fn html_becomes_lines() {
         assert_eq!(
-            html_to_text("<p>Delivery has failed</p><p>Remote Server returned '550 5.1.1'&nbsp;x</p>"),
+            html_to_text(
+                "<p>Delivery has failed</p><p>Remote Server returned '550 5.1.1'&nbsp;x</p>"
+            ),
             "\nDelivery has failed\n\nRemote Server returned '550 5.1.1' x\n"
                 .lines()
                 .map(str::trim)
