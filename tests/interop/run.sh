@@ -3,9 +3,12 @@
 # itself, so this installs real mail software from Debian packages (postfix, postgrey, nsd, swaks),
 # starts it by hand on 127.0.0.0/8, and checks that `mxdoctor check` and `mxdoctor explain` diagnose
 # each personality correctly, cross-checked against swaks' transcript of the same SMTP dialogue.
+# bounces.sh adds a bounce lab: a second postfix and Debian's Exim (unpacked from its .deb) write
+# real DSNs for mail that fails, and `mxdoctor explain --message` must name each reason.
 #
 # Needs root and apt-get; without them it skips (exit 0), except under CI=true (exit 1).
-# Nothing is ever delivered (every postfix transport is discard:) and no traffic leaves 127.0.0.0/8.
+# Nothing is delivered but DSNs into local test maildirs under the temp dir (the personalities'
+# transports are all discard:), and no traffic leaves 127.0.0.0/8.
 # Output: one `ok - ...` / `not ok - ...` line per assertion, then `interop: N passed, M failed`.
 # Environment: MXDOCTOR=path/to/binary (default: cargo build, debug profile, as `cargo test` left it);
 # INTEROP_KEEP=1 keeps the temp dir (configs, maillog, JSON reports, swaks transcripts) for a look.
@@ -19,6 +22,7 @@ RUN=""
 source "$INTEROP_DIR/lib.sh"
 source "$INTEROP_DIR/services.sh"
 source "$INTEROP_DIR/cases.sh"
+source "$INTEROP_DIR/bounces.sh"
 
 # Skips (exit 0) when this machine cannot run the suite; under CI that is a failure (exit 1).
 require_root_and_apt() {
@@ -48,6 +52,7 @@ cleanup() {
     trap - EXIT
     stop_pids
     remove_created_policy_rc
+    bounce_lab_cleanup
     if [ -n "$RUN" ] && [ -n "${INTEROP_KEEP:-}" ]; then
         echo "interop: kept $RUN (INTEROP_KEEP)" >&2
     elif [ -n "$RUN" ]; then
@@ -68,9 +73,12 @@ main() {
     RUN=$(mktemp -d /tmp/mxdoctor-interop.XXXXXX)
     chmod 755 "$RUN" # postfix daemons (user postfix) walk into the queue below it
     start_everything
-    say "services up in $((SECONDS - started)) s: postfix ${POSTFIX_IPS[*]}, silent $SILENT_IP, nsd $NSD_ADDR, dns $DNS_PROXY, postgrey $POSTGREY_ADDR"
+    start_bounce_lab
+    say "services up in $((SECONDS - started)) s: postfix ${POSTFIX_IPS[*]}, silent $SILENT_IP, nsd $NSD_ADDR, dns $DNS_PROXY, postgrey $POSTGREY_ADDR, bounce lab $BOUNCE_POSTFIX_IP (postfix) $BOUNCE_EXIM_IP (exim)"
     run_cases
+    bounce_cases
     print_table
+    print_bounce_table
     say "suite finished in $((SECONDS - started)) s"
     summary
 }
