@@ -3,6 +3,7 @@
 //! stdin autodetection and mailbox inputs.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use mxdoctor::bounce::{self, BounceTally, Classifier, RawMessage};
@@ -195,18 +196,20 @@ fn corpus_ranks_the_expected_playbook_first_whatever_the_line_ends_and_never_fro
     let mut table = String::from("dialect              n  right-first  no-finding\n");
     let mut total = Figures::default();
     for (dialect, figures) in &by_dialect {
-        table.push_str(&format!(
-            "{dialect:<18} {:>3}  {:>11}  {:>10}\n",
+        let _ = writeln!(
+            table,
+            "{dialect:<18} {:>3}  {:>11}  {:>10}",
             figures.n, figures.right_first, figures.no_finding
-        ));
+        );
         total.n += figures.n;
         total.right_first += figures.right_first;
         total.no_finding += figures.no_finding;
     }
-    table.push_str(&format!(
-        "{:<18} {:>3}  {:>11}  {:>10}\n",
+    let _ = writeln!(
+        table,
+        "{:<18} {:>3}  {:>11}  {:>10}",
         "all", total.n, total.right_first, total.no_finding
-    ));
+    );
     println!("{table}");
     let (misses, invariants): (Vec<&String>, Vec<&String>) =
         failures.iter().partition(|f| f.contains(": expected "));
@@ -355,6 +358,8 @@ fn first_sample_expecting(id: &str) -> PathBuf {
     samples()
         .into_iter()
         .find(|s| s.expected == [id] && !s.path.contains("trunc"))
-        .map(|s| corpus_dir().join(s.path))
-        .unwrap_or_else(|| panic!("no corpus file expects {id}"))
+        .map_or_else(
+            || panic!("no corpus file expects {id}"),
+            |s| corpus_dir().join(s.path),
+        )
 }

@@ -18,6 +18,7 @@ use super::dsn::{Action, RecipientStatus};
 use super::original::OriginalContext;
 use super::parse::ParsedMessage;
 use super::status_codes;
+use crate::playbook::schema::Area;
 use crate::playbook::{Confidence, Playbook};
 use crate::rank::score;
 use crate::triage::TextMatcher;
@@ -185,6 +186,12 @@ static AUTO_REPLY_SUBJECT: LazyLock<Regex> = LazyLock::new(|| {
         .expect("static regex")
 });
 
+/// Wording of a notice that refuses the message it answers.
+static REFUSED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(message|post|posting|submission)\b.{0,80}\b(was|has been|is) (rejected|refused|not (accepted|distributed|delivered))\b")
+        .expect("static regex")
+});
+
 /// Body wording of vacation(1) and out-of-office replies that carry no header saying so.
 static AUTO_REPLY_BODY: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\b(I am|I'm|I will be|I'll be)( currently)? (out of (the )?office|on (vacation|holiday|leave|annual leave|parental leave)|away (from|until))\b|\bwill not be reading my (e-?)?mail\b|\buntil I return\b|\bwhen I'?m back\b|\bwith limited access to (my )?e-?mail\b")
@@ -235,7 +242,7 @@ impl<'a> Classifier<'a> {
                     || "report-type=feedback-report".to_string(),
                     |t| format!("Feedback-Type: {t}"),
                 );
-            self.push_kind(&mut diagnosis, self.kinds.feedback, detail);
+            Self::push_kind(&mut diagnosis, self.kinds.feedback, detail);
             return diagnosis;
         }
         let status = message.delivery_status.as_ref();
@@ -265,11 +272,17 @@ impl<'a> Classifier<'a> {
         let bounce_like = is_bounce_like(message);
         if !bounce_like && !message.headerless {
             // A message that does not present itself as a delivery report: list managers and
-            // ticket systems refuse in auto-replies, and only a confirmed reason makes it a failure.
+            // ticket systems refuse in auto-replies, and only a confirmed reason (or a likely one where the text says our message was refused)
+            // makes it a failure.
             let mut as_failure = diagnosis.clone();
             self.diagnose_failure(message, &mut as_failure, false);
+            // Out-of-office text can say "my mailbox is full": a likely reason counts only
+            // where the message says it refused ours.
+            let says_refused = REFUSED.is_match(&message.text);
             let refused = as_failure.reasons.iter().any(|r| {
-                r.confidence == Confidence::Confirmed && !self.kinds.is_kind_only(r.playbook)
+                !self.kinds.is_kind_only(r.playbook)
+                    && (r.confidence == Confidence::Confirmed
+                        || (says_refused && r.confidence == Confidence::Likely))
             });
             if refused {
                 return as_failure;
@@ -285,7 +298,7 @@ impl<'a> Classifier<'a> {
                     },
                     |value| format!("Auto-Submitted: {value}"),
                 );
-                self.push_kind(&mut diagnosis, self.kinds.auto_reply, detail);
+                Self::push_kind(&mut diagnosis, self.kinds.auto_reply, detail);
             }
             return diagnosis;
         }
@@ -293,7 +306,7 @@ impl<'a> Classifier<'a> {
         diagnosis
     }
 
-    fn push_kind(&self, diagnosis: &mut Diagnosis, playbook: Option<usize>, evidence: String) {
+    fn push_kind(diagnosis: &mut Diagnosis, playbook: Option<usize>, evidence: String) {
         if let Some(playbook) = playbook {
             diagnosis.reasons.push(Reason {
                 playbook,
@@ -380,27 +393,22 @@ impl<'a> Classifier<'a> {
             }
             let action = dsn.and_then(|r| r.action.as_ref());
             let dsn_status = dsn.and_then(|r| r.status.as_deref());
-            let outcome = self.choose(address, action, dsn_status, &candidates, message);
-            match outcome {
-                Some((reason, is_delay, underlying)) => {
-                    if is_delay {
-                        delayed += 1;
-                    } else {
-                        failed += 1;
-                    }
-                    chosen.push((address.clone(), reason));
-                    if let Some(underlying) = underlying {
-                        chosen.push((address.clone(), underlying));
-                    }
+            let outcome = self.choose(action, dsn_status, &candidates, message);
+            if let Some((reason, is_delay, underlying)) = outcome {
+                if is_delay {
+                    delayed += 1;
+                } else {
+                    failed += 1;
                 }
-                None => {
-                    if matches!(action, Some(Action::Delayed)) {
-                        delayed += 1;
-                    } else {
-                        failed += 1;
-                    }
-                    diagnosis.unexplained.push(address.clone());
+                chosen.push((address.clone(), reason));
+                chosen.extend(underlying.map(|u| (address.clone(), u)));
+            } else {
+                if matches!(action, Some(Action::Delayed)) {
+                    delayed += 1;
+                } else {
+                    failed += 1;
                 }
+                diagnosis.unexplained.push(address.clone());
             }
         }
         let anything = !chosen.is_empty();
@@ -440,7 +448,6 @@ impl<'a> Classifier<'a> {
     /// `possible`); the flag tells a delay from a failure.
     fn choose(
         &self,
-        address: &str,
         action: Option<&Action>,
         dsn_status: Option<&str>,
         candidates: &[Candidate],
@@ -459,7 +466,7 @@ impl<'a> Classifier<'a> {
                 )
             })
             .cloned()
-            .or_else(|| self.status_fallback(dsn_status, candidates, message));
+            .or_else(|| self.status_fallback(dsn_status, message));
         let demoted = |cause: Option<Candidate>| {
             cause.map(|mut c| {
                 c.confidence = Confidence::Possible;
@@ -478,7 +485,11 @@ impl<'a> Classifier<'a> {
                 evidence,
             })
         };
-        let _ = address;
+        // A message that expired because the recipient's own mailbox stayed full (or disabled)
+        // is about that mailbox: the queue only gave up waiting for it.
+        let mailbox_state = cause.as_ref().filter(|c| {
+            c.confidence >= Confidence::Likely && playbooks[c.playbook].area == Area::Recipient
+        });
         match action {
             Some(Action::Delayed) => {
                 let reason = structural(
@@ -487,7 +498,7 @@ impl<'a> Classifier<'a> {
                 )?;
                 return Some((reason, true, demoted(cause)));
             }
-            Some(Action::Failed) if transient => {
+            Some(Action::Failed) if transient && mailbox_state.is_none() => {
                 if let Some(reason) = said(self.kinds.expired).or_else(|| {
                     structural(
                         self.kinds.expired,
@@ -505,7 +516,9 @@ impl<'a> Classifier<'a> {
         {
             return Some((reason, true, demoted(cause)));
         }
-        if let Some(reason) = said(self.kinds.expired) {
+        if mailbox_state.is_none()
+            && let Some(reason) = said(self.kinds.expired)
+        {
             return Some((reason, false, demoted(cause)));
         }
         cause.map(|c| (c, false, None))
@@ -515,10 +528,8 @@ impl<'a> Classifier<'a> {
     fn status_fallback(
         &self,
         dsn_status: Option<&str>,
-        candidates: &[Candidate],
         message: &ParsedMessage,
     ) -> Option<Candidate> {
-        let _ = candidates;
         let code = dsn_status
             .filter(|s| status_codes::split(s).is_some())
             .or_else(|| status_codes::find_in_text(&message.text))?;
@@ -542,7 +553,7 @@ impl<'a> Classifier<'a> {
         };
         let status = dsn.status.as_deref();
         let (line, reply) = reply_of(diagnostic, status, dsn.action.as_ref());
-        self.hits_to_candidates(
+        Self::hits_to_candidates(
             self.matcher.match_line(&line, Some(&reply)),
             &line,
             Source::DiagnosticCode,
@@ -624,7 +635,7 @@ impl<'a> Classifier<'a> {
 
     /// Candidates from one line or paragraph of bounce text.
     fn unit_candidates(&self, unit: &str, status: Option<&str>) -> Vec<Candidate> {
-        let mut candidates = self.hits_to_candidates(
+        let mut candidates = Self::hits_to_candidates(
             self.matcher.match_line(unit, None),
             unit,
             Source::BounceText,
@@ -661,7 +672,7 @@ impl<'a> Classifier<'a> {
                 .into_iter()
                 .filter(|hit| hit.kind != SymptomKind::Reply || !code_only.contains(&hit.playbook))
                 .collect();
-            let synthetic = self.hits_to_candidates(hits, unit, Source::BounceText, true);
+            let synthetic = Self::hits_to_candidates(hits, unit, Source::BounceText, true);
             for candidate in synthetic {
                 if !candidates.iter().any(|c| c.playbook == candidate.playbook) {
                     candidates.push(candidate);
@@ -672,7 +683,6 @@ impl<'a> Classifier<'a> {
     }
 
     fn hits_to_candidates(
-        &self,
         hits: Vec<Hit>,
         text: &str,
         source: Source,
@@ -816,6 +826,8 @@ fn shorten(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::fmt::Write as _;
+
     use super::*;
     use crate::bounce::parse_message;
     use crate::playbook::Library;
@@ -829,13 +841,24 @@ mod tests {
     /// Garbage, truncation and absurd structure give an answer, never a panic.
     #[test]
     fn hostile_messages_are_answered() {
-        let mut nested = String::from("From: a@b.test\nSubject: x\nContent-Type: multipart/mixed; boundary=\"b0\"\n\n");
+        let mut nested = String::from(
+            "From: a@b.test\nSubject: x\nContent-Type: multipart/mixed; boundary=\"b0\"\n\n",
+        );
         for depth in 0..200 {
-            nested.push_str(&format!("--b{depth}\nContent-Type: multipart/mixed; boundary=\"b{}\"\n\n", depth + 1));
+            let _ = write!(
+                nested,
+                "--b{depth}\nContent-Type: multipart/mixed; boundary=\"b{}\"\n\n",
+                depth + 1
+            );
         }
-        let mut many = String::from("From: MAILER-DAEMON@x.test\nSubject: Undelivered Mail\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\n\n--B\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; x.test\n\n");
+        let mut many = String::from(
+            "From: MAILER-DAEMON@x.test\nSubject: Undelivered Mail\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\n\n--B\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; x.test\n\n",
+        );
         for n in 0..5000 {
-            many.push_str(&format!("Final-Recipient: rfc822; u{n}@example.test\nAction: failed\nStatus: 5.1.1\n\n"));
+            let _ = write!(
+                many,
+                "Final-Recipient: rfc822; u{n}@example.test\nAction: failed\nStatus: 5.1.1\n\n"
+            );
         }
         let inputs: Vec<Vec<u8>> = vec![
             Vec::new(),
@@ -851,14 +874,20 @@ mod tests {
         }
         let diagnosis = diagnose(many.as_bytes());
         assert_eq!(diagnosis.kind, MessageKind::Bounce);
-        assert_eq!(diagnosis.reasons.len(), 1, "one reason naming its recipients");
+        assert_eq!(
+            diagnosis.reasons.len(),
+            1,
+            "one reason naming its recipients"
+        );
         assert_eq!(diagnosis.reasons[0].recipients.len(), 5000);
     }
 
     #[test]
     fn delayed_and_expired_come_from_the_action() {
         let dsn = |action: &str, status: &str| {
-            format!("From: MAILER-DAEMON@x.test\nSubject: Delivery Status Notification\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\n\n--B\nContent-Type: text/plain\n\nnotice\n\n--B\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; x.test\n\nFinal-Recipient: rfc822; u@example.test\nAction: {action}\nStatus: {status}\nDiagnostic-Code: smtp; 451 4.7.1 Greylisted, please come back later\n\n--B--\n")
+            format!(
+                "From: MAILER-DAEMON@x.test\nSubject: Delivery Status Notification\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\n\n--B\nContent-Type: text/plain\n\nnotice\n\n--B\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; x.test\n\nFinal-Recipient: rfc822; u@example.test\nAction: {action}\nStatus: {status}\nDiagnostic-Code: smtp; 451 4.7.1 Greylisted, please come back later\n\n--B--\n"
+            )
         };
         let library = Library::load(&[]).unwrap();
         let matcher = TextMatcher::new(&library.playbooks);
@@ -866,7 +895,13 @@ mod tests {
         let top = |text: String| {
             let diagnosis = classifier.diagnose(&parse_message(text.as_bytes()));
             let ranked = diagnosis.ranked(&library.playbooks);
-            (diagnosis.kind, ranked.iter().map(|i| library.playbooks[*i].id.clone()).collect::<Vec<_>>())
+            (
+                diagnosis.kind,
+                ranked
+                    .iter()
+                    .map(|i| library.playbooks[*i].id.clone())
+                    .collect::<Vec<_>>(),
+            )
         };
         let (kind, ids) = top(dsn("delayed", "4.7.1"));
         assert_eq!(kind, MessageKind::DelayWarning);

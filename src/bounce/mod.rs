@@ -13,6 +13,7 @@ pub mod parse;
 pub mod status_codes;
 pub mod tally;
 
+use std::fmt::Write as _;
 use std::path::Path;
 
 pub use classify::{Classifier, Diagnosis, MessageKind};
@@ -65,13 +66,14 @@ pub fn describe(label: &str, diagnosis: &Diagnosis) -> String {
         diagnosis.dialect
     );
     if let Some(subject) = &diagnosis.subject {
-        line.push_str(&format!(", subject {subject:?}"));
+        let _ = write!(line, ", subject {subject:?}");
     }
     if !diagnosis.original.is_empty() {
-        line.push_str(&format!(
+        let _ = write!(
+            line,
             "; returned original: {}",
             diagnosis.original.describe()
-        ));
+        );
     }
     let unexplained: Vec<&str> = diagnosis
         .unexplained
@@ -85,7 +87,7 @@ pub fn describe(label: &str, diagnosis: &Diagnosis) -> String {
         })
         .collect();
     if !unexplained.is_empty() && diagnosis.kind != MessageKind::NotRecognised {
-        line.push_str(&format!("; no known reason for {}", unexplained.join(", ")));
+        let _ = write!(line, "; no known reason for {}", unexplained.join(", "));
     }
     line
 }

@@ -215,10 +215,10 @@ fn walk(
                 _ => std::borrow::Cow::Borrowed(""),
             };
             match (ctype.as_str(), subtype.as_str()) {
-                ("message", "delivery-status" | "global-delivery-status") => {
-                    if parsed.delivery_status.is_none() {
-                        parsed.delivery_status = dsn::parse(&normalise_text(&contents));
-                    }
+                ("message", "delivery-status" | "global-delivery-status")
+                    if parsed.delivery_status.is_none() =>
+                {
+                    parsed.delivery_status = dsn::parse(&normalise_text(&contents));
                 }
                 ("message", "feedback-report") => {
                     let fields = dsn::unfold_fields(&normalise_text(&contents));
@@ -229,7 +229,7 @@ fn walk(
                         .map(|(_, value)| value)
                         .or_else(|| Some(String::new()));
                 }
-                ("text", "rfc822-headers") | ("message", "rfc822-headers") => {
+                ("text" | "message", "rfc822-headers") => {
                     parsed.has_original = true;
                     parsed
                         .original
@@ -243,10 +243,8 @@ fn walk(
                         .fill_from_headers(leading_headers(&normalise_text(&contents)));
                 }
                 ("text", "html") if is_inline(part) => html.push(contents.into_owned()),
-                ("text", "plain") | ("text", "") if is_inline(part) => {
-                    if contents.len() <= MAX_TEXT_BYTES {
-                        texts.push(contents.into_owned());
-                    }
+                ("text", "plain" | "") if is_inline(part) && contents.len() <= MAX_TEXT_BYTES => {
+                    texts.push(contents.into_owned());
                 }
                 _ => {}
             }
