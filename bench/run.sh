@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The whole bench in one command: builds --release once, runs P1-P5 (each also runnable alone:
-# bench/check.sh, triage.sh, queue.sh, fleet.sh, startup.sh) and prints one table of ratios.
+# The whole bench in one command: builds --release once, runs P1-P6 (each also runnable alone:
+# bench/check.sh, triage.sh, queue.sh, fleet.sh, startup.sh, bounces.sh) and prints one table of ratios.
 #
 #   bench/run.sh              # everything (~5 minutes; generated inputs are reused next time)
 #   bench/run.sh check fleet  # only some parts
@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 parts=("$@")
-[ ${#parts[@]} -gt 0 ] || parts=(check triage queue fleet startup)
+[ ${#parts[@]} -gt 0 ] || parts=(check triage queue fleet startup bounces)
 
 echo "building (release)..."
 cargo build --release --quiet --bin mxdoctor --example maillog --example bench_lab

@@ -28,7 +28,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     reason.evidence
                 );
             }
-            println!("kind {:?}, dialect {}, unexplained {:?}", diagnosis.kind, diagnosis.dialect, diagnosis.unexplained);
+            println!(
+                "kind {:?}, dialect {}, unexplained {:?}",
+                diagnosis.kind, diagnosis.dialect, diagnosis.unexplained
+            );
         }
         return Ok(());
     }
@@ -41,7 +44,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let expected: Vec<&str> = expected.split(',').collect();
         let diagnosis = classifier.diagnose(&parse_message(&std::fs::read(root.join(path))?));
         let ranked = diagnosis.ranked(&library.playbooks);
-        let ids: Vec<&str> = ranked.iter().map(|i| library.playbooks[*i].id.as_str()).collect();
+        let ids: Vec<&str> = ranked
+            .iter()
+            .map(|i| library.playbooks[*i].id.as_str())
+            .collect();
         let entry = figures.entry(dialect.to_string()).or_default();
         entry.0 += 1;
         if ids.first().is_some_and(|top| expected.contains(top)) {
@@ -53,12 +59,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             entry.2 += 1;
         }
     }
-    println!("{:<18} {:>4} {:>12} {:>11}", "dialect", "n", "right-first", "no-finding");
+    println!(
+        "{:<18} {:>4} {:>12} {:>11}",
+        "dialect", "n", "right-first", "no-finding"
+    );
     let mut total = (0, 0, 0);
     for (dialect, (n, right, none)) in &figures {
         println!("{dialect:<18} {n:>4} {right:>12} {none:>11}");
         total = (total.0 + n, total.1 + right, total.2 + none);
     }
-    println!("{:<18} {:>4} {:>12} {:>11}", "all", total.0, total.1, total.2);
+    println!(
+        "{:<18} {:>4} {:>12} {:>11}",
+        "all", total.0, total.1, total.2
+    );
     Ok(())
 }

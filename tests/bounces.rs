@@ -3,6 +3,7 @@
 //! stdin autodetection and mailbox inputs.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use mxdoctor::bounce::{self, BounceTally, Classifier, RawMessage};
@@ -37,14 +38,21 @@ fn samples() -> Vec<Sample> {
             Sample {
                 path: columns[0].to_string(),
                 dialect: columns[1].to_string(),
-                expected: columns[2].split(',').map(|s| s.trim().to_string()).collect(),
+                expected: columns[2]
+                    .split(',')
+                    .map(|s| s.trim().to_string())
+                    .collect(),
             }
         })
         .collect()
 }
 
 /// The findings `explain --message` would report for these bytes, ranked.
-fn diagnose(classifier: &Classifier<'_>, playbooks: &[mxdoctor::playbook::Playbook], bytes: &[u8]) -> Vec<Finding> {
+fn diagnose(
+    classifier: &Classifier<'_>,
+    playbooks: &[mxdoctor::playbook::Playbook],
+    bytes: &[u8],
+) -> Vec<Finding> {
     let mut tally = BounceTally::default();
     let raw = RawMessage {
         label: "m".into(),
@@ -84,7 +92,10 @@ const POISON: &str = "X-Poison: 550 5.7.1 rejected: virus found, mailbox full, u
 fn poisoned(bytes: &[u8]) -> Option<Vec<u8>> {
     let text = String::from_utf8_lossy(&bounce::input::normalise_line_ends(bytes)).into_owned();
     let lower = text.to_ascii_lowercase();
-    for content_type in ["content-type: message/rfc822", "content-type: text/rfc822-headers"] {
+    for content_type in [
+        "content-type: message/rfc822",
+        "content-type: text/rfc822-headers",
+    ] {
         if let Some(at) = lower.find(content_type) {
             // The part's own header block ends at the first blank line; the original starts there.
             let body = at + lower[at..].find("\n\n")? + 2;
@@ -121,7 +132,11 @@ fn corpus_ranks_the_expected_playbook_first_whatever_the_line_ends_and_never_fro
     assert!(samples.len() >= 20, "corpus too small: {}", samples.len());
     for sample in &samples {
         for id in &sample.expected {
-            assert!(known.contains(&id.as_str()), "{}: unknown playbook {id}", sample.path);
+            assert!(
+                known.contains(&id.as_str()),
+                "{}: unknown playbook {id}",
+                sample.path
+            );
         }
         let bytes = std::fs::read(corpus_dir().join(&sample.path))
             .unwrap_or_else(|e| panic!("{}: {e}", sample.path));
@@ -129,7 +144,9 @@ fn corpus_ranks_the_expected_playbook_first_whatever_the_line_ends_and_never_fro
         let found = ids(&findings);
         let figures = by_dialect.entry(sample.dialect.clone()).or_default();
         figures.n += 1;
-        let first_right = found.first().is_some_and(|top| sample.expected.contains(top));
+        let first_right = found
+            .first()
+            .is_some_and(|top| sample.expected.contains(top));
         let all_found = sample.expected.iter().all(|id| found.contains(id));
         if found.is_empty() {
             figures.no_finding += 1;
@@ -137,12 +154,22 @@ fn corpus_ranks_the_expected_playbook_first_whatever_the_line_ends_and_never_fro
         if first_right && all_found {
             figures.right_first += 1;
         } else {
-            failures.push(format!("{}: expected {:?}, got {found:?}", sample.path, sample.expected));
+            failures.push(format!(
+                "{}: expected {:?}, got {found:?}",
+                sample.path, sample.expected
+            ));
         }
         for (name, end) in [("CRLF", &b"\r\n"[..]), ("LF", b"\n"), ("CR", b"\r")] {
-            let copy = ids(&diagnose(&classifier, &library.playbooks, &with_line_ends(&bytes, end)));
+            let copy = ids(&diagnose(
+                &classifier,
+                &library.playbooks,
+                &with_line_ends(&bytes, end),
+            ));
             if copy != found {
-                failures.push(format!("{}: {name} copy gives {copy:?}, original {found:?}", sample.path));
+                failures.push(format!(
+                    "{}: {name} copy gives {copy:?}, original {found:?}",
+                    sample.path
+                ));
             }
         }
         if let Some(poisoned) = poisoned(&bytes) {
@@ -157,7 +184,10 @@ fn corpus_ranks_the_expected_playbook_first_whatever_the_line_ends_and_never_fro
             for finding in &findings {
                 for evidence in &finding.evidence {
                     if evidence.detail.contains("X-Poison") {
-                        failures.push(format!("{}: evidence from the original: {}", sample.path, evidence.detail));
+                        failures.push(format!(
+                            "{}: evidence from the original: {}",
+                            sample.path, evidence.detail
+                        ));
                     }
                 }
             }
@@ -166,33 +196,59 @@ fn corpus_ranks_the_expected_playbook_first_whatever_the_line_ends_and_never_fro
     let mut table = String::from("dialect              n  right-first  no-finding\n");
     let mut total = Figures::default();
     for (dialect, figures) in &by_dialect {
-        table.push_str(&format!(
-            "{dialect:<18} {:>3}  {:>11}  {:>10}\n",
+        let _ = writeln!(
+            table,
+            "{dialect:<18} {:>3}  {:>11}  {:>10}",
             figures.n, figures.right_first, figures.no_finding
-        ));
+        );
         total.n += figures.n;
         total.right_first += figures.right_first;
         total.no_finding += figures.no_finding;
     }
-    table.push_str(&format!(
-        "{:<18} {:>3}  {:>11}  {:>10}\n",
+    let _ = writeln!(
+        table,
+        "{:<18} {:>3}  {:>11}  {:>10}",
         "all", total.n, total.right_first, total.no_finding
-    ));
+    );
     println!("{table}");
     let (misses, invariants): (Vec<&String>, Vec<&String>) =
         failures.iter().partition(|f| f.contains(": expected "));
-    println!("{}", misses.iter().map(|m| m.as_str()).collect::<Vec<_>>().join("\n"));
+    println!(
+        "{}",
+        misses
+            .iter()
+            .map(|m| m.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
     // Line ends and the returned original must never change an answer, on any message.
-    assert!(invariants.is_empty(), "{}", invariants.iter().map(|m| m.as_str()).collect::<Vec<_>>().join("\n"));
+    assert!(
+        invariants.is_empty(),
+        "{}",
+        invariants
+            .iter()
+            .map(|m| m.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
     // The issue's bar for held-out mail, on this corpus: >= 95 % right first, <= 2 % no finding.
     assert!(
         total.right_first * 100 >= total.n * 95,
         "right first {}/{}:\n{}\n{table}",
         total.right_first,
         total.n,
-        misses.iter().map(|m| m.as_str()).collect::<Vec<_>>().join("\n")
+        misses
+            .iter()
+            .map(|m| m.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
     );
-    assert!(total.no_finding * 100 <= total.n * 2, "no finding {}/{}\n{table}", total.no_finding, total.n);
+    assert!(
+        total.no_finding * 100 <= total.n * 2,
+        "no finding {}/{}\n{table}",
+        total.no_finding,
+        total.n
+    );
 }
 
 /// The interface the interop suite relies on: `explain --message FILE --format json`, findings[0].playbook.
@@ -200,7 +256,10 @@ fn corpus_ranks_the_expected_playbook_first_whatever_the_line_ends_and_never_fro
 fn explain_message_file_reports_the_reason_first() {
     let file = first_sample_expecting("mailbox-unknown");
     let (_, report) = json_report(&["explain", "--message", file.to_str().unwrap()]);
-    assert_eq!(report["findings"][0]["playbook"], "mailbox-unknown", "{report}");
+    assert_eq!(
+        report["findings"][0]["playbook"], "mailbox-unknown",
+        "{report}"
+    );
     assert_eq!(report["command"], "explain");
 }
 
@@ -214,7 +273,10 @@ fn a_message_on_stdin_is_recognised_as_a_message() {
         .output()
         .unwrap();
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(report["findings"][0]["playbook"], "mailbox-full", "{report}");
+    assert_eq!(
+        report["findings"][0]["playbook"], "mailbox-full",
+        "{report}"
+    );
     let notes = report["notes"].to_string();
     assert!(notes.contains("bounce"), "{notes}");
 }
@@ -262,13 +324,23 @@ fn a_huge_attachment_is_skipped_not_buffered() {
     let file = first_sample_expecting("mailbox-unknown");
     let mut bytes = bounce::input::normalise_line_ends(&std::fs::read(&file).unwrap());
     // 6 MiB of base64-like text after the message: past the read cap.
-    bytes.extend(std::iter::repeat_n(b"QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo=\n", 6 << 20 >> 5).flatten());
+    bytes.extend(
+        std::iter::repeat_n(b"QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo=\n", 6 << 20 >> 5).flatten(),
+    );
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("big.eml");
     std::fs::write(&path, &bytes).unwrap();
     let (_, report) = json_report(&["explain", "--message", path.to_str().unwrap()]);
-    assert_eq!(report["findings"][0]["playbook"], "mailbox-unknown", "{report}");
-    assert!(report["notes"].to_string().contains("read up to that size only"), "{report}");
+    assert_eq!(
+        report["findings"][0]["playbook"], "mailbox-unknown",
+        "{report}"
+    );
+    assert!(
+        report["notes"]
+            .to_string()
+            .contains("read up to that size only"),
+        "{report}"
+    );
 }
 
 #[test]
@@ -286,6 +358,8 @@ fn first_sample_expecting(id: &str) -> PathBuf {
     samples()
         .into_iter()
         .find(|s| s.expected == [id] && !s.path.contains("trunc"))
-        .map(|s| corpus_dir().join(s.path))
-        .unwrap_or_else(|| panic!("no corpus file expects {id}"))
+        .map_or_else(
+            || panic!("no corpus file expects {id}"),
+            |s| corpus_dir().join(s.path),
+        )
 }

@@ -18,6 +18,7 @@ use super::dsn::{Action, RecipientStatus};
 use super::original::OriginalContext;
 use super::parse::ParsedMessage;
 use super::status_codes;
+use crate::playbook::schema::Area;
 use crate::playbook::{Confidence, Playbook};
 use crate::rank::score;
 use crate::triage::TextMatcher;
@@ -185,6 +186,12 @@ static AUTO_REPLY_SUBJECT: LazyLock<Regex> = LazyLock::new(|| {
         .expect("static regex")
 });
 
+/// Wording of a notice that refuses the message it answers.
+static REFUSED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(message|post|posting|submission)\b.{0,80}\b(was|has been|is) (rejected|refused|not (accepted|distributed|delivered))\b")
+        .expect("static regex")
+});
+
 /// Body wording of vacation(1) and out-of-office replies that carry no header saying so.
 static AUTO_REPLY_BODY: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\b(I am|I'm|I will be|I'll be)( currently)? (out of (the )?office|on (vacation|holiday|leave|annual leave|parental leave)|away (from|until))\b|\bwill not be reading my (e-?)?mail\b|\buntil I return\b|\bwhen I'?m back\b|\bwith limited access to (my )?e-?mail\b")
@@ -193,8 +200,10 @@ static AUTO_REPLY_BODY: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Lines of a bounce that copy the original's header fields (Exchange and Domino list them).
 static ECHOED_FIELD: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^\s*(subject|sent|date|from|to|cc|message-id|received|return-path|importance)\s*:")
-        .expect("static regex")
+    Regex::new(
+        r"(?i)^\s*(subject|sent|date|from|to|cc|message-id|received|return-path|importance)\s*:",
+    )
+    .expect("static regex")
 });
 
 /// Longest text unit matched: a paragraph longer than this is matched line by line only.
@@ -225,11 +234,15 @@ impl<'a> Classifier<'a> {
             || message.report_type.as_deref() == Some("feedback-report")
         {
             diagnosis.kind = MessageKind::FeedbackReport;
-            let detail = message.feedback_type.as_deref().filter(|t| !t.is_empty()).map_or_else(
-                || "report-type=feedback-report".to_string(),
-                |t| format!("Feedback-Type: {t}"),
-            );
-            self.push_kind(&mut diagnosis, self.kinds.feedback, detail);
+            let detail = message
+                .feedback_type
+                .as_deref()
+                .filter(|t| !t.is_empty())
+                .map_or_else(
+                    || "report-type=feedback-report".to_string(),
+                    |t| format!("Feedback-Type: {t}"),
+                );
+            Self::push_kind(&mut diagnosis, self.kinds.feedback, detail);
             return diagnosis;
         }
         let status = message.delivery_status.as_ref();
@@ -240,7 +253,11 @@ impl<'a> Classifier<'a> {
                 .all(|r| r.action.as_ref().is_some_and(Action::is_success))
         {
             diagnosis.kind = MessageKind::SuccessNotice;
-            let recipients = status.recipients.iter().filter_map(|r| r.address().map(str::to_string)).collect();
+            let recipients = status
+                .recipients
+                .iter()
+                .filter_map(|r| r.address().map(str::to_string))
+                .collect();
             if let Some(playbook) = self.kinds.succeeded {
                 diagnosis.reasons.push(Reason {
                     playbook,
@@ -255,11 +272,17 @@ impl<'a> Classifier<'a> {
         let bounce_like = is_bounce_like(message);
         if !bounce_like && !message.headerless {
             // A message that does not present itself as a delivery report: list managers and
-            // ticket systems refuse in auto-replies, and only a confirmed reason makes it a failure.
+            // ticket systems refuse in auto-replies, and only a confirmed reason (or a likely one where the text says our message was refused)
+            // makes it a failure.
             let mut as_failure = diagnosis.clone();
             self.diagnose_failure(message, &mut as_failure, false);
+            // Out-of-office text can say "my mailbox is full": a likely reason counts only
+            // where the message says it refused ours.
+            let says_refused = REFUSED.is_match(&message.text);
             let refused = as_failure.reasons.iter().any(|r| {
-                r.confidence == Confidence::Confirmed && !self.kinds.is_kind_only(r.playbook)
+                !self.kinds.is_kind_only(r.playbook)
+                    && (r.confidence == Confidence::Confirmed
+                        || (says_refused && r.confidence == Confidence::Likely))
             });
             if refused {
                 return as_failure;
@@ -267,10 +290,15 @@ impl<'a> Classifier<'a> {
             if is_auto_reply(message) {
                 diagnosis.kind = MessageKind::AutoReply;
                 let detail = message.header("auto-submitted").map_or_else(
-                    || format!("Subject: {}", message.subject.as_deref().unwrap_or_default()),
+                    || {
+                        format!(
+                            "Subject: {}",
+                            message.subject.as_deref().unwrap_or_default()
+                        )
+                    },
                     |value| format!("Auto-Submitted: {value}"),
                 );
-                self.push_kind(&mut diagnosis, self.kinds.auto_reply, detail);
+                Self::push_kind(&mut diagnosis, self.kinds.auto_reply, detail);
             }
             return diagnosis;
         }
@@ -278,7 +306,7 @@ impl<'a> Classifier<'a> {
         diagnosis
     }
 
-    fn push_kind(&self, diagnosis: &mut Diagnosis, playbook: Option<usize>, evidence: String) {
+    fn push_kind(diagnosis: &mut Diagnosis, playbook: Option<usize>, evidence: String) {
         if let Some(playbook) = playbook {
             diagnosis.reasons.push(Reason {
                 playbook,
@@ -290,7 +318,12 @@ impl<'a> Classifier<'a> {
         }
     }
 
-    fn diagnose_failure(&self, message: &ParsedMessage, diagnosis: &mut Diagnosis, bounce_like: bool) {
+    fn diagnose_failure(
+        &self,
+        message: &ParsedMessage,
+        diagnosis: &mut Diagnosis,
+        bounce_like: bool,
+    ) {
         let excluded = excluded_addresses(message);
         let status = message.delivery_status.as_ref();
         let prose = self.prose_candidates(message, &excluded, status);
@@ -299,14 +332,23 @@ impl<'a> Classifier<'a> {
             Some(status) => status
                 .recipients
                 .iter()
-                .map(|r| (r.address().unwrap_or_default().to_ascii_lowercase(), Some(r)))
+                .map(|r| {
+                    (
+                        r.address().unwrap_or_default().to_ascii_lowercase(),
+                        Some(r),
+                    )
+                })
                 .collect(),
             None => Vec::new(),
         };
         if recipients.is_empty() {
             let mut named: Vec<String> = prose.iter().filter_map(|(who, _)| who.clone()).collect();
             if let Some(failed) = message.header("x-failed-recipients") {
-                named.extend(ADDRESS.find_iter(failed).map(|m| m.as_str().to_ascii_lowercase()));
+                named.extend(
+                    ADDRESS
+                        .find_iter(failed)
+                        .map(|m| m.as_str().to_ascii_lowercase()),
+                );
             }
             named.sort();
             named.dedup();
@@ -329,7 +371,10 @@ impl<'a> Classifier<'a> {
         let mut failed = 0usize;
         let mut succeeded: Vec<String> = Vec::new();
         for (address, dsn) in &recipients {
-            if dsn.and_then(|r| r.action.as_ref()).is_some_and(Action::is_success) {
+            if dsn
+                .and_then(|r| r.action.as_ref())
+                .is_some_and(Action::is_success)
+            {
                 succeeded.push(address.clone());
                 continue;
             }
@@ -337,7 +382,9 @@ impl<'a> Classifier<'a> {
             if let Some(dsn) = dsn {
                 candidates.extend(self.diagnostic_candidates(dsn));
             }
-            let own_is_specific = candidates.iter().any(|c| c.confidence >= Confidence::Likely);
+            let own_is_specific = candidates
+                .iter()
+                .any(|c| c.confidence >= Confidence::Likely);
             for (who, candidate) in &prose {
                 let mine = who.as_deref() == Some(address.as_str()) || (single && who.is_some());
                 if mine || (who.is_none() && !own_is_specific) {
@@ -346,27 +393,22 @@ impl<'a> Classifier<'a> {
             }
             let action = dsn.and_then(|r| r.action.as_ref());
             let dsn_status = dsn.and_then(|r| r.status.as_deref());
-            let outcome = self.choose(address, action, dsn_status, &candidates, message);
-            match outcome {
-                Some((reason, is_delay, underlying)) => {
-                    if is_delay {
-                        delayed += 1;
-                    } else {
-                        failed += 1;
-                    }
-                    chosen.push((address.clone(), reason));
-                    if let Some(underlying) = underlying {
-                        chosen.push((address.clone(), underlying));
-                    }
+            let outcome = self.choose(action, dsn_status, &candidates, message);
+            if let Some((reason, is_delay, underlying)) = outcome {
+                if is_delay {
+                    delayed += 1;
+                } else {
+                    failed += 1;
                 }
-                None => {
-                    if matches!(action, Some(Action::Delayed)) {
-                        delayed += 1;
-                    } else {
-                        failed += 1;
-                    }
-                    diagnosis.unexplained.push(address.clone());
+                chosen.push((address.clone(), reason));
+                chosen.extend(underlying.map(|u| (address.clone(), u)));
+            } else {
+                if matches!(action, Some(Action::Delayed)) {
+                    delayed += 1;
+                } else {
+                    failed += 1;
                 }
+                diagnosis.unexplained.push(address.clone());
             }
         }
         let anything = !chosen.is_empty();
@@ -406,7 +448,6 @@ impl<'a> Classifier<'a> {
     /// `possible`); the flag tells a delay from a failure.
     fn choose(
         &self,
-        address: &str,
         action: Option<&Action>,
         dsn_status: Option<&str>,
         candidates: &[Candidate],
@@ -415,10 +456,17 @@ impl<'a> Classifier<'a> {
         let playbooks = self.playbooks();
         let cause = candidates
             .iter()
-            .filter(|c| !self.kinds.is_kind_only(c.playbook) && Some(c.playbook) != self.kinds.expired)
-            .max_by_key(|c| (score(playbooks[c.playbook].severity, c.confidence), c.source))
+            .filter(|c| {
+                !self.kinds.is_kind_only(c.playbook) && Some(c.playbook) != self.kinds.expired
+            })
+            .max_by_key(|c| {
+                (
+                    score(playbooks[c.playbook].severity, c.confidence),
+                    c.source,
+                )
+            })
             .cloned()
-            .or_else(|| self.status_fallback(dsn_status, candidates, message));
+            .or_else(|| self.status_fallback(dsn_status, message));
         let demoted = |cause: Option<Candidate>| {
             cause.map(|mut c| {
                 c.confidence = Confidence::Possible;
@@ -437,13 +485,20 @@ impl<'a> Classifier<'a> {
                 evidence,
             })
         };
-        let _ = address;
+        // A message that expired because the recipient's own mailbox stayed full (or disabled)
+        // is about that mailbox: the queue only gave up waiting for it.
+        let mailbox_state = cause.as_ref().filter(|c| {
+            c.confidence >= Confidence::Likely && playbooks[c.playbook].area == Area::Recipient
+        });
         match action {
             Some(Action::Delayed) => {
-                let reason = structural(self.kinds.delayed, status_line("Action: delayed", dsn_status))?;
+                let reason = structural(
+                    self.kinds.delayed,
+                    status_line("Action: delayed", dsn_status),
+                )?;
                 return Some((reason, true, demoted(cause)));
             }
-            Some(Action::Failed) if transient => {
+            Some(Action::Failed) if transient && mailbox_state.is_none() => {
                 if let Some(reason) = said(self.kinds.expired).or_else(|| {
                     structural(
                         self.kinds.expired,
@@ -461,7 +516,9 @@ impl<'a> Classifier<'a> {
         {
             return Some((reason, true, demoted(cause)));
         }
-        if let Some(reason) = said(self.kinds.expired) {
+        if mailbox_state.is_none()
+            && let Some(reason) = said(self.kinds.expired)
+        {
             return Some((reason, false, demoted(cause)));
         }
         cause.map(|c| (c, false, None))
@@ -471,15 +528,16 @@ impl<'a> Classifier<'a> {
     fn status_fallback(
         &self,
         dsn_status: Option<&str>,
-        candidates: &[Candidate],
         message: &ParsedMessage,
     ) -> Option<Candidate> {
-        let _ = candidates;
         let code = dsn_status
             .filter(|s| status_codes::split(s).is_some())
             .or_else(|| status_codes::find_in_text(&message.text))?;
         let (meaning, id) = status_codes::lookup(code)?;
-        let playbook = self.playbooks().iter().position(|p| Some(p.id.as_str()) == id)?;
+        let playbook = self
+            .playbooks()
+            .iter()
+            .position(|p| Some(p.id.as_str()) == id)?;
         Some(Candidate {
             playbook,
             confidence: Confidence::Possible,
@@ -495,7 +553,7 @@ impl<'a> Classifier<'a> {
         };
         let status = dsn.status.as_deref();
         let (line, reply) = reply_of(diagnostic, status, dsn.action.as_ref());
-        self.hits_to_candidates(
+        Self::hits_to_candidates(
             self.matcher.match_line(&line, Some(&reply)),
             &line,
             Source::DiagnosticCode,
@@ -523,7 +581,9 @@ impl<'a> Classifier<'a> {
         let default_status = status
             .and_then(|s| s.recipients.first())
             .and_then(|r| r.status.clone());
-        let flush = |paragraph: &mut Vec<String>, owner: &Option<String>, out: &mut Vec<(Option<String>, Candidate)>| {
+        let flush = |paragraph: &mut Vec<String>,
+                     owner: &Option<String>,
+                     out: &mut Vec<(Option<String>, Candidate)>| {
             if paragraph.len() > 1 {
                 let joined = paragraph.join(" ");
                 if joined.chars().count() <= MAX_UNIT_CHARS {
@@ -535,7 +595,9 @@ impl<'a> Classifier<'a> {
             paragraph.clear();
         };
         for raw in message.text.lines() {
-            let line = raw.trim();
+            // Leading blanks stay: some dialects' layout is in the indentation (Exim).
+            let raw = raw.trim_end();
+            let line = raw.trim_start();
             if line.is_empty() {
                 flush(&mut paragraph, &paragraph_owner, &mut out);
                 continue;
@@ -548,6 +610,10 @@ impl<'a> Classifier<'a> {
                 Some(subject) => line.replace(subject, "..."),
                 None => line.to_string(),
             };
+            let indented = match original_subject {
+                Some(subject) => raw.replace(subject, "..."),
+                None => raw.to_string(),
+            };
             if let Some(found) = ADDRESS
                 .find_iter(&line)
                 .map(|m| m.as_str().to_ascii_lowercase())
@@ -558,7 +624,7 @@ impl<'a> Classifier<'a> {
             if paragraph.is_empty() {
                 paragraph_owner.clone_from(&current);
             }
-            for candidate in self.unit_candidates(&line, default_status.as_deref()) {
+            for candidate in self.unit_candidates(&indented, default_status.as_deref()) {
                 out.push((current.clone(), candidate));
             }
             paragraph.push(line);
@@ -569,7 +635,7 @@ impl<'a> Classifier<'a> {
 
     /// Candidates from one line or paragraph of bounce text.
     fn unit_candidates(&self, unit: &str, status: Option<&str>) -> Vec<Candidate> {
-        let mut candidates = self.hits_to_candidates(
+        let mut candidates = Self::hits_to_candidates(
             self.matcher.match_line(unit, None),
             unit,
             Source::BounceText,
@@ -606,7 +672,7 @@ impl<'a> Classifier<'a> {
                 .into_iter()
                 .filter(|hit| hit.kind != SymptomKind::Reply || !code_only.contains(&hit.playbook))
                 .collect();
-            let synthetic = self.hits_to_candidates(hits, unit, Source::BounceText, true);
+            let synthetic = Self::hits_to_candidates(hits, unit, Source::BounceText, true);
             for candidate in synthetic {
                 if !candidates.iter().any(|c| c.playbook == candidate.playbook) {
                     candidates.push(candidate);
@@ -616,7 +682,12 @@ impl<'a> Classifier<'a> {
         candidates
     }
 
-    fn hits_to_candidates(&self, hits: Vec<Hit>, text: &str, source: Source, synthetic: bool) -> Vec<Candidate> {
+    fn hits_to_candidates(
+        hits: Vec<Hit>,
+        text: &str,
+        source: Source,
+        synthetic: bool,
+    ) -> Vec<Candidate> {
         hits.into_iter()
             .map(|hit| Candidate {
                 playbook: hit.playbook,
@@ -663,7 +734,8 @@ fn reply_of(diagnostic: &str, status: Option<&str>, action: Option<&Action>) -> 
         };
         return (line, reply);
     }
-    let transient = matches!(action, Some(Action::Delayed)) || status.is_some_and(|s| s.starts_with('4'));
+    let transient =
+        matches!(action, Some(Action::Delayed)) || status.is_some_and(|s| s.starts_with('4'));
     let code = if transient { 450 } else { 550 };
     let mut reply = Reply::from_parts(code, vec![diagnostic.to_string()]);
     if reply.enhanced.is_none() {
@@ -680,7 +752,12 @@ fn excluded_addresses(message: &ParsedMessage) -> Vec<String> {
     [&message.from, &message.to, &message.original.from]
         .into_iter()
         .flatten()
-        .flat_map(|value| ADDRESS.find_iter(value).map(|m| m.as_str().to_ascii_lowercase()).collect::<Vec<_>>())
+        .flat_map(|value| {
+            ADDRESS
+                .find_iter(value)
+                .map(|m| m.as_str().to_ascii_lowercase())
+                .collect::<Vec<_>>()
+        })
         .collect()
 }
 
@@ -691,7 +768,10 @@ pub fn is_bounce_like(message: &ParsedMessage) -> bool {
         || message.report_type.as_deref() == Some("delivery-status")
         || dialect::from_mail_system(message)
         || message.header("x-failed-recipients").is_some()
-        || message.subject.as_deref().is_some_and(|s| BOUNCE_SUBJECT.is_match(s))
+        || message
+            .subject
+            .as_deref()
+            .is_some_and(|s| BOUNCE_SUBJECT.is_match(s))
 }
 
 fn is_auto_reply(message: &ParsedMessage) -> bool {
@@ -714,6 +794,7 @@ fn is_auto_reply(message: &ParsedMessage) -> bool {
 /// One reason per playbook, naming all its recipients, at the best confidence any of them had.
 fn group(chosen: Vec<(String, Candidate)>, reasons: &mut Vec<Reason>) {
     let mut by_playbook: BTreeMap<usize, Reason> = BTreeMap::new();
+    let mut named: std::collections::HashSet<(usize, String)> = std::collections::HashSet::new();
     for (address, candidate) in chosen {
         let reason = by_playbook
             .entry(candidate.playbook)
@@ -729,7 +810,7 @@ fn group(chosen: Vec<(String, Candidate)>, reasons: &mut Vec<Reason>) {
             reason.source = candidate.source;
             reason.evidence = candidate.evidence;
         }
-        if !address.is_empty() && !reason.recipients.contains(&address) {
+        if !address.is_empty() && named.insert((candidate.playbook, address.clone())) {
             reason.recipients.push(address);
         }
     }
@@ -741,5 +822,96 @@ fn shorten(text: &str) -> String {
     match text.char_indices().nth(300) {
         Some((cut, _)) => format!("{}…", &text[..cut]),
         None => text.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fmt::Write as _;
+
+    use super::*;
+    use crate::bounce::parse_message;
+    use crate::playbook::Library;
+
+    fn diagnose(bytes: &[u8]) -> Diagnosis {
+        let library = Library::load(&[]).unwrap();
+        let matcher = TextMatcher::new(&library.playbooks);
+        Classifier::new(&matcher).diagnose(&parse_message(bytes))
+    }
+
+    /// Garbage, truncation and absurd structure give an answer, never a panic.
+    #[test]
+    fn hostile_messages_are_answered() {
+        let mut nested = String::from(
+            "From: a@b.test\nSubject: x\nContent-Type: multipart/mixed; boundary=\"b0\"\n\n",
+        );
+        for depth in 0..64 {
+            let _ = write!(
+                nested,
+                "--b{depth}\nContent-Type: multipart/mixed; boundary=\"b{}\"\n\n",
+                depth + 1
+            );
+        }
+        let mut many = String::from(
+            "From: MAILER-DAEMON@x.test\nSubject: Undelivered Mail\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\n\n--B\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; x.test\n\n",
+        );
+        for n in 0..1000 {
+            let _ = write!(
+                many,
+                "Final-Recipient: rfc822; u{n}@example.test\nAction: failed\nStatus: 5.1.1\n\n"
+            );
+        }
+        let inputs: Vec<Vec<u8>> = vec![
+            Vec::new(),
+            b"\r\r\r\n\n".to_vec(),
+            (0..=255u8).cycle().take(16_384).collect(),
+            b"From: a\nSubject: b\nContent-Type: multipart/report; boundary=\"".to_vec(),
+            b"From: x\nTo: y\nContent-Transfer-Encoding: base64\n\n!!!!====".to_vec(),
+            nested.into_bytes(),
+            "From: MAILER-DAEMON@x.test\nSubject: failure notice\n\n<é@ü.test>:\n550 5.1.1 ünknown üser 🙂\n".as_bytes().to_vec(),
+        ];
+        for input in &inputs {
+            let _ = diagnose(input);
+        }
+        let diagnosis = diagnose(many.as_bytes());
+        assert_eq!(diagnosis.kind, MessageKind::Bounce);
+        assert_eq!(
+            diagnosis.reasons.len(),
+            1,
+            "one reason naming its recipients"
+        );
+        assert_eq!(diagnosis.reasons[0].recipients.len(), 1000);
+    }
+
+    #[test]
+    fn delayed_and_expired_come_from_the_action() {
+        let dsn = |action: &str, status: &str| {
+            format!(
+                "From: MAILER-DAEMON@x.test\nSubject: Delivery Status Notification\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\n\n--B\nContent-Type: text/plain\n\nnotice\n\n--B\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; x.test\n\nFinal-Recipient: rfc822; u@example.test\nAction: {action}\nStatus: {status}\nDiagnostic-Code: smtp; 451 4.7.1 Greylisted, please come back later\n\n--B--\n"
+            )
+        };
+        let library = Library::load(&[]).unwrap();
+        let matcher = TextMatcher::new(&library.playbooks);
+        let classifier = Classifier::new(&matcher);
+        let top = |text: String| {
+            let diagnosis = classifier.diagnose(&parse_message(text.as_bytes()));
+            let ranked = diagnosis.ranked(&library.playbooks);
+            (
+                diagnosis.kind,
+                ranked
+                    .iter()
+                    .map(|i| library.playbooks[*i].id.clone())
+                    .collect::<Vec<_>>(),
+            )
+        };
+        let (kind, ids) = top(dsn("delayed", "4.7.1"));
+        assert_eq!(kind, MessageKind::DelayWarning);
+        assert_eq!(ids, ["delivery-delayed", "greylisting"]);
+        let (kind, ids) = top(dsn("failed", "4.7.1"));
+        assert_eq!(kind, MessageKind::Bounce);
+        assert_eq!(ids, ["message-expired", "greylisting"]);
+        let (kind, ids) = top(dsn("relayed", "2.0.0"));
+        assert_eq!(kind, MessageKind::SuccessNotice);
+        assert_eq!(ids, ["delivery-succeeded"]);
     }
 }

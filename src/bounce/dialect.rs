@@ -13,28 +13,68 @@ const SIGNATURES: &[(&str, &str)] = &[
     ("fortimail", r"(?i)\bFortiMail\b|\bFortinet\b"),
     ("amazon-ses", r"(?i)\bamazonses\.com\b|^x-ses-outgoing:"),
     ("amazon-workmail", r"(?i)\bWorkMail\b|\bawsapps\.com\b"),
-    ("office365", r"(?i)\b(protection\.)?outlook\.com\b|\bOffice ?365\b|\bMicrosoft 365\b|\bprod\.outlook\.com\b|\bhotmail\.com\b"),
-    ("exchange", r"(?i)^x-ms-exchange-message-is-ndr:|\bDiagnostic information for administrators\b|\bDelivery has failed to these recipients or groups\b|\bYour message did not reach some or all of the intended recipients\b|\bMicrosoft Exchange\b|\bRESOLVER\.\w+\.\w+|\bSTOREDRV\b|\bSMTPSEND\b"),
-    ("gmail", r"(?i)\bgooglemail\.com\b|\bgmail\.com\b|\bgoogle\.com\b|\bGoogle Workspace\b|^x-google-group-id:"),
-    ("yahoo", r"(?i)\byahoo(dns)?\.(com|net|co\.\w+)\b|\baol\.com\b|\bSorry, we were unable to deliver your message to the following address\b"),
-    ("domino", r"(?i)\bLotus Domino\b|\bDomino Directory\b|\bwas not delivered to:|\bHCL Domino\b|\bIBM Domino\b|\bNotes\b.{0,20}\bRouter\b"),
+    (
+        "office365",
+        r"(?i)\b(protection\.)?outlook\.com\b|\bOffice ?365\b|\bMicrosoft 365\b|\bprod\.outlook\.com\b|\bhotmail\.com\b",
+    ),
+    (
+        "exchange",
+        r"(?i)^x-ms-exchange-message-is-ndr:|\bDiagnostic information for administrators\b|\bDelivery has failed to these recipients or groups\b|\bYour message did not reach some or all of the intended recipients\b|\bMicrosoft Exchange\b|\bRESOLVER\.\w+\.\w+|\bSTOREDRV\b|\bSMTPSEND\b",
+    ),
+    (
+        "gmail",
+        r"(?i)\bgooglemail\.com\b|\bgmail\.com\b|\bgoogle\.com\b|\bGoogle Workspace\b|^x-google-group-id:",
+    ),
+    (
+        "yahoo",
+        r"(?i)\byahoo(dns)?\.(com|net|co\.\w+)\b|\baol\.com\b|\bSorry, we were unable to deliver your message to the following address\b",
+    ),
+    (
+        "domino",
+        r"(?i)\bLotus Domino\b|\bDomino Directory\b|\bwas not delivered to:|\bHCL Domino\b|\bIBM Domino\b|\bNotes\b.{0,20}\bRouter\b",
+    ),
     ("mdaemon", r"(?i)\bMDaemon\b|^x-mdaemon-deliver-to:"),
     ("imail", r"(?i)\bIMail\b|\bIpswitch\b"),
-    ("courier", r"(?i)\bCourier mail server\b|\bThis is a delivery status notification from\b|\bcourier-mta\b"),
-    ("opensmtpd", r"(?i)\bThis is the MAILER-DAEMON, please DO NOT REPLY\b|\bAn error has occurred while attempting to deliver a message for the following list of recipients\b|\bOpenSMTPD\b"),
-    ("qmail", r"(?i)\bThis is the qmail-send program\b|\bqmail-send\b|\b(vpopmail|netqmail)\b"),
-    ("exim", r"(?i)^x-failed-recipients:|\bThis message was created automatically by mail delivery software\b|\bretry timeout exceeded\b|\bexim\b"),
-    ("sendmail", r"(?i)\bTranscript of session follows\b|\bThe original message was received at\b|\bsendmail\b"),
-    ("postfix", r"(?i)\bThis is the mail system at host\b|^x-postfix-queue-id:|\bX-Postfix\b|\bpostfix\b"),
-    ("mailman", r"(?i)^x-mailman-version:|\bmailing-?list was rejected\b|\bmailman\b"),
+    (
+        "courier",
+        r"(?i)\bCourier mail server\b|\bThis is a delivery status notification from\b|\bcourier-mta\b",
+    ),
+    (
+        "opensmtpd",
+        r"(?i)\bThis is the MAILER-DAEMON, please DO NOT REPLY\b|\bAn error has occurred while attempting to deliver a message for the following list of recipients\b|\bOpenSMTPD\b",
+    ),
+    (
+        "qmail",
+        r"(?i)\bThis is the qmail-send program\b|\bqmail-send\b|\b(vpopmail|netqmail)\b",
+    ),
+    (
+        "exim",
+        r"(?i)^x-failed-recipients:|\bThis message was created automatically by mail delivery software\b|\bretry timeout exceeded\b|\bexim\b",
+    ),
+    (
+        "sendmail",
+        r"(?i)\bTranscript of session follows\b|\bThe original message was received at\b|\bsendmail\b",
+    ),
+    (
+        "postfix",
+        r"(?i)\bThis is the mail system at host\b|^x-postfix-queue-id:|\bX-Postfix\b|\bpostfix\b",
+    ),
+    (
+        "mailman",
+        r"(?i)^x-mailman-version:|\bmailing-?list was rejected\b|\bmailman\b",
+    ),
     ("sympa", r"(?i)^x-sympa-to:|\bsympa\b"),
     ("listserv", r"(?i)\bLISTSERV\b"),
     ("ezmlm", r"(?i)\bezmlm\b"),
 ];
 
 static SET: LazyLock<RegexSet> = LazyLock::new(|| {
-    RegexSet::new(SIGNATURES.iter().map(|(_, pattern)| format!("(?m){pattern}")))
-        .expect("static regexes")
+    RegexSet::new(
+        SIGNATURES
+            .iter()
+            .map(|(_, pattern)| format!("(?m){pattern}")),
+    )
+    .expect("static regexes")
 });
 
 static DAEMON: LazyLock<Regex> = LazyLock::new(|| {

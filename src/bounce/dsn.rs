@@ -165,8 +165,13 @@ pub fn parse(text: &str) -> Option<DeliveryStatus> {
         let recipient_field = starts_recipient
             || matches!(
                 lower.as_str(),
-                "action" | "status" | "diagnostic-code" | "remote-mta" | "last-attempt-date"
-                    | "will-retry-until" | "final-log-id"
+                "action"
+                    | "status"
+                    | "diagnostic-code"
+                    | "remote-mta"
+                    | "last-attempt-date"
+                    | "will-retry-until"
+                    | "final-log-id"
             )
             || (current.is_some() && lower.starts_with("x-"));
         if !recipient_field {
@@ -209,7 +214,8 @@ pub fn looks_like_status_fields(text: &str) -> bool {
     let mut action_or_status = false;
     for line in text.lines() {
         let lower = line.trim_start().to_ascii_lowercase();
-        recipient |= lower.starts_with("final-recipient:") || lower.starts_with("original-recipient:");
+        recipient |=
+            lower.starts_with("final-recipient:") || lower.starts_with("original-recipient:");
         action_or_status |= lower.starts_with("action:") || lower.starts_with("status:");
         if recipient && action_or_status {
             return true;

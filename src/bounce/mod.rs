@@ -13,6 +13,7 @@ pub mod parse;
 pub mod status_codes;
 pub mod tally;
 
+use std::fmt::Write as _;
 use std::path::Path;
 
 pub use classify::{Classifier, Diagnosis, MessageKind};
@@ -48,7 +49,9 @@ pub fn diagnose_raw(
         .as_ref()
         .filter(|_| !classify::is_bounce_like(&parsed) && parsed.feedback_type.is_none())
         .map(|attached| classifier.diagnose(&parse_message(attached)))
-        .filter(|inner| inner.kind != MessageKind::NotRecognised && inner.kind != MessageKind::AutoReply);
+        .filter(|inner| {
+            inner.kind != MessageKind::NotRecognised && inner.kind != MessageKind::AutoReply
+        });
     let diagnosis = forwarded.unwrap_or_else(|| classifier.diagnose(&parsed));
     tally.truncated += u64::from(raw.truncated);
     tally.record(&raw.label, &diagnosis);
@@ -57,20 +60,34 @@ pub fn diagnose_raw(
 
 /// One line describing a diagnosed message: what it is, its dialect, its returned original.
 pub fn describe(label: &str, diagnosis: &Diagnosis) -> String {
-    let mut line = format!("{label}: {} ({})", diagnosis.kind.describe(), diagnosis.dialect);
+    let mut line = format!(
+        "{label}: {} ({})",
+        diagnosis.kind.describe(),
+        diagnosis.dialect
+    );
     if let Some(subject) = &diagnosis.subject {
-        line.push_str(&format!(", subject {subject:?}"));
+        let _ = write!(line, ", subject {subject:?}");
     }
     if !diagnosis.original.is_empty() {
-        line.push_str(&format!("; returned original: {}", diagnosis.original.describe()));
+        let _ = write!(
+            line,
+            "; returned original: {}",
+            diagnosis.original.describe()
+        );
     }
     let unexplained: Vec<&str> = diagnosis
         .unexplained
         .iter()
-        .map(|a| if a.is_empty() { "the recipient" } else { a.as_str() })
+        .map(|a| {
+            if a.is_empty() {
+                "the recipient"
+            } else {
+                a.as_str()
+            }
+        })
         .collect();
     if !unexplained.is_empty() && diagnosis.kind != MessageKind::NotRecognised {
-        line.push_str(&format!("; no known reason for {}", unexplained.join(", ")));
+        let _ = write!(line, "; no known reason for {}", unexplained.join(", "));
     }
     line
 }
@@ -126,10 +143,18 @@ mod tests {
     #[test]
     fn messages_are_told_from_replies_and_logs() {
         assert!(looks_like_message(b"From: a@b.test\nSubject: x\n\nbody\n"));
-        assert!(looks_like_message(b"Return-Path: <>\r\nReceived: from x\r\n\tby y\r\nFrom: z\r\n\r\n"));
-        assert!(looks_like_message(b"From MAILER-DAEMON Mon Jan  1 00:00:00 2024\nFrom: x\n"));
-        assert!(!looks_like_message(b"550 5.1.1 <u@example.test>: User unknown\n"));
-        assert!(!looks_like_message(b"Diagnostic-Code: smtp; 550 5.1.1 user unknown\n"));
+        assert!(looks_like_message(
+            b"Return-Path: <>\r\nReceived: from x\r\n\tby y\r\nFrom: z\r\n\r\n"
+        ));
+        assert!(looks_like_message(
+            b"From MAILER-DAEMON Mon Jan  1 00:00:00 2024\nFrom: x\n"
+        ));
+        assert!(!looks_like_message(
+            b"550 5.1.1 <u@example.test>: User unknown\n"
+        ));
+        assert!(!looks_like_message(
+            b"Diagnostic-Code: smtp; 550 5.1.1 user unknown\n"
+        ));
         assert!(!looks_like_message(
             b"Nov 28 06:32:32 gw postfix/smtpd[4501]: NOQUEUE: reject: RCPT from x\n"
         ));

@@ -21,7 +21,10 @@ pub struct OriginalContext {
 
 impl OriginalContext {
     pub fn is_empty(&self) -> bool {
-        self.from.is_none() && self.to.is_none() && self.subject.is_none() && self.message_id.is_none()
+        self.from.is_none()
+            && self.to.is_none()
+            && self.subject.is_none()
+            && self.message_id.is_none()
     }
 
     /// One line for a report: `From a, To b, Subject "c", Message-ID <d>`.
@@ -124,10 +127,7 @@ fn looks_like_header_line(line: &str) -> bool {
         return true;
     }
     line.split_once(':').is_some_and(|(name, _)| {
-        !name.is_empty()
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
     })
 }
 

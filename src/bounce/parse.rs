@@ -215,10 +215,10 @@ fn walk(
                 _ => std::borrow::Cow::Borrowed(""),
             };
             match (ctype.as_str(), subtype.as_str()) {
-                ("message", "delivery-status" | "global-delivery-status") => {
-                    if parsed.delivery_status.is_none() {
-                        parsed.delivery_status = dsn::parse(&normalise_text(&contents));
-                    }
+                ("message", "delivery-status" | "global-delivery-status")
+                    if parsed.delivery_status.is_none() =>
+                {
+                    parsed.delivery_status = dsn::parse(&normalise_text(&contents));
                 }
                 ("message", "feedback-report") => {
                     let fields = dsn::unfold_fields(&normalise_text(&contents));
@@ -229,9 +229,11 @@ fn walk(
                         .map(|(_, value)| value)
                         .or_else(|| Some(String::new()));
                 }
-                ("text", "rfc822-headers") | ("message", "rfc822-headers") => {
+                ("text" | "message", "rfc822-headers") => {
                     parsed.has_original = true;
-                    parsed.original.fill_from_headers(&normalise_text(&contents));
+                    parsed
+                        .original
+                        .fill_from_headers(&normalise_text(&contents));
                 }
                 ("message", "rfc822" | "global") => {
                     // A nested message the parser kept as bytes: read only its header block.
@@ -241,10 +243,8 @@ fn walk(
                         .fill_from_headers(leading_headers(&normalise_text(&contents)));
                 }
                 ("text", "html") if is_inline(part) => html.push(contents.into_owned()),
-                ("text", "plain") | ("text", "") if is_inline(part) => {
-                    if contents.len() <= MAX_TEXT_BYTES {
-                        texts.push(contents.into_owned());
-                    }
+                ("text", "plain" | "") if is_inline(part) && contents.len() <= MAX_TEXT_BYTES => {
+                    texts.push(contents.into_owned());
                 }
                 _ => {}
             }
@@ -254,8 +254,9 @@ fn walk(
 
 /// Text parts marked as attachments (a forwarded document) are not the bounce's words.
 fn is_inline(part: &mail_parser::MessagePart<'_>) -> bool {
-    part.content_disposition()
-        .is_none_or(|d| !d.ctype().eq_ignore_ascii_case("attachment") || part.attachment_name().is_none())
+    part.content_disposition().is_none_or(|d| {
+        !d.ctype().eq_ignore_ascii_case("attachment") || part.attachment_name().is_none()
+    })
 }
 
 fn fill_context(context: &mut OriginalContext, nested: &Message<'_>) {
@@ -333,7 +334,10 @@ Final-Recipient: rfc822; u@example.test\r\nAction: failed\r\nStatus: 5.1.1\r\nDi
             Some("550 5.1.1 <u@example.test>: User unknown")
         );
         assert_eq!(parsed.original.subject.as_deref(), Some("spam filter test"));
-        assert_eq!(parsed.original.message_id.as_deref(), Some("<1@example.org>"));
+        assert_eq!(
+            parsed.original.message_id.as_deref(),
+            Some("<1@example.org>")
+        );
         assert_eq!(parsed.header("auto-submitted"), Some("auto-replied"));
     }
 
@@ -359,7 +363,9 @@ Final-Recipient: rfc822; u@example.test\r\nAction: failed\r\nStatus: 5.1.1\r\nDi
     #[test]
     fn html_becomes_lines() {
         assert_eq!(
-            html_to_text("<p>Delivery has failed</p><p>Remote Server returned '550 5.1.1'&nbsp;x</p>"),
+            html_to_text(
+                "<p>Delivery has failed</p><p>Remote Server returned '550 5.1.1'&nbsp;x</p>"
+            ),
             "\nDelivery has failed\n\nRemote Server returned '550 5.1.1' x\n"
                 .lines()
                 .map(str::trim)

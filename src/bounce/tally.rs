@@ -84,13 +84,19 @@ impl BounceTally {
 
     /// Findings; with `by_domain` the evidence lists the top recipient domains (for mailboxes),
     /// otherwise the sample messages.
-    pub fn into_findings(self, playbooks: &[Playbook], platform: Platform, by_domain: bool) -> Vec<Finding> {
+    pub fn into_findings(
+        self,
+        playbooks: &[Playbook],
+        platform: Platform,
+        by_domain: bool,
+    ) -> Vec<Finding> {
         self.by_playbook
             .into_iter()
             .map(|(index, entry)| {
                 let playbook = &playbooks[index];
                 let evidence = if by_domain && !entry.domains.is_empty() {
-                    let mut domains: Vec<(String, (u64, String))> = entry.domains.into_iter().collect();
+                    let mut domains: Vec<(String, (u64, String))> =
+                        entry.domains.into_iter().collect();
                     domains.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.0.cmp(&b.0)));
                     let mut evidence: Vec<Evidence> = domains
                         .into_iter()

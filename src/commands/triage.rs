@@ -34,9 +34,8 @@ pub fn run(common: &Common, files: &[PathBuf]) -> Result<u8, AppError> {
             let reader = BufReader::with_capacity(READ_BUFFER_BYTES, stdin().lock());
             triage_reader(&matcher, "stdin", reader, &mut tally, &mut stats).map_err(io_error)?;
         } else if holds_messages(path).map_err(io_error)? {
-            bounce::diagnose_path(&classifier, path, &mut bounces, &mut |_, _| {}).map_err(
-                |bounce::InputError::Io { path, source }| AppError::Io { path, source },
-            )?;
+            bounce::diagnose_path(&classifier, path, &mut bounces, &mut |_, _| {})
+                .map_err(|bounce::InputError::Io { path, source }| AppError::Io { path, source })?;
         } else {
             let file = File::open(path).map_err(io_error)?;
             let reader = BufReader::with_capacity(READ_BUFFER_BYTES, file);
