@@ -116,15 +116,16 @@ fn read_capped_file(path: &Path) -> Result<RawMessage, InputError> {
     })
 }
 
-/// Reads up to [`MAX_MESSAGE_BYTES`] and drains the rest without keeping it.
-pub fn read_capped(mut reader: impl Read) -> io::Result<(Vec<u8>, bool)> {
+/// Reads up to [`MAX_MESSAGE_BYTES`]; the rest is not read at all (so an endless input such as a
+/// device cannot hang the run).
+pub fn read_capped(reader: impl Read) -> io::Result<(Vec<u8>, bool)> {
     let mut bytes = Vec::new();
     reader
-        .by_ref()
-        .take(MAX_MESSAGE_BYTES as u64)
+        .take(MAX_MESSAGE_BYTES as u64 + 1)
         .read_to_end(&mut bytes)?;
-    let skipped = io::copy(&mut reader, &mut io::sink())?;
-    Ok((bytes, skipped > 0))
+    let truncated = bytes.len() > MAX_MESSAGE_BYTES;
+    bytes.truncate(MAX_MESSAGE_BYTES);
+    Ok((bytes, truncated))
 }
 
 /// Splits an mbox (mboxo/mboxrd: a line starting with `From ` begins a message) into messages,
