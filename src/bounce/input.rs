@@ -57,8 +57,13 @@ pub fn for_each_message(
     on_message: &mut dyn FnMut(RawMessage),
 ) -> Result<(), InputError> {
     if path.is_dir() {
-        for file in message_files(path)? {
-            on_message(read_capped_file(&file)?);
+        let (files, maildir) = message_files(path)?;
+        for file in files {
+            let raw = read_capped_file(&file)?;
+            // A plain folder may hold other files (notes, indexes): only messages are read.
+            if maildir || super::looks_like_message(&raw.bytes) {
+                on_message(raw);
+            }
         }
         return Ok(());
     }
@@ -79,8 +84,9 @@ pub fn for_each_message(
 }
 
 /// The message files of a folder: a maildir's `cur/` and `new/` (never `tmp/`, which holds
-/// messages still being written), or the regular files of a plain folder; sorted by name.
-fn message_files(folder: &Path) -> Result<Vec<PathBuf>, InputError> {
+/// messages still being written), or the regular files of a plain folder; sorted by name. The
+/// flag tells a maildir.
+fn message_files(folder: &Path) -> Result<(Vec<PathBuf>, bool), InputError> {
     let maildir = folder.join("cur").is_dir() || folder.join("new").is_dir();
     let folders: Vec<PathBuf> = if maildir {
         ["cur", "new"]
@@ -103,7 +109,7 @@ fn message_files(folder: &Path) -> Result<Vec<PathBuf>, InputError> {
         }
     }
     files.sort();
-    Ok(files)
+    Ok((files, maildir))
 }
 
 fn read_capped_file(path: &Path) -> Result<RawMessage, InputError> {
