@@ -20,6 +20,20 @@ const REQUIRED_IDS: &[&str] = &[
     "dead-mail",
     "outbreak-hold",
     "open-relay",
+    // Bounce reasons and message kinds (issue 11), ids agreed with the bounce corpus.
+    "message-expired",
+    "attachment-blocked",
+    "mailbox-disabled",
+    "recipient-domain-unknown",
+    "remote-system-error",
+    "message-not-compliant",
+    "list-posting-refused",
+    "mailbox-moved",
+    "too-many-recipients",
+    "delivery-delayed",
+    "auto-reply",
+    "abuse-feedback-report",
+    "delivery-succeeded",
 ];
 
 #[test]

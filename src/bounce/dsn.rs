@@ -151,16 +151,18 @@ pub fn parse(text: &str) -> Option<DeliveryStatus> {
         };
         let lower = name.to_ascii_lowercase();
         let starts_recipient = matches!(lower.as_str(), "final-recipient" | "original-recipient");
-        if starts_recipient {
-            // A new block also starts where an MTA forgot the blank line between recipients.
-            let repeated = current.as_ref().is_some_and(|r| {
-                (lower == "final-recipient" && r.final_recipient.is_some())
-                    || (lower == "original-recipient"
-                        && (r.original_recipient.is_some() || r.final_recipient.is_some()))
-            });
-            if repeated {
-                status.recipients.extend(current.take());
-            }
+        // A new block also starts where an MTA forgot the blank line between recipients: a
+        // field the current block already has begins the next one (field order varies: Exim
+        // writes Action before Final-Recipient).
+        let repeated = current.as_ref().is_some_and(|r| match lower.as_str() {
+            "final-recipient" => r.final_recipient.is_some(),
+            "original-recipient" => r.original_recipient.is_some(),
+            "action" => r.action.is_some(),
+            "status" => r.status.is_some(),
+            _ => false,
+        });
+        if repeated {
+            status.recipients.extend(current.take());
         }
         let recipient_field = starts_recipient
             || matches!(
@@ -255,6 +257,18 @@ Final-Recipient: rfc822;<moore@cs.utk.example>\nAction: delayed\nStatus: 4.2.2\n
         let status = parse(text).unwrap();
         assert_eq!(status.recipients.len(), 2);
         assert_eq!(status.recipients[1].status.as_deref(), Some("5.2.2"));
+    }
+
+    #[test]
+    fn original_recipient_after_final_recipient_is_the_same_block() {
+        let text = "Final-Recipient: rfc822; a@x.test\nOriginal-Recipient: rfc822;a@x.test\nAction: failed\nStatus: 5.2.2\n";
+        let status = parse(text).unwrap();
+        assert_eq!(status.recipients.len(), 1);
+        assert_eq!(
+            status.recipients[0].original_recipient.as_deref(),
+            Some("a@x.test")
+        );
+        assert_eq!(status.recipients[0].action, Some(Action::Failed));
     }
 
     #[test]

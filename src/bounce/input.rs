@@ -57,8 +57,13 @@ pub fn for_each_message(
     on_message: &mut dyn FnMut(RawMessage),
 ) -> Result<(), InputError> {
     if path.is_dir() {
-        for file in message_files(path)? {
-            on_message(read_capped_file(&file)?);
+        let (files, maildir) = message_files(path)?;
+        for file in files {
+            let raw = read_capped_file(&file)?;
+            // A plain folder may hold other files (notes, indexes): only messages are read.
+            if maildir || super::looks_like_message(&raw.bytes) {
+                on_message(raw);
+            }
         }
         return Ok(());
     }
@@ -79,8 +84,9 @@ pub fn for_each_message(
 }
 
 /// The message files of a folder: a maildir's `cur/` and `new/` (never `tmp/`, which holds
-/// messages still being written), or the regular files of a plain folder; sorted by name.
-fn message_files(folder: &Path) -> Result<Vec<PathBuf>, InputError> {
+/// messages still being written), or the regular files of a plain folder; sorted by name. The
+/// flag tells a maildir.
+fn message_files(folder: &Path) -> Result<(Vec<PathBuf>, bool), InputError> {
     let maildir = folder.join("cur").is_dir() || folder.join("new").is_dir();
     let folders: Vec<PathBuf> = if maildir {
         ["cur", "new"]
@@ -103,7 +109,7 @@ fn message_files(folder: &Path) -> Result<Vec<PathBuf>, InputError> {
         }
     }
     files.sort();
-    Ok(files)
+    Ok((files, maildir))
 }
 
 fn read_capped_file(path: &Path) -> Result<RawMessage, InputError> {
@@ -116,15 +122,16 @@ fn read_capped_file(path: &Path) -> Result<RawMessage, InputError> {
     })
 }
 
-/// Reads up to [`MAX_MESSAGE_BYTES`] and drains the rest without keeping it.
-pub fn read_capped(mut reader: impl Read) -> io::Result<(Vec<u8>, bool)> {
+/// Reads up to [`MAX_MESSAGE_BYTES`]; the rest is not read at all (so an endless input such as a
+/// device cannot hang the run).
+pub fn read_capped(reader: impl Read) -> io::Result<(Vec<u8>, bool)> {
     let mut bytes = Vec::new();
     reader
-        .by_ref()
-        .take(MAX_MESSAGE_BYTES as u64)
+        .take(MAX_MESSAGE_BYTES as u64 + 1)
         .read_to_end(&mut bytes)?;
-    let skipped = io::copy(&mut reader, &mut io::sink())?;
-    Ok((bytes, skipped > 0))
+    let truncated = bytes.len() > MAX_MESSAGE_BYTES;
+    bytes.truncate(MAX_MESSAGE_BYTES);
+    Ok((bytes, truncated))
 }
 
 /// Splits an mbox (mboxo/mboxrd: a line starting with `From ` begins a message) into messages,

@@ -24,6 +24,7 @@ pub fn run(common: &Common, files: &[PathBuf]) -> Result<u8, AppError> {
     let mut tally = Tally::default();
     let mut stats = StreamStats::default();
     let mut bounces = BounceTally::default();
+    let mut message_inputs = 0usize;
     for path in files {
         let name = path.display().to_string();
         let io_error = |source| AppError::Io {
@@ -34,6 +35,7 @@ pub fn run(common: &Common, files: &[PathBuf]) -> Result<u8, AppError> {
             let reader = BufReader::with_capacity(READ_BUFFER_BYTES, stdin().lock());
             triage_reader(&matcher, "stdin", reader, &mut tally, &mut stats).map_err(io_error)?;
         } else if holds_messages(path).map_err(io_error)? {
+            message_inputs += 1;
             bounce::diagnose_path(&classifier, path, &mut bounces, &mut |_, _| {})
                 .map_err(|bounce::InputError::Io { path, source }| AppError::Io { path, source })?;
         } else {
@@ -53,7 +55,7 @@ pub fn run(common: &Common, files: &[PathBuf]) -> Result<u8, AppError> {
         .join(" ");
     let mut report = Report::new("triage", target, findings, Vec::new());
     report.evaluated = text_playbooks(&library);
-    if stats.lines > 0 || !read_messages {
+    if stats.lines > 0 || message_inputs == 0 {
         report.notes.push(format!(
             "{} lines ({} bytes) read, {} matched a playbook",
             stats.lines, stats.bytes, stats.matched_lines
@@ -61,6 +63,10 @@ pub fn run(common: &Common, files: &[PathBuf]) -> Result<u8, AppError> {
     }
     if read_messages {
         report.notes.extend(message_notes);
+    } else if message_inputs > 0 {
+        report
+            .notes
+            .push("no messages found in the mailbox or folder given".to_string());
     }
     if stats.truncated_lines > 0 {
         report.notes.push(format!(
