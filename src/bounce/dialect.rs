@@ -7,72 +7,101 @@ use regex::{Regex, RegexSet};
 
 use super::parse::ParsedMessage;
 
-/// `(dialect, what identifies it)`: tried in order against the message's headers and its text;
-/// the first that matches names the dialect. Vendors first, the generic DSN last.
-const SIGNATURES: &[(&str, &str)] = &[
-    ("fortimail", r"(?i)\bFortiMail\b|\bFortinet\b"),
-    ("amazon-ses", r"(?i)\bamazonses\.com\b|^x-ses-outgoing:"),
-    ("amazon-workmail", r"(?i)\bWorkMail\b|\bawsapps\.com\b"),
+/// `(dialect, phrases its bounce text always has, names found only in its header fields)`: tried
+/// in order; the first that matches names the dialect. Host names are looked for in headers only
+/// (a Postfix bounce for a gmail.com recipient is Postfix's). Vendors first, generic MTAs last.
+const SIGNATURES: &[(&str, &str, &str)] = &[
+    ("fortimail", r"\bFortiMail\b", r"\bFortiMail\b|\bFortinet\b"),
+    (
+        "amazon-ses",
+        r"\bAmazon SES\b",
+        r"\bamazonses\.com\b|^x-ses-outgoing:",
+    ),
+    (
+        "amazon-workmail",
+        r"\bAmazon WorkMail\b",
+        r"\bawsapps\.com\b|\bWorkMail\b",
+    ),
     (
         "office365",
-        r"(?i)\b(protection\.)?outlook\.com\b|\bOffice ?365\b|\bMicrosoft 365\b|\bprod\.outlook\.com\b|\bhotmail\.com\b",
+        r"\bOffice ?365\b|\bMicrosoft 365\b",
+        r"\bprotection\.outlook\.com\b|\bprod\.outlook\.com\b|\boutlook\.com\b|\bhotmail\.com\b",
     ),
     (
         "exchange",
-        r"(?i)^x-ms-exchange-message-is-ndr:|\bDiagnostic information for administrators\b|\bDelivery has failed to these recipients or groups\b|\bYour message did not reach some or all of the intended recipients\b|\bMicrosoft Exchange\b|\bRESOLVER\.\w+\.\w+|\bSTOREDRV\b|\bSMTPSEND\b",
+        r"\bDiagnostic information for administrators\b|\bDelivery has failed to these recipients or groups\b|\bYour message did not reach some or all of the intended recipients\b|\bRESOLVER\.\w+\.\w+|\bSTOREDRV\b",
+        r"^x-ms-exchange-message-is-ndr:|\bMicrosoft Exchange\b",
     ),
     (
         "gmail",
-        r"(?i)\bgooglemail\.com\b|\bgmail\.com\b|\bgoogle\.com\b|\bGoogle Workspace\b|^x-google-group-id:",
+        r"\bThe response from the remote server was\b|\bGoogle Workspace\b",
+        r"\bgooglemail\.com\b|\bgmail\.com\b|^x-google-group-id:",
     ),
     (
         "yahoo",
-        r"(?i)\byahoo(dns)?\.(com|net|co\.\w+)\b|\baol\.com\b|\bSorry, we were unable to deliver your message to the following address\b",
+        r"\bSorry, we were unable to deliver your message to the following address\b",
+        r"\byahoo(dns)?\.(com|net|co\.\w+)\b|\baol\.com\b",
     ),
     (
         "domino",
-        r"(?i)\bLotus Domino\b|\bDomino Directory\b|\bwas not delivered to:|\bHCL Domino\b|\bIBM Domino\b|\bNotes\b.{0,20}\bRouter\b",
+        r"\bLotus Domino\b|\bDomino Directory\b|\bwas not delivered to:|\bHCL Domino\b|\bIBM Domino\b",
+        r"\bDomino\b",
     ),
-    ("mdaemon", r"(?i)\bMDaemon\b|^x-mdaemon-deliver-to:"),
-    ("imail", r"(?i)\bIMail\b|\bIpswitch\b"),
+    (
+        "mdaemon",
+        r"\bMDaemon\b",
+        r"^x-mdaemon-deliver-to:|\bMDaemon\b",
+    ),
+    (
+        "imail",
+        r"\bIpswitch\b|\bIMail\b",
+        r"\bIMail\b|\bIpswitch\b",
+    ),
     (
         "courier",
-        r"(?i)\bCourier mail server\b|\bThis is a delivery status notification from\b|\bcourier-mta\b",
+        r"\bCourier mail server\b|\bThis is a delivery status notification from\b",
+        r"\bcourier-mta\b|\bCourier\b",
     ),
     (
         "opensmtpd",
-        r"(?i)\bThis is the MAILER-DAEMON, please DO NOT REPLY\b|\bAn error has occurred while attempting to deliver a message for the following list of recipients\b|\bOpenSMTPD\b",
+        r"\bThis is the MAILER-DAEMON, please DO NOT REPLY\b|\bAn error has occurred while attempting to deliver a message for\b",
+        r"\bOpenSMTPD\b",
     ),
-    (
-        "qmail",
-        r"(?i)\bThis is the qmail-send program\b|\bqmail-send\b|\b(vpopmail|netqmail)\b",
-    ),
+    ("qmail", r"\bThis is the qmail-send program\b", r"\bqmail\b"),
     (
         "exim",
-        r"(?i)^x-failed-recipients:|\bThis message was created automatically by mail delivery software\b|\bretry timeout exceeded\b|\bexim\b",
+        r"\bThis message was created automatically by mail delivery software\b",
+        r"^x-failed-recipients:|\bExim\b",
     ),
     (
         "sendmail",
-        r"(?i)\bTranscript of session follows\b|\bThe original message was received at\b|\bsendmail\b",
+        r"\bTranscript of session follows\b|\bThe original message was received at\b",
+        r"\bsendmail\b",
     ),
     (
         "postfix",
-        r"(?i)\bThis is the mail system at host\b|^x-postfix-queue-id:|\bX-Postfix\b|\bpostfix\b",
+        r"\bThis is the mail system at host\b",
+        r"^x-postfix-queue-id:|\bX-Postfix\b|\bPostfix\b",
     ),
     (
         "mailman",
-        r"(?i)^x-mailman-version:|\bmailing-?list was rejected\b|\bmailman\b",
+        r"\bmailing-?list was rejected\b|\bMailman\b",
+        r"^x-mailman-version:|\bmailman\b",
     ),
-    ("sympa", r"(?i)^x-sympa-to:|\bsympa\b"),
-    ("listserv", r"(?i)\bLISTSERV\b"),
-    ("ezmlm", r"(?i)\bezmlm\b"),
+    ("sympa", r"\bSympa\b", r"^x-sympa-to:|\bsympa\b"),
+    ("listserv", r"\bLISTSERV\b", r"\bLISTSERV\b"),
+    ("ezmlm", r"\bezmlm\b", r"\bezmlm\b"),
 ];
 
-static SET: LazyLock<RegexSet> = LazyLock::new(|| {
+static TEXT_SET: LazyLock<RegexSet> = LazyLock::new(|| {
+    RegexSet::new(SIGNATURES.iter().map(|(_, text, _)| format!("(?im){text}")))
+        .expect("static regexes")
+});
+static HEADER_SET: LazyLock<RegexSet> = LazyLock::new(|| {
     RegexSet::new(
         SIGNATURES
             .iter()
-            .map(|(_, pattern)| format!("(?m){pattern}")),
+            .map(|(_, _, headers)| format!("(?im){headers}")),
     )
     .expect("static regexes")
 });
@@ -115,8 +144,11 @@ pub fn detect(message: &ParsedMessage) -> &'static str {
         .char_indices()
         .nth(8192)
         .map_or(message.text.as_str(), |(cut, _)| &message.text[..cut]);
-    haystack.push_str(text_start);
-    if let Some(first) = SET.matches(&haystack).into_iter().next() {
+    // The bounce's own words say who wrote it best; header names come next.
+    if let Some(first) = TEXT_SET.matches(text_start).into_iter().next() {
+        return SIGNATURES[first].0;
+    }
+    if let Some(first) = HEADER_SET.matches(&haystack).into_iter().next() {
         return SIGNATURES[first].0;
     }
     if message.delivery_status.is_some() {

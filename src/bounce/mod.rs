@@ -114,7 +114,8 @@ pub fn looks_like_message(text: &[u8]) -> bool {
     if input::is_mbox(text) {
         return true;
     }
-    let text = String::from_utf8_lossy(&text[..text.len().min(64 * 1024)]);
+    let start = input::normalise_line_ends(&text[..text.len().min(64 * 1024)]);
+    let text = String::from_utf8_lossy(&start);
     let mut seen = 0;
     for line in text.lines() {
         if line.trim().is_empty() {
@@ -143,6 +144,7 @@ mod tests {
     #[test]
     fn messages_are_told_from_replies_and_logs() {
         assert!(looks_like_message(b"From: a@b.test\nSubject: x\n\nbody\n"));
+        assert!(looks_like_message(b"From: a@b.test\rSubject: x\r\rbody\r"));
         assert!(looks_like_message(
             b"Return-Path: <>\r\nReceived: from x\r\n\tby y\r\nFrom: z\r\n\r\n"
         ));
