@@ -23,6 +23,11 @@ pub fn run(common: &Common, texts: &[String], messages: &[PathBuf]) -> Result<u8
     let library = library(common)?;
     let matcher = TextMatcher::new(&library.playbooks);
     if !messages.is_empty() {
+        if !texts.is_empty() {
+            return Err(AppError::Usage(
+                "give TEXT arguments or --message files, not both".into(),
+            ));
+        }
         let sources = MessageSources::Paths(messages);
         return explain_messages(common, &library, &matcher, &sources, started);
     }
