@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::finding::Platform;
 use crate::report::Format;
+use crate::vocabulary::Platform;
 
 #[derive(Debug, Parser)]
 #[command(
