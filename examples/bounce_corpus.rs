@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use mxdoctor::bounce::{Classifier, parse_message};
+use mxdoctor::diagnose::text::TextMatcher;
 use mxdoctor::playbook::Library;
-use mxdoctor::triage::TextMatcher;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let library = Library::load(&[]).map_err(|e| format!("{e:?}"))?;

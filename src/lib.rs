@@ -6,7 +6,7 @@ pub mod bounce;
 pub mod bundle;
 pub mod cli;
 pub mod commands;
-pub mod engine;
+pub mod diagnose;
 pub mod error;
 pub mod finding;
 pub mod lines;
@@ -14,9 +14,8 @@ pub mod playbook;
 pub mod profile;
 pub mod progress_ui;
 pub mod queue;
-pub mod rank;
 pub mod report;
-pub mod triage;
+pub mod vocabulary;
 
 use cli::{Cli, Command};
 use error::AppError;
@@ -27,7 +26,10 @@ pub fn run(cli: &Cli) -> Result<u8, AppError> {
         Command::Explain { text, message } => commands::explain::run(&cli.common, text, message),
         Command::Triage { files } => commands::triage::run(&cli.common, files),
         Command::Playbooks { action } => commands::playbooks::run(&cli.common, action),
-        Command::Check(args) => commands::check::run(&cli.common, args),
+        Command::Check(args) => match &args.targets {
+            Some(file) => commands::fleet::run(&cli.common, args, file),
+            None => commands::check::run(&cli.common, args),
+        },
         Command::Demo => commands::demo::run(&cli.common),
         Command::Queue(args) => commands::queue::run(&cli.common, args),
         Command::Replay { file } => commands::replay::run(&cli.common, file),

@@ -7,10 +7,10 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use mxdoctor::bounce::{self, BounceTally, Classifier, RawMessage};
+use mxdoctor::diagnose::rank::rank;
+use mxdoctor::diagnose::text::TextMatcher;
 use mxdoctor::finding::{Finding, Platform};
 use mxdoctor::playbook::Library;
-use mxdoctor::rank::rank;
-use mxdoctor::triage::TextMatcher;
 
 use crate::common::{json_report, mxdoctor};
 

@@ -1,5 +1,6 @@
 //! The one integration-test binary (ripgrep style): a module per area, sharing helpers in `common`.
 
+mod architecture;
 mod bounce_corpus;
 mod bounces;
 mod check;

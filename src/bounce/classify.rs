@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
-use mxdoctor_checks::Reply;
+use mxdoctor_model::Reply;
 use regex::Regex;
 use serde::Serialize;
 
@@ -18,12 +18,12 @@ use super::dsn::{Action, RecipientStatus};
 use super::original::OriginalContext;
 use super::parse::ParsedMessage;
 use super::status_codes;
+use crate::diagnose::rank::score;
+use crate::diagnose::text::TextMatcher;
+use crate::diagnose::text::embedded_reply::find_reply;
+use crate::diagnose::text::matcher::{Hit, SymptomKind};
 use crate::playbook::schema::Area;
 use crate::playbook::{Confidence, Playbook};
-use crate::rank::score;
-use crate::triage::TextMatcher;
-use crate::triage::embedded_reply::find_reply;
-use crate::triage::matcher::{Hit, SymptomKind};
 
 /// What a message is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]

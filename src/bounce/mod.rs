@@ -58,6 +58,25 @@ pub fn diagnose_raw(
     each(raw, &diagnosis);
 }
 
+/// The report of a run over messages: one finding per reason (ranked), the tally's notes.
+/// `by_domain`: evidence lists recipient domains (mailboxes) rather than sample messages.
+pub fn messages_report(
+    playbooks: &[crate::playbook::Playbook],
+    command: &str,
+    target: String,
+    tally: BounceTally,
+    platform: crate::vocabulary::Platform,
+    by_domain: bool,
+) -> crate::report::Report {
+    let notes = tally.notes();
+    let mut findings = tally.into_findings(playbooks, platform, by_domain);
+    crate::diagnose::rank::rank(&mut findings);
+    let mut report = crate::report::Report::new(command, target, findings, Vec::new());
+    report.notes = notes;
+    report.evaluated = crate::diagnose::text::text_playbooks(playbooks);
+    report
+}
+
 /// One line describing a diagnosed message: what it is, its dialect, its returned original.
 pub fn describe(label: &str, diagnosis: &Diagnosis) -> String {
     let mut line = format!(

@@ -5,13 +5,12 @@ use std::io::Read;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use super::{emit, library, text_playbooks};
+use super::{emit, library};
 use crate::bounce::{self, BounceTally, Classifier, RawMessage};
 use crate::cli::Common;
+use crate::diagnose::text::explain::split_items;
+use crate::diagnose::{Diagnoser, Input};
 use crate::error::AppError;
-use crate::report::Report;
-use crate::triage::TextMatcher;
-use crate::triage::explain::{explain, split_items};
 
 /// Reads at most this much from stdin: explain is for pasted text; use `triage` for files.
 const MAX_STDIN_BYTES: u64 = 16 << 20;
@@ -21,10 +20,15 @@ const DESCRIBED_MESSAGES: usize = 50;
 pub fn run(common: &Common, texts: &[String], messages: &[PathBuf]) -> Result<u8, AppError> {
     let started = Instant::now();
     let library = library(common)?;
-    let matcher = TextMatcher::new(&library.playbooks);
+    let diagnoser = Diagnoser::new(&library.playbooks, common.platform);
     if !messages.is_empty() {
+        if !texts.is_empty() {
+            return Err(AppError::Usage(
+                "give TEXT arguments or --message files, not both".into(),
+            ));
+        }
         let sources = MessageSources::Paths(messages);
-        return explain_messages(common, &library, &matcher, &sources, started);
+        return explain_messages(common, &diagnoser, &sources, started);
     }
     let items = if texts.is_empty() {
         let mut input = Vec::new();
@@ -41,19 +45,13 @@ pub fn run(common: &Common, texts: &[String], messages: &[PathBuf]) -> Result<u8
         // A whole message, or delivery-status fields pasted on their own (folded lines joined).
         if bounce::looks_like_message(&input) || bounce::dsn::looks_like_status_fields(&text) {
             let sources = MessageSources::Stdin(input.clone());
-            return explain_messages(common, &library, &matcher, &sources, started);
+            return explain_messages(common, &diagnoser, &sources, started);
         }
         split_items(&text)
     } else {
         texts.to_vec()
     };
-    let findings = explain(&matcher, &items, common.platform);
-    let target = match items.len() {
-        1 => "1 input".to_string(),
-        n => format!("{n} inputs"),
-    };
-    let mut report = Report::new("explain", target, findings, Vec::new());
-    report.evaluated = text_playbooks(&library);
+    let report = diagnoser.diagnose(Input::Texts(&items));
     emit(report, common, started)
 }
 
@@ -64,12 +62,11 @@ enum MessageSources<'a> {
 
 fn explain_messages(
     common: &Common,
-    library: &crate::playbook::Library,
-    matcher: &TextMatcher<'_>,
+    diagnoser: &Diagnoser<'_>,
     sources: &MessageSources<'_>,
     started: Instant,
 ) -> Result<u8, AppError> {
-    let classifier = Classifier::new(matcher);
+    let classifier = Classifier::new(diagnoser.text_matcher());
     let mut tally = BounceTally::default();
     let mut described = Vec::new();
     let mut each = |raw: &RawMessage, diagnosis: &bounce::Diagnosis| {
@@ -110,11 +107,14 @@ fn explain_messages(
             "stdin".to_string()
         }
     };
-    let mut notes = tally.notes();
-    notes.extend(described);
-    let findings = tally.into_findings(&library.playbooks, common.platform, false);
-    let mut report = Report::new("explain", target, findings, Vec::new());
-    report.notes = notes;
-    report.evaluated = text_playbooks(library);
+    let mut report = bounce::messages_report(
+        classifier.playbooks(),
+        "explain",
+        target,
+        tally,
+        common.platform,
+        false,
+    );
+    report.notes.extend(described);
     emit(report, common, started)
 }

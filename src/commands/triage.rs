@@ -6,21 +6,23 @@ use std::io::{BufRead, BufReader, stdin};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use super::{emit, library, text_playbooks};
+use super::{emit, library};
 use crate::bounce::{self, BounceTally, Classifier};
 use crate::cli::Common;
+use crate::diagnose::rank::rank;
+use crate::diagnose::text::Tally;
+use crate::diagnose::text::stream::{StreamStats, triage_reader};
+use crate::diagnose::{Diagnoser, Input};
 use crate::error::AppError;
-use crate::report::Report;
-use crate::triage::stream::{StreamStats, triage_reader};
-use crate::triage::{Tally, TextMatcher};
 
 const READ_BUFFER_BYTES: usize = 256 * 1024;
 
 pub fn run(common: &Common, files: &[PathBuf]) -> Result<u8, AppError> {
     let started = Instant::now();
     let library = library(common)?;
-    let matcher = TextMatcher::new(&library.playbooks);
-    let classifier = Classifier::new(&matcher);
+    let diagnoser = Diagnoser::new(&library.playbooks, common.platform);
+    let matcher = diagnoser.text_matcher();
+    let classifier = Classifier::new(matcher);
     let mut tally = Tally::default();
     let mut stats = StreamStats::default();
     let mut bounces = BounceTally::default();
@@ -33,7 +35,7 @@ pub fn run(common: &Common, files: &[PathBuf]) -> Result<u8, AppError> {
         };
         if name == "-" {
             let reader = BufReader::with_capacity(READ_BUFFER_BYTES, stdin().lock());
-            triage_reader(&matcher, "stdin", reader, &mut tally, &mut stats).map_err(io_error)?;
+            triage_reader(matcher, "stdin", reader, &mut tally, &mut stats).map_err(io_error)?;
         } else if holds_messages(path).map_err(io_error)? {
             message_inputs += 1;
             bounce::diagnose_path(&classifier, path, &mut bounces, &mut |_, _| {})
@@ -41,40 +43,41 @@ pub fn run(common: &Common, files: &[PathBuf]) -> Result<u8, AppError> {
         } else {
             let file = File::open(path).map_err(io_error)?;
             let reader = BufReader::with_capacity(READ_BUFFER_BYTES, file);
-            triage_reader(&matcher, &name, reader, &mut tally, &mut stats).map_err(io_error)?;
+            triage_reader(matcher, &name, reader, &mut tally, &mut stats).map_err(io_error)?;
         }
     }
-    let mut findings = tally.into_findings(&library.playbooks, common.platform);
-    let read_messages = bounces.messages > 0;
-    let message_notes = bounces.notes();
-    findings.extend(bounces.into_findings(&library.playbooks, common.platform, true));
     let target = files
         .iter()
         .map(|p| p.display().to_string())
         .collect::<Vec<_>>()
         .join(" ");
-    let mut report = Report::new("triage", target, findings, Vec::new());
-    report.evaluated = text_playbooks(&library);
-    if stats.lines > 0 || message_inputs == 0 {
-        report.notes.push(format!(
-            "{} lines ({} bytes) read, {} matched a playbook",
-            stats.lines, stats.bytes, stats.matched_lines
-        ));
-    }
-    if read_messages {
-        report.notes.extend(message_notes);
-    } else if message_inputs > 0 {
-        report
-            .notes
-            .push("no messages found in the mailbox or folder given".to_string());
-    }
-    if stats.truncated_lines > 0 {
-        report.notes.push(format!(
-            "{} lines longer than {} bytes were matched on their first {} bytes only",
-            stats.truncated_lines,
-            crate::triage::stream::MAX_LINE_BYTES,
-            crate::triage::stream::MAX_LINE_BYTES
-        ));
+    let read_lines = stats.lines > 0;
+    let mut report = diagnoser.diagnose(Input::Log {
+        target: target.clone(),
+        tally,
+        stats,
+    });
+    if message_inputs > 0 {
+        if !read_lines {
+            // Only mailboxes were given: "0 lines read" would say nothing.
+            report.notes.clear();
+        }
+        if bounces.messages == 0 {
+            report
+                .notes
+                .push("no messages found in the mailbox or folder given".to_string());
+        }
+        let messages = bounce::messages_report(
+            classifier.playbooks(),
+            "triage",
+            target,
+            bounces,
+            common.platform,
+            true,
+        );
+        report.findings.extend(messages.findings);
+        report.notes.extend(messages.notes);
+        rank(&mut report.findings);
     }
     emit(report, common, started)
 }
