@@ -4,7 +4,8 @@
 # target/assets/ (never committed, so they cannot go stale), then `cargo deb --no-build`.
 # Prints the path of the .deb on its last line. Needs cargo-deb (`cargo install cargo-deb --locked`);
 # dpkg-shlibdeps (Debian's dpkg-dev) computes the library dependencies when it is installed.
-# Environment: CARGO_TARGET_DIR is honoured; MXDOCTOR_SKIP_BUILD=1 reuses an existing release binary.
+# Environment: CARGO_TARGET_DIR is honoured (cargo-deb reads it too); MXDOCTOR_SKIP_BUILD=1 reuses an
+# existing release binary.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -33,4 +34,4 @@ for generated in mxdoctor.1 mxdoctor.bash _mxdoctor mxdoctor.fish; do
     [ -s "$ASSETS/$generated" ] || { echo "build-deb: $generated came out empty" >&2; exit 1; }
 done
 
-cargo deb --no-build --target-dir "$TARGET_DIR" --output "$TARGET_DIR/debian/" | tail -n1
+cargo deb --package mxdoctor --no-build --locked --output "$TARGET_DIR/debian/" | tail -n1

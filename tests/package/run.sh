@@ -14,7 +14,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 # Pinned, so a new cargo-deb release cannot change the package under CI without a commit here.
-CARGO_DEB_VERSION=3.6.2
+CARGO_DEB_VERSION=3.8.0
 PASSED=0
 FAILED=0
 WORK=$(mktemp -d /tmp/mxdoctor-package.XXXXXX)
