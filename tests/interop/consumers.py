@@ -8,6 +8,9 @@ the consumer read with the JSON report of the same run, prints one summary line,
 
   consumers.py junit REPORT.xml REPORT.json|-      (-: no JSON to compare; print the failed testcases)
   consumers.py nagios STDOUT EXIT_CODE REPORT.json
+  consumers.py nagios-status STATUS.DAT SERVICE STDOUT EXIT_CODE
+                                                   (what Nagios Core stored for SERVICE equals what
+                                                    mxdoctor printed and exited with in a direct run)
   consumers.py ci-steps docs/ci.md                 (python3-yaml parses each CI job; prints its
                                                     `mxdoctor check` commands as "SYSTEM<TAB>COMMAND")
 """
@@ -132,6 +135,36 @@ def nagios(stdout_path, exit_code, json_path):
           f"({len(latencies)} latencies in s), {len(long_output)} long-output lines")
 
 
+def nagios_status(status_path, service, stdout_path, exit_code):
+    from pynag.Utils import PerfData
+
+    blocks = []
+    with open(status_path, encoding="utf-8") as handle:
+        for block in re.findall(r"^servicestatus \{\n(.*?)^\s*\}", handle.read(), re.S | re.M):
+            fields = dict(line.strip().split("=", 1) for line in block.splitlines() if "=" in line)
+            blocks.append(fields)
+    mine = [b for b in blocks if b.get("service_description") == service]
+    if len(mine) != 1 or mine[0].get("has_been_checked") != "1":
+        fail(f"Nagios has no checked service {service!r} in {status_path}")
+    stored = mine[0]
+    with open(stdout_path, encoding="utf-8") as handle:
+        printed = handle.read().splitlines()
+    first, _, perf = printed[0].partition("|")
+    if stored["current_state"] != str(int(exit_code)):
+        fail(f"Nagios state {stored['current_state']} ({stored['plugin_output']!r}) but mxdoctor exits {exit_code}")
+    if stored["plugin_output"] != first.strip():
+        fail(f"Nagios plugin_output {stored['plugin_output']!r} != {first.strip()!r}")
+    # status.dat writes the long output's newlines as a backslash and n.
+    long_output = stored.get("long_plugin_output", "").split("\\n") if stored.get("long_plugin_output") else []
+    if long_output != printed[1:]:
+        fail(f"Nagios long_plugin_output {long_output} != {printed[1:]}")
+    stored_labels = sorted(m.label for m in PerfData(stored.get("performance_data", "")).metrics)
+    printed_labels = sorted(m.label for m in PerfData(perf).metrics)
+    if not stored_labels or stored_labels != printed_labels:
+        fail(f"Nagios performance_data labels {stored_labels} != {printed_labels}")
+    print(f"state {stored['current_state']}, {len(long_output)} long-output lines, {len(stored_labels)} perfdata labels")
+
+
 def ci_steps(markdown_path):
     import yaml
 
@@ -161,7 +194,7 @@ def ci_steps(markdown_path):
 
 
 if __name__ == "__main__":
-    commands = {"junit": (junit, 2), "nagios": (nagios, 3), "ci-steps": (ci_steps, 1)}
+    commands = {"junit": (junit, 2), "nagios": (nagios, 3), "nagios-status": (nagios_status, 4), "ci-steps": (ci_steps, 1)}
     if len(sys.argv) < 2 or sys.argv[1] not in commands or len(sys.argv) - 2 != commands[sys.argv[1]][1]:
         fail(__doc__)
     command, _ = commands[sys.argv[1]]
