@@ -1,6 +1,7 @@
 //! `playbooks lint`: every example must be diagnosed as its playbook (ranked first), every counter-example not at all.
 
 use super::Playbook;
+use super::remediation_lint::remediation_problems;
 use crate::finding::Platform;
 use crate::rank::rank;
 use crate::triage::TextMatcher;
@@ -47,6 +48,9 @@ pub fn lint(playbooks: &[Playbook], selected: impl Fn(&Playbook) -> bool) -> Vec
                     detail.lines().last().unwrap_or_default()
                 )));
             }
+        }
+        for problem in remediation_problems(&playbook.remediation) {
+            failures.push(fail(problem));
         }
         let has_symptoms = !(playbook.replies.is_empty()
             && playbook.logs.is_empty()

@@ -6,6 +6,7 @@ pub mod error;
 pub mod lint;
 pub mod load;
 pub mod regex;
+pub mod remediation_lint;
 pub mod schema;
 
 pub use compile::Playbook;

@@ -1,0 +1,106 @@
+//! The `audit` subcommand: read the file, audit it, evaluate the playbooks that read `config.*`
+//! checks, and report through the same ranking, formats and exit codes as every other command.
+
+use std::io::Read;
+use std::path::Path;
+use std::time::Instant;
+
+use super::{Audited, audit_text};
+use crate::cli::{AuditArgs, Common};
+use crate::commands::{emit, library};
+use crate::engine::{evaluate, needed_checks};
+use crate::error::AppError;
+use crate::fortimail_version::select_release;
+use crate::playbook::Playbook;
+use crate::report::{EvaluatedPlaybook, Report};
+
+/// Larger inputs are refused: a FortiMail backup is a few MB at most.
+const MAX_CONFIG_BYTES: u64 = 64 * 1024 * 1024;
+
+pub fn run(common: &Common, args: &AuditArgs) -> Result<u8, AppError> {
+    let started = Instant::now();
+    let library = library(common)?;
+    let text = read_config(&args.file)?;
+    let audited = audit_text(&text, common.platform, common.fortimail_version.as_deref())
+        .map_err(|error| AppError::Usage(format!("{}: {error}", args.file.display())))?;
+    let report = diagnose(
+        &library.playbooks,
+        &audited,
+        &args.file.display().to_string(),
+    );
+    emit(report, common, started)
+}
+
+/// Reads a configuration file (or stdin for `-`) as text, bounded in size.
+pub fn read_config(path: &Path) -> Result<String, AppError> {
+    let name = path.display().to_string();
+    let io_error = |source| AppError::Io {
+        path: name.clone(),
+        source,
+    };
+    let mut bytes = Vec::new();
+    if name == "-" {
+        std::io::stdin()
+            .lock()
+            .take(MAX_CONFIG_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(io_error)?;
+    } else {
+        std::fs::File::open(path)
+            .and_then(|file| file.take(MAX_CONFIG_BYTES + 1).read_to_end(&mut bytes))
+            .map_err(io_error)?;
+    }
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(AppError::Usage(format!(
+            "{name}: larger than {} MiB, not a configuration",
+            MAX_CONFIG_BYTES >> 20
+        )));
+    }
+    String::from_utf8(bytes)
+        .map_err(|_| AppError::Usage(format!("{name}: not UTF-8 text, not a configuration")))
+}
+
+/// The playbooks with a rule over a `config.*` check.
+pub fn config_playbooks(playbooks: &[Playbook]) -> Vec<&Playbook> {
+    playbooks
+        .iter()
+        .filter(|p| {
+            needed_checks(std::slice::from_ref(*p))
+                .iter()
+                .any(|check| check.starts_with("config."))
+        })
+        .collect()
+}
+
+/// Pure: audited observations in, the report out (remediation chosen for the audited release).
+pub fn diagnose(playbooks: &[Playbook], audited: &Audited, target: &str) -> Report {
+    let selected = config_playbooks(playbooks);
+    let mut findings: Vec<_> = selected
+        .iter()
+        .flat_map(|p| {
+            evaluate(
+                std::slice::from_ref(*p),
+                &audited.observations,
+                audited.platform,
+            )
+        })
+        .collect();
+    if let Some(release) = &audited.version {
+        for remediation in findings.iter_mut().flat_map(|f| &mut f.remediation) {
+            select_release(remediation, release);
+        }
+    }
+    let mut report = Report::new("audit", target, findings, audited.observations.clone());
+    report.evaluated = selected.iter().map(|p| EvaluatedPlaybook::of(p)).collect();
+    report.notes.push(match (&audited.version, audited.version_source) {
+        (Some(version), Some(source)) => format!(
+            "{} configuration, FortiMail {version} (from {source}): remediation shows that release's syntax",
+            audited.platform.as_str()
+        ),
+        _ if audited.platform == crate::finding::Platform::Fortimail => {
+            "fortimail configuration without a version header: remediation lists every release's syntax (give --fortimail-version X.Y)".into()
+        }
+        _ => format!("{} configuration", audited.platform.as_str()),
+    });
+    report
+}
