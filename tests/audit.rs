@@ -10,14 +10,38 @@ const RELEASES: [&str; 3] = ["7.2", "7.4", "7.6"];
 
 /// The seed's configuration causes and the playbook each one must reach.
 const FORTIMAIL_CAUSES: [(&str, &str, &str); 8] = [
-    ("config.ip_policy", "no_catch_all_reject", "scan-bypass-no-policy"),
-    ("config.ip_policy", "no_antispam_profile", "scan-bypass-no-policy"),
+    (
+        "config.ip_policy",
+        "no_catch_all_reject",
+        "scan-bypass-no-policy",
+    ),
+    (
+        "config.ip_policy",
+        "no_antispam_profile",
+        "scan-bypass-no-policy",
+    ),
     ("config.access_control", "relay_any", "open-relay"),
-    ("config.safelist", "protected_domain", "antispam-bypass-safelist"),
-    ("config.smtp_auth", "bypass_scan", "antispam-bypass-safelist"),
-    ("config.recipient_verification", "smtp_exchange", "exchange-recipient-filter"),
+    (
+        "config.safelist",
+        "protected_domain",
+        "antispam-bypass-safelist",
+    ),
+    (
+        "config.smtp_auth",
+        "bypass_scan",
+        "antispam-bypass-safelist",
+    ),
+    (
+        "config.recipient_verification",
+        "smtp_exchange",
+        "exchange-recipient-filter",
+    ),
     ("config.dnsbl", "public_resolver", "dnsbl-lookup-error"),
-    ("config.uri_redirect", "enabled", "milter-timeout-uri-redirect"),
+    (
+        "config.uri_redirect",
+        "enabled",
+        "milter-timeout-uri-redirect",
+    ),
 ];
 
 fn observed(report: &Value, check: &str, rule: &str) -> bool {
@@ -49,11 +73,20 @@ fn every_seed_cause_fires_on_the_broken_fixture_of_each_release() {
         assert_eq!(code, 2, "{release}: a critical finding makes exit 2");
         assert_eq!(report["command"], "audit");
         let ids = ranked_ids(&report);
-        assert_eq!(ids.first().map(String::as_str), Some("open-relay"), "{release}: {ids:?}");
+        assert_eq!(
+            ids.first().map(String::as_str),
+            Some("open-relay"),
+            "{release}: {ids:?}"
+        );
         for (check, rule, playbook) in FORTIMAIL_CAUSES {
-            assert!(observed(&report, check, rule), "{release}: {check} {rule} not observed");
             assert!(
-                evidence_checks(&report, playbook).iter().any(|c| c == check),
+                observed(&report, check, rule),
+                "{release}: {check} {rule} not observed"
+            );
+            assert!(
+                evidence_checks(&report, playbook)
+                    .iter()
+                    .any(|c| c == check),
                 "{release}: {playbook} does not cite {check}: {ids:?}"
             );
         }
@@ -66,13 +99,20 @@ fn healthy_fixtures_of_each_release_are_silent() {
         let path = fixture(&format!("audit/fortimail-{release}-healthy.conf"));
         let (code, report) = json_report(&["audit", &path]);
         assert_eq!(code, 0, "{release}: {:?}", ranked_ids(&report));
-        assert!(ranked_ids(&report).is_empty(), "{release}: {:?}", ranked_ids(&report));
+        assert!(
+            ranked_ids(&report).is_empty(),
+            "{release}: {:?}",
+            ranked_ids(&report)
+        );
         let failures: Vec<&Value> = report["observations"]
             .as_array()
             .map(|all| all.iter().filter(|o| o["outcome"] == "fail").collect())
             .unwrap_or_default();
         assert!(failures.is_empty(), "{release}: {failures:#?}");
-        assert!(observed(&report, "config.dnsbl", "dnsbl"), "{release}: zones listed as a fact");
+        assert!(
+            observed(&report, "config.dnsbl", "dnsbl"),
+            "{release}: zones listed as a fact"
+        );
     }
 }
 
@@ -83,7 +123,10 @@ fn remediation_follows_the_release_in_the_header() {
         let (_, report) = json_report(&["audit", &path]);
         let fortimail = report["findings"]
             .as_array()
-            .and_then(|all| all.iter().find(|f| f["playbook"] == "scan-bypass-no-policy"))
+            .and_then(|all| {
+                all.iter()
+                    .find(|f| f["playbook"] == "scan-bypass-no-policy")
+            })
             .and_then(|f| f["remediation"].as_array())
             .and_then(|all| all.iter().find(|r| r["platform"] == "fortimail"))
             .cloned()
@@ -92,9 +135,15 @@ fn remediation_follows_the_release_in_the_header() {
         fortimail["commands"].to_string()
     };
     let old = syntax("7.4");
-    assert!(old.contains("set client 0.0.0.0/0") && !old.contains("source-ip"), "{old}");
+    assert!(
+        old.contains("set client 0.0.0.0/0") && !old.contains("source-ip"),
+        "{old}"
+    );
     let new = syntax("7.6");
-    assert!(new.contains("set source-ip 0.0.0.0/0") && !new.contains("set client "), "{new}");
+    assert!(
+        new.contains("set source-ip 0.0.0.0/0") && !new.contains("set client "),
+        "{new}"
+    );
 }
 
 #[test]
@@ -110,17 +159,37 @@ fn the_flag_overrides_the_header_and_reaches_explain_and_playbooks_show() {
     );
     let line = "Nov 28 06:32:32 fm1 mail: sm-mta[3321]: 4ASDFx012345: Milter (mailfilterd): timeout before data read, where=eom";
     let old = mxdoctor()
-        .args(["explain", "--platform", "fortimail", "--fortimail-version", "7.2", line])
+        .args([
+            "explain",
+            "--platform",
+            "fortimail",
+            "--fortimail-version",
+            "7.2",
+            line,
+        ])
         .output()
         .expect("runs");
     let old = String::from_utf8_lossy(&old.stdout);
-    assert!(old.contains("set uri-redirect-lookup disable") && !old.contains("set url-redirect-lookup"), "{old}");
+    assert!(
+        old.contains("set uri-redirect-lookup disable") && !old.contains("set url-redirect-lookup"),
+        "{old}"
+    );
     let shown = mxdoctor()
-        .args(["playbooks", "show", "milter-timeout-uri-redirect", "--fortimail-version", "8.0.1"])
+        .args([
+            "playbooks",
+            "show",
+            "milter-timeout-uri-redirect",
+            "--fortimail-version",
+            "8.0.1",
+        ])
         .output()
         .expect("runs");
     let shown = String::from_utf8_lossy(&shown.stdout);
-    assert!(shown.contains("set url-redirect-lookup disable") && !shown.contains("uri-redirect-lookup disable"), "{shown}");
+    assert!(
+        shown.contains("set url-redirect-lookup disable")
+            && !shown.contains("uri-redirect-lookup disable"),
+        "{shown}"
+    );
     let bad = mxdoctor()
         .args(["explain", "--fortimail-version", "seven", "x"])
         .output()
@@ -145,7 +214,12 @@ fn real_postconf_output_is_judged() {
         assert!(observed(&report, check, rule), "{check} {rule}");
     }
     let ids = ranked_ids(&report);
-    for id in ["open-relay", "restriction-order", "recipient-accepts-all", "scan-bypass-no-policy"] {
+    for id in [
+        "open-relay",
+        "restriction-order",
+        "recipient-accepts-all",
+        "scan-bypass-no-policy",
+    ] {
         assert!(ids.iter().any(|i| i == id), "{id} missing: {ids:?}");
     }
     let (code, report) = json_report(&["audit", &fixture("audit/postconf-n-healthy.txt")]);
@@ -159,21 +233,84 @@ fn unknown_truncated_or_mismatched_input_is_a_clear_error() {
     let cut = &full[..full.find("config domain").expect("domain table") + 40];
     let cases = [
         ("truncated.conf", cut.to_string(), "truncated"),
-        ("prose.txt", "Hello, this is not a configuration.\n".to_string(), "not a configuration"),
+        (
+            "prose.txt",
+            "Hello, this is not a configuration.\n".to_string(),
+            "not a configuration",
+        ),
         ("empty.conf", String::new(), "empty"),
-        ("garbage.conf", "config system dns\n  frobnicate 1\nend\n".to_string(), "line 2"),
+        (
+            "garbage.conf",
+            "config system dns\n  frobnicate 1\nend\n".to_string(),
+            "line 2",
+        ),
     ];
     for (name, text, expected) in cases {
         let path = dir.path().join(name);
         std::fs::write(&path, text).expect("write");
-        let output = mxdoctor().args(["audit"]).arg(&path).output().expect("runs");
+        let output = mxdoctor()
+            .args(["audit"])
+            .arg(&path)
+            .output()
+            .expect("runs");
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(3), "{name}: {stderr}");
         assert!(stderr.contains(expected), "{name}: {stderr}");
     }
     let exchange = mxdoctor()
-        .args(["audit", "--platform", "exchange", &fixture("audit/postconf-n-healthy.txt")])
+        .args([
+            "audit",
+            "--platform",
+            "exchange",
+            &fixture("audit/postconf-n-healthy.txt"),
+        ])
         .output()
         .expect("runs");
     assert_eq!(exchange.status.code(), Some(3));
+}
+
+/// `check --from-config`: the configuration's DNSBL zone is probed live (here one of the lab's slow
+/// zones, on 127.0.0.0/8 through the lab resolver) and the audit observations join the report.
+#[test]
+fn check_from_config_probes_the_configured_zones() {
+    use mxdoctor_checks::lab::scenarios::SLOW_ZONE;
+    let running = crate::check::start_lab();
+    let zone = format!("c.{SLOW_ZONE}");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("fm.conf");
+    std::fs::write(
+        &config,
+        format!(
+            "config profile antispam\n    edit \"AS\"\n        config dnsbl-server\n            edit \"{zone}\"\n            next\n        end\n    next\nend\n"
+        ),
+    )
+    .expect("write");
+    let output = mxdoctor()
+        .args(running.args("healthy"))
+        .arg("--from-config")
+        .arg(&config)
+        .args(["--format", "json", "--no-progress"])
+        .output()
+        .expect("runs");
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    let observations = report["observations"].as_array().expect("observations");
+    assert!(
+        observations
+            .iter()
+            .any(|o| o["check"] == "dnsbl" && o["data"]["zone"] == zone.as_str()),
+        "the configured zone was not probed"
+    );
+    assert!(observed(&report, "config.dnsbl", "dnsbl"));
+    assert!(
+        evidence_checks(&report, "milter-timeout-dnsbl")
+            .iter()
+            .any(|c| c == "dnsbl"),
+        "slow configured zone not reported: {:?}",
+        ranked_ids(&report)
+    );
 }

@@ -104,3 +104,39 @@ pub fn diagnose(playbooks: &[Playbook], audited: &Audited, target: &str) -> Repo
     });
     report
 }
+
+/// `check --from-config FILE`: the configuration's DNSBL/SURBL zones join `--dnsbl`/`--surbl` (so
+/// the live latency probe queries them), and its audited observations join the live ones.
+pub fn for_check(
+    args: &crate::cli::CheckArgs,
+    common: &Common,
+) -> Result<(crate::cli::CheckArgs, Option<Audited>), AppError> {
+    let Some(path) = &args.from_config else {
+        return Ok((args.clone(), None));
+    };
+    let text = read_config(path)?;
+    let audited = audit_text(&text, common.platform, common.fortimail_version.as_deref())
+        .map_err(|error| AppError::Usage(format!("{}: {error}", path.display())))?;
+    let (dnsbl, surbl) = super::list_zones(&audited.observations);
+    let mut args = args.clone();
+    for zone in dnsbl {
+        if !args.dnsbls.contains(&zone) {
+            args.dnsbls.push(zone);
+        }
+    }
+    for zone in surbl {
+        if !args.surbls.contains(&zone) {
+            args.surbls.push(zone);
+        }
+    }
+    Ok((args, Some(audited)))
+}
+
+/// Chooses the audited release's syntax in a report's remediation (when no flag chose one).
+pub fn select_audited_release(report: &mut Report, audited: Option<&Audited>) {
+    if let Some(release) = audited.and_then(|a| a.version.as_deref()) {
+        for remediation in report.findings.iter_mut().flat_map(|f| &mut f.remediation) {
+            select_release(remediation, release);
+        }
+    }
+}
