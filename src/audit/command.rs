@@ -140,3 +140,64 @@ pub fn select_audited_release(report: &mut Report, audited: Option<&Audited>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::Platform;
+    use crate::playbook::Library;
+
+    fn audited(text: &str) -> Audited {
+        audit_text(text, Platform::Generic, None).expect("audits")
+    }
+
+    #[test]
+    fn no_config_fact_means_no_finding_even_with_live_rules_around() {
+        let library = Library::load(&[]).expect("shipped playbooks load");
+        let quiet = Audited {
+            platform: Platform::Postfix,
+            version: None,
+            version_source: None,
+            observations: Vec::new(),
+        };
+        assert!(
+            diagnose(&library.playbooks, &quiet, "empty")
+                .findings
+                .is_empty()
+        );
+        let report = diagnose(
+            &library.playbooks,
+            &audited("myhostname = mx.example.test\n"),
+            "x",
+        );
+        assert!(report.findings.is_empty(), "{:?}", report.findings);
+        assert!(!report.evaluated.is_empty());
+    }
+
+    #[test]
+    fn a_mask_written_either_way_is_the_same_catch_all() {
+        for client in ["0.0.0.0/0", "0.0.0.0 0.0.0.0", "0.0.0.0/0.0.0.0"] {
+            let text = format!(
+                "config policy ip\n edit 1\n  set client {client}\n  set action reject\n next\nend\n"
+            );
+            let facts = audited(&text);
+            assert!(
+                !facts
+                    .observations
+                    .iter()
+                    .any(|o| o.check == "config.ip_policy"),
+                "{client}: {:?}",
+                facts.observations
+            );
+        }
+        let narrow = audited(
+            "config policy ip\n edit 1\n  set client 10.0.0.0 255.0.0.0\n  set action reject\n next\nend\n",
+        );
+        assert!(
+            narrow
+                .observations
+                .iter()
+                .any(|o| o.check == "config.ip_policy")
+        );
+    }
+}

@@ -25,16 +25,18 @@ pub fn parse_ipv4_network(words: &[String]) -> Option<Ipv4Net> {
 
 /// Whether a network is under the site's own control: loopback, RFC 1918, link-local, CGNAT.
 pub fn is_internal(network: &Ipv4Net) -> bool {
-    let internal: [Ipv4Net; 6] = [
-        Ipv4Net::new(Ipv4Addr::new(127, 0, 0, 0), 8),
-        Ipv4Net::new(Ipv4Addr::new(10, 0, 0, 0), 8),
-        Ipv4Net::new(Ipv4Addr::new(172, 16, 0, 0), 12),
-        Ipv4Net::new(Ipv4Addr::new(192, 168, 0, 0), 16),
-        Ipv4Net::new(Ipv4Addr::new(169, 254, 0, 0), 16),
-        Ipv4Net::new(Ipv4Addr::new(100, 64, 0, 0), 10),
-    ]
-    .map(|net| net.unwrap_or_default());
-    internal.iter().any(|range| range.contains(network))
+    let internal = [
+        (Ipv4Addr::new(127, 0, 0, 0), 8),
+        (Ipv4Addr::new(10, 0, 0, 0), 8),
+        (Ipv4Addr::new(172, 16, 0, 0), 12),
+        (Ipv4Addr::new(192, 168, 0, 0), 16),
+        (Ipv4Addr::new(169, 254, 0, 0), 16),
+        (Ipv4Addr::new(100, 64, 0, 0), 10),
+    ];
+    internal
+        .into_iter()
+        .filter_map(|(address, prefix)| Ipv4Net::new(address, prefix).ok())
+        .any(|range| range.contains(network))
 }
 
 #[cfg(test)]

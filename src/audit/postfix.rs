@@ -142,6 +142,7 @@ struct Facts {
 }
 
 impl Facts {
+    // One call per fact reads best with every field named at the call site in order.
     #[allow(clippy::too_many_arguments)]
     fn push(
         &mut self,

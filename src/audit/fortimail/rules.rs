@@ -528,7 +528,7 @@ fn recipient_verification(tree: &ConfigTree, facts: &mut Facts) {
             format!("domain {}", domain.name),
         );
         item.setting = "recipient-verification";
-        item.value = mode.clone();
+        item.value.clone_from(&mode);
         item.values = vec![target.clone()];
         item.line = method.line;
         item.detail = format!(
