@@ -157,11 +157,13 @@ fn render_finding(out: &mut String, finding: &Finding, options: &TextOptions) {
             }
         }
         for block in &first.command_blocks {
-            let _ = writeln!(
-                out,
-                "      {}",
-                format!("# {}", block_label(block)).dimmed()
-            );
+            let label = format!("# {}", block_label(block));
+            let wrap = textwrap::Options::new(WIDTH)
+                .initial_indent("      ")
+                .subsequent_indent("      #   ");
+            for line in textwrap::wrap(&label, wrap) {
+                let _ = writeln!(out, "{}", line.dimmed());
+            }
             for line in &block.lines {
                 let _ = writeln!(out, "      {} {}", "$".dimmed(), line.green());
             }
