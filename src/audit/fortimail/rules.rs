@@ -731,3 +731,49 @@ fn queue(tree: &ConfigTree, facts: &mut Facts) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::tree::parse;
+    use super::*;
+
+    fn failed(text: &str) -> Vec<(String, String)> {
+        audit(&parse(text).expect("parses"), None)
+            .into_iter()
+            .filter(|o| o.outcome == Outcome::Fail)
+            .map(|o| match o.data {
+                Data::Config(c) => (o.check, c.rule),
+                _ => (o.check, String::new()),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn profiles_on_recipient_policies_cover_a_profileless_ip_policy() {
+        let text = "config policy ip\n edit 1\n  set client 0.0.0.0/0\n  set action scan\n next\n edit 2\n  set action reject\n next\nend\n\
+config domain\n edit \"example.test\"\n  config policy recipient\n   edit 1\n    set profile-antispam \"AS\"\n    set profile-antivirus \"AV\"\n   next\n  end\n next\nend\n";
+        assert!(failed(text).is_empty(), "{:?}", failed(text));
+        let exclusive = text.replace("set action scan", "set action scan\n  set exclusive enable");
+        assert!(failed(&exclusive).contains(&("config.ip_policy".into(), "no_antispam_profile".into())));
+    }
+
+    #[test]
+    fn older_receive_rules_and_disabled_entries_are_judged_by_their_fields() {
+        let open = "config policy access-control receive\n edit 3\n  set sender-pattern *\n  set sender-ip-mask 0.0.0.0 0.0.0.0\n  set action relay\n next\nend\n";
+        assert!(failed(open).contains(&("config.access_control".into(), "relay_any".into())));
+        let disabled = open.replace("set action relay", "set action relay\n  set status disable");
+        assert!(!failed(&disabled).iter().any(|(c, _)| c == "config.access_control"));
+        let internal = open.replace("0.0.0.0 0.0.0.0", "10.0.0.0 255.0.0.0");
+        assert!(failed(&internal).contains(&("config.access_control".into(), "relay_any_sender".into())));
+        let authenticated = open.replace("set action relay", "set action relay\n  set authenticated authenticated");
+        assert!(!failed(&authenticated).iter().any(|(c, _)| c == "config.access_control"));
+    }
+
+    #[test]
+    fn a_disabled_catch_all_does_not_count() {
+        let text = "config policy ip\n edit 9\n  set status disable\n  set source-ip 0.0.0.0/0\n  set action reject\n next\nend\n";
+        assert!(failed(text).contains(&("config.ip_policy".into(), "no_catch_all_reject".into())));
+        let enabled = text.replace("set status disable", "set status enable");
+        assert!(failed(&enabled).is_empty(), "{:?}", failed(&enabled));
+    }
+}
