@@ -253,6 +253,10 @@ pub struct QueueArgs {
     /// Destinations and reasons shown (and destinations observed).
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub top: usize,
+    /// A Postfix `postconf -n` or FortiMail configuration: its lifetimes replace --dsn-warn and
+    /// --max-lifetime, and its outbreak hold period is checked against the held mail.
+    #[arg(long, value_name = "FILE")]
+    pub from_config: Option<PathBuf>,
     /// UTC offset of CSV times written without a zone, e.g. +02:00.
     #[arg(long, value_name = "OFFSET", default_value = "+00:00", allow_hyphen_values = true, value_parser = crate::queue::time::parse_utc_offset)]
     pub utc_offset: i64,

@@ -314,3 +314,61 @@ fn check_from_config_probes_the_configured_zones() {
         ranked_ids(&report)
     );
 }
+
+/// `queue --from-config`: FortiMail mail held past `outbreak-protection-period` (the CSV sample's
+/// oldest spam-outbreak message is 40 min old at its `--now`, the fixtures say 30 min), and the
+/// Postfix lifetimes of a real `postconf -n` becoming the queue's thresholds.
+#[test]
+fn queue_from_config_judges_the_queue_by_the_configured_settings() {
+    let csv = fixture("queue/fortimail-queue.csv");
+    let config = fixture("audit/fortimail-7.4-broken.conf");
+    let (_, plain) = json_report(&["queue", "--now", "1709726400", &csv]);
+    let plain_hold = plain["findings"]
+        .as_array()
+        .and_then(|all| all.iter().find(|f| f["playbook"] == "outbreak-hold"))
+        .cloned()
+        .unwrap_or(Value::Null);
+    assert_eq!(
+        plain_hold["severity"], "low",
+        "without the configuration: {plain_hold}"
+    );
+    let (_, report) = json_report(&[
+        "queue",
+        "--now",
+        "1709726400",
+        "--from-config",
+        &config,
+        &csv,
+    ]);
+    assert!(observed(&report, "config.queue", "outbreak_hold_exceeded"));
+    let hold = report["findings"]
+        .as_array()
+        .and_then(|all| all.iter().find(|f| f["playbook"] == "outbreak-hold"))
+        .cloned()
+        .unwrap_or(Value::Null);
+    assert_eq!(hold["severity"], "medium", "{hold}");
+    assert!(
+        hold["evidence"]
+            .to_string()
+            .contains("outbreak-protection-period 30 min"),
+        "{hold}"
+    );
+    assert!(
+        !ranked_ids(&report).iter().any(|id| id == "open-relay"),
+        "a queue report stays about the queue"
+    );
+
+    let listing = fixture("queue/postqueue-deferred.jsonl");
+    let postconf = fixture("audit/postconf-n-broken.txt");
+    let (_, report) = json_report(&[
+        "queue",
+        "--now",
+        "1795870552",
+        "--from-config",
+        &postconf,
+        &listing,
+    ]);
+    let notes = report["notes"].to_string();
+    assert!(notes.contains("lifetime 12h"), "{notes}");
+    assert!(notes.contains("maximal_queue_lifetime"), "{notes}");
+}

@@ -111,12 +111,9 @@ pub fn for_check(
     args: &crate::cli::CheckArgs,
     common: &Common,
 ) -> Result<(crate::cli::CheckArgs, Option<Audited>), AppError> {
-    let Some(path) = &args.from_config else {
+    let Some(audited) = from_config(args.from_config.as_deref(), common)? else {
         return Ok((args.clone(), None));
     };
-    let text = read_config(path)?;
-    let audited = audit_text(&text, common.platform, common.fortimail_version.as_deref())
-        .map_err(|error| AppError::Usage(format!("{}: {error}", path.display())))?;
     let (dnsbl, surbl) = super::list_zones(&audited.observations);
     let mut args = args.clone();
     for zone in dnsbl {
@@ -130,6 +127,17 @@ pub fn for_check(
         }
     }
     Ok((args, Some(audited)))
+}
+
+/// Reads and audits `--from-config FILE` when one was given.
+pub fn from_config(path: Option<&Path>, common: &Common) -> Result<Option<Audited>, AppError> {
+    let Some(path) = path else {
+        return Ok(None);
+    };
+    let text = read_config(path)?;
+    audit_text(&text, common.platform, common.fortimail_version.as_deref())
+        .map(Some)
+        .map_err(|error| AppError::Usage(format!("{}: {error}", path.display())))
 }
 
 /// Chooses the audited release's syntax in a report's remediation (when no flag chose one).

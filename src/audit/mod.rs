@@ -6,6 +6,7 @@ pub mod error;
 pub mod fortimail;
 pub mod network;
 pub mod postfix;
+pub mod queue;
 
 use mxdoctor_checks::{Data, Observation};
 

@@ -754,7 +754,9 @@ mod tests {
 config domain\n edit \"example.test\"\n  config policy recipient\n   edit 1\n    set profile-antispam \"AS\"\n    set profile-antivirus \"AV\"\n   next\n  end\n next\nend\n";
         assert!(failed(text).is_empty(), "{:?}", failed(text));
         let exclusive = text.replace("set action scan", "set action scan\n  set exclusive enable");
-        assert!(failed(&exclusive).contains(&("config.ip_policy".into(), "no_antispam_profile".into())));
+        assert!(
+            failed(&exclusive).contains(&("config.ip_policy".into(), "no_antispam_profile".into()))
+        );
     }
 
     #[test]
@@ -762,11 +764,25 @@ config domain\n edit \"example.test\"\n  config policy recipient\n   edit 1\n   
         let open = "config policy access-control receive\n edit 3\n  set sender-pattern *\n  set sender-ip-mask 0.0.0.0 0.0.0.0\n  set action relay\n next\nend\n";
         assert!(failed(open).contains(&("config.access_control".into(), "relay_any".into())));
         let disabled = open.replace("set action relay", "set action relay\n  set status disable");
-        assert!(!failed(&disabled).iter().any(|(c, _)| c == "config.access_control"));
+        assert!(
+            !failed(&disabled)
+                .iter()
+                .any(|(c, _)| c == "config.access_control")
+        );
         let internal = open.replace("0.0.0.0 0.0.0.0", "10.0.0.0 255.0.0.0");
-        assert!(failed(&internal).contains(&("config.access_control".into(), "relay_any_sender".into())));
-        let authenticated = open.replace("set action relay", "set action relay\n  set authenticated authenticated");
-        assert!(!failed(&authenticated).iter().any(|(c, _)| c == "config.access_control"));
+        assert!(
+            failed(&internal)
+                .contains(&("config.access_control".into(), "relay_any_sender".into()))
+        );
+        let authenticated = open.replace(
+            "set action relay",
+            "set action relay\n  set authenticated authenticated",
+        );
+        assert!(
+            !failed(&authenticated)
+                .iter()
+                .any(|(c, _)| c == "config.access_control")
+        );
     }
 
     #[test]
