@@ -78,8 +78,12 @@ impl ConfigTree {
     }
 }
 
-/// Splits one line into words; double quotes group, `\"` and `\\` escape inside them.
-fn words(line: &str, number: usize) -> Result<Vec<String>, AuditError> {
+/// A quoted value is still open at the end of the text given to [`words`].
+struct UnclosedQuote;
+
+/// Splits one statement into words; double quotes group (across lines: certificates and scripts
+/// are multi-line quoted values), `\"` and `\\` escape inside them.
+fn words(line: &str) -> Result<Vec<String>, UnclosedQuote> {
     let mut words = Vec::new();
     let mut chars = line.chars().peekable();
     loop {
@@ -108,11 +112,7 @@ fn words(line: &str, number: usize) -> Result<Vec<String>, AuditError> {
                 }
             }
             if !closed {
-                return Err(AuditError::Syntax {
-                    line: number,
-                    message: "a quoted value is never closed (multi-line values are not supported)"
-                        .into(),
-                });
+                return Err(UnclosedQuote);
             }
         } else {
             while let Some(&c) = chars.peek() {
@@ -138,9 +138,18 @@ pub fn parse(text: &str) -> Result<ConfigTree, AuditError> {
     let mut tree = ConfigTree::default();
     let mut stack: Vec<Frame> = Vec::new();
     let mut seen_table = false;
+    // A statement whose quoted value continues on the next lines: (its first line, the text so far).
+    let mut open_quote: Option<(usize, String)> = None;
     for (index, raw) in text.lines().enumerate() {
-        let number = index + 1;
-        let line = raw.trim();
+        let (number, statement) = match open_quote.take() {
+            Some((first, mut so_far)) => {
+                so_far.push('\n');
+                so_far.push_str(raw);
+                (first, so_far)
+            }
+            None => (index + 1, raw.trim().to_string()),
+        };
+        let line = statement.as_str();
         if line.is_empty() {
             continue;
         }
@@ -150,7 +159,10 @@ pub fn parse(text: &str) -> Result<ConfigTree, AuditError> {
             }
             continue;
         }
-        let words = words(line, number)?;
+        let Ok(words) = words(line) else {
+            open_quote = Some((number, statement));
+            continue;
+        };
         let Some((keyword, rest)) = words.split_first() else {
             continue;
         };
@@ -235,6 +247,12 @@ pub fn parse(text: &str) -> Result<ConfigTree, AuditError> {
             }
         }
     }
+    if let Some((line, _)) = open_quote {
+        return Err(AuditError::Syntax {
+            line,
+            message: "a quoted value opened here is never closed (the file is cut short)".into(),
+        });
+    }
     if let Some(open) = stack.iter().find_map(|frame| match frame {
         Frame::Table(table) => Some((table.path.clone(), table.line)),
         Frame::Entry(_) => None,
@@ -311,6 +329,26 @@ config domain\n    edit \"example.test\"\n        config domain-setting\n       
                 .table("domain-setting")
                 .and_then(|t| t.body.value("recipient-verification")),
             Some("smtp")
+        );
+    }
+
+    #[test]
+    fn multi_line_quoted_values_are_one_setting() {
+        let text = "config system certificate local\n    edit \"mx\"\n        set certificate \"-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----\"\n        set comments \"ok\"\n    next\nend\nconfig system dns\n    set primary 192.0.2.53\nend\n";
+        let tree = parse(text).expect("parses");
+        let entry = &tree
+            .table("system certificate local")
+            .expect("table")
+            .entries[0];
+        let certificate = entry.body.value("certificate").expect("certificate");
+        assert!(certificate.starts_with("-----BEGIN") && certificate.ends_with("CERTIFICATE-----"));
+        assert_eq!(certificate.lines().count(), 3);
+        assert_eq!(entry.body.value("comments"), Some("ok"));
+        assert_eq!(entry.body.get("comments").map(|s| s.line), Some(6));
+        assert_eq!(
+            tree.table("system dns")
+                .and_then(|t| t.body.value("primary")),
+            Some("192.0.2.53")
         );
     }
 
