@@ -372,3 +372,55 @@ fn queue_from_config_judges_the_queue_by_the_configured_settings() {
     assert!(notes.contains("lifetime 12h"), "{notes}");
     assert!(notes.contains("maximal_queue_lifetime"), "{notes}");
 }
+
+/// The lab's blocked HTTP egress with a configuration that enables URL-redirect lookups names both
+/// causes; with one that disables them, the blocked egress no longer points at this playbook.
+#[test]
+fn url_redirect_lookup_is_judged_with_the_http_egress_probe() {
+    let running = crate::check::start_lab();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = |value: &str| -> Value {
+        let config = dir.path().join(format!("fm-{value}.conf"));
+        std::fs::write(
+            &config,
+            format!("#config-version=FEVM64-7.4.6-FW-build0876-240919:opmode=1\nconfig system fortiguard antispam\n    set url-redirect-lookup {value}\nend\n"),
+        )
+        .expect("write");
+        let output = mxdoctor()
+            .args(running.args("uri-redirect-blocked"))
+            .arg("--from-config")
+            .arg(&config)
+            .args(["--format", "json", "--no-progress"])
+            .output()
+            .expect("runs");
+        serde_json::from_slice(&output.stdout).expect("JSON report")
+    };
+    let enabled = run("enable");
+    let checks = evidence_checks(&enabled, "milter-timeout-uri-redirect");
+    assert!(
+        checks.iter().any(|c| c == "config.uri_redirect")
+            && checks.iter().any(|c| c == "http.egress"),
+        "{checks:?}"
+    );
+    let commands = enabled["findings"]
+        .as_array()
+        .and_then(|all| {
+            all.iter()
+                .find(|f| f["playbook"] == "milter-timeout-uri-redirect")
+        })
+        .map(|f| f["remediation"].to_string())
+        .unwrap_or_default();
+    assert!(
+        commands.contains("set url-redirect-lookup disable")
+            && !commands.contains("set uri-redirect-lookup"),
+        "7.4 header selects the 7.4 keyword"
+    );
+    let disabled = run("disable");
+    assert!(
+        !ranked_ids(&disabled)
+            .iter()
+            .any(|id| id == "milter-timeout-uri-redirect"),
+        "{:?}",
+        ranked_ids(&disabled)
+    );
+}
