@@ -3,8 +3,7 @@
 
 use crate::finding::{CommandBlock, PlatformRemediation};
 
-/// The releases whose CLI Reference and Administration Guide playbooks are checked against.
-pub const RELEASES: &[&str] = &["6.4", "7.0", "7.2", "7.4", "7.6", "8.0"];
+pub use crate::vocabulary::FORTIMAIL_RELEASES as RELEASES;
 
 /// A `--fortimail-version` or version tag that is not `MAJOR.MINOR[.PATCH]`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -35,11 +34,6 @@ pub fn parse_release(text: &str) -> Result<String, ReleaseError> {
         (Some(major), Some(minor), true, None) => Ok(format!("{major}.{minor}")),
         _ => Err(ReleaseError(text.to_string())),
     }
-}
-
-/// `FortiMail 7.2, 7.4, 7.6` for a non-empty tag list.
-pub fn version_tag(versions: &[String]) -> Option<String> {
-    (!versions.is_empty()).then(|| format!("FortiMail {}", versions.join(", ")))
 }
 
 /// Keeps only the steps and command blocks verified for `release` (untagged ones always stay).

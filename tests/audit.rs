@@ -273,7 +273,7 @@ fn unknown_truncated_or_mismatched_input_is_a_clear_error() {
 /// zones, on 127.0.0.0/8 through the lab resolver) and the audit observations join the report.
 #[test]
 fn check_from_config_probes_the_configured_zones() {
-    use mxdoctor_checks::lab::scenarios::SLOW_ZONE;
+    use mxdoctor_lab::scenarios::SLOW_ZONE;
     let running = crate::check::start_lab();
     let zone = format!("c.{SLOW_ZONE}");
     let dir = tempfile::tempdir().expect("tempdir");

@@ -1,14 +1,14 @@
 //! `mxdoctor audit`: reads a configuration (FortiMail `show full-configuration` / backup, Postfix
 //! `postconf -n`), states what it says as `config.*` observations, and lets the playbooks judge them.
 
-pub mod command;
 pub mod error;
 pub mod fortimail;
 pub mod network;
 pub mod postfix;
 pub mod queue;
+pub mod report;
 
-use mxdoctor_checks::{Data, Observation};
+use mxdoctor_model::{Data, Observation};
 
 use crate::finding::Platform;
 use error::AuditError;

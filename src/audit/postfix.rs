@@ -8,8 +8,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use mxdoctor_checks::observation::ConfigData;
-use mxdoctor_checks::{Data, Observation, Outcome};
+use mxdoctor_model::observation::ConfigData;
+use mxdoctor_model::{Data, Observation, Outcome};
 
 use super::error::AuditError;
 use super::network::{is_internal, parse_ipv4_network};

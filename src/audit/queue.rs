@@ -4,11 +4,11 @@
 
 use std::time::Duration;
 
-use mxdoctor_checks::observation::ConfigData;
-use mxdoctor_checks::{Data, Observation, Outcome};
+use mxdoctor_model::observation::ConfigData;
+use mxdoctor_model::{Data, Observation, Outcome};
 
 use super::Audited;
-use crate::engine::evaluate;
+use crate::diagnose::evaluate;
 use crate::playbook::Playbook;
 use crate::queue::model::QueueSettings;
 use crate::report::Report;
@@ -86,7 +86,7 @@ pub fn cross_check(playbooks: &[Playbook], audited: &Audited, report: &mut Repor
     report.observations.extend(extra);
     // Only the queue playbooks: a queue report is about the queue, `audit` reports the rest.
     let reads_config = |p: &&Playbook| {
-        let checks = crate::engine::needed_checks(std::slice::from_ref(*p));
+        let checks = crate::diagnose::needed_checks(std::slice::from_ref(*p));
         checks.iter().any(|c| c.starts_with("config."))
             && checks.iter().any(|c| c.starts_with("queue."))
     };
@@ -99,5 +99,6 @@ pub fn cross_check(playbooks: &[Playbook], audited: &Audited, report: &mut Repor
         report.findings.retain(|f| f.playbook != playbook.id);
         report.findings.extend(fresh);
     }
-    report.status = crate::report::Status::from_findings(&report.findings);
+    report.status = crate::vocabulary::Status::from_severities(report.findings.iter().map(|f| f.severity));
+    crate::diagnose::rank::rank(&mut report.findings);
 }

@@ -3,7 +3,7 @@
 //! with the firmware releases they were checked against.
 
 use super::schema::{CommandMode, PlatformSteps, RemediationSource};
-use crate::fortimail_version::RELEASES;
+use crate::vocabulary::FORTIMAIL_RELEASES as RELEASES;
 
 /// Whether a step names a GUI path such as `Monitor > Mail Queue > Dead Mail`.
 fn names_gui_path(step: &str) -> bool {

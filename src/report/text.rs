@@ -4,12 +4,12 @@ use std::fmt::Write as _;
 
 use colored::{ColoredString, Colorize};
 
+use super::Report;
 use super::facts::subject_suffix;
-use super::{Report, Status};
-use crate::finding::{Finding, Platform};
-use crate::playbook::{Confidence, Severity};
+use crate::finding::Finding;
 use crate::queue::overview::{QueueOverview, QueueRow};
 use crate::queue::time::format_age;
+use crate::vocabulary::{Confidence, Platform, Severity, Status};
 
 const WIDTH: usize = 80;
 const EVIDENCE_SHOWN: usize = 5;
@@ -192,7 +192,7 @@ pub fn block_label(block: &crate::finding::CommandBlock) -> String {
             .map_or("unmarked", |mode| mode.as_str())
             .to_string(),
     ];
-    parts.extend(crate::fortimail_version::version_tag(&block.versions));
+    parts.extend(crate::finding::version_tag(&block.versions));
     parts.extend(block.note.clone());
     parts.join(" · ")
 }

@@ -11,8 +11,8 @@
 
 use std::time::Duration;
 
-use mxdoctor_checks::observation::ConfigData;
-use mxdoctor_checks::{Data, Observation, Outcome};
+use mxdoctor_model::observation::ConfigData;
+use mxdoctor_model::{Data, Observation, Outcome};
 
 use super::tree::{Block, ConfigTree, Entry, Setting};
 use crate::audit::network::parse_ipv4_network;

@@ -1,14 +1,13 @@
-//! The `audit` subcommand: read the file, audit it, evaluate the playbooks that read `config.*`
-//! checks, and report through the same ranking, formats and exit codes as every other command.
+//! An audited configuration as a report: the playbooks that read `config.*` checks evaluated on its
+//! facts, remediation in the audited release's syntax; and the `--from-config` helpers of `check`
+//! and `queue`.
 
 use std::io::Read;
 use std::path::Path;
-use std::time::Instant;
 
 use super::{Audited, audit_text};
-use crate::cli::{AuditArgs, Common};
-use crate::commands::{emit, library};
-use crate::engine::{evaluate, needed_checks};
+use crate::cli::Common;
+use crate::diagnose::{evaluate, needed_checks, rank::rank};
 use crate::error::AppError;
 use crate::fortimail_version::select_release;
 use crate::playbook::Playbook;
@@ -16,20 +15,6 @@ use crate::report::{EvaluatedPlaybook, Report};
 
 /// Larger inputs are refused: a FortiMail backup is a few MB at most.
 const MAX_CONFIG_BYTES: u64 = 64 * 1024 * 1024;
-
-pub fn run(common: &Common, args: &AuditArgs) -> Result<u8, AppError> {
-    let started = Instant::now();
-    let library = library(common)?;
-    let text = read_config(&args.file)?;
-    let audited = audit_text(&text, common.platform, common.fortimail_version.as_deref())
-        .map_err(|error| AppError::Usage(format!("{}: {error}", args.file.display())))?;
-    let report = diagnose(
-        &library.playbooks,
-        &audited,
-        &args.file.display().to_string(),
-    );
-    emit(report, common, started)
-}
 
 /// Reads a configuration file (or stdin for `-`) as text, bounded in size.
 pub fn read_config(path: &Path) -> Result<String, AppError> {
@@ -90,6 +75,7 @@ pub fn diagnose(playbooks: &[Playbook], audited: &Audited, target: &str) -> Repo
             select_release(remediation, release);
         }
     }
+    rank(&mut findings);
     let mut report = Report::new("audit", target, findings, audited.observations.clone());
     report.evaluated = selected.iter().map(|p| EvaluatedPlaybook::of(p)).collect();
     report.notes.push(match (&audited.version, audited.version_source) {
