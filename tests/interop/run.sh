@@ -22,6 +22,7 @@ source "$INTEROP_DIR/lib.sh"
 source "$INTEROP_DIR/services.sh"
 source "$INTEROP_DIR/cases.sh"
 source "$INTEROP_DIR/clients.sh"
+source "$INTEROP_DIR/remediation.sh"
 
 # Skips (exit 0) when this machine cannot run the suite; under CI that is a failure (exit 1).
 require_root_and_apt() {
