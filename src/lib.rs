@@ -2,6 +2,7 @@
 //!
 //! The binary is a thin shell over [`run`]; everything here but `commands` is pure logic.
 
+pub mod audit;
 pub mod bounce;
 pub mod bundle;
 pub mod cli;
@@ -9,6 +10,7 @@ pub mod commands;
 pub mod diagnose;
 pub mod error;
 pub mod finding;
+pub mod fortimail_version;
 pub mod lines;
 pub mod playbook;
 pub mod profile;
@@ -32,6 +34,7 @@ pub fn run(cli: &Cli) -> Result<u8, AppError> {
         },
         Command::Demo => commands::demo::run(&cli.common),
         Command::Queue(args) => commands::queue::run(&cli.common, args),
+        Command::Audit(args) => commands::audit::run(&cli.common, args),
         Command::Replay { file } => commands::replay::run(&cli.common, file),
         Command::Serve(args) => commands::serve::run(&cli.common, args),
         Command::Completions { shell } => commands::shell::completions(*shell),

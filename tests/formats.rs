@@ -429,6 +429,7 @@ fn fixed_report() -> Report {
             platform: Platform::Postfix,
             steps: vec!["Restrict relaying to your own networks.".into()],
             commands: vec!["postconf -e 'smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination'".into()],
+            ..PlatformRemediation::default()
         }],
         explanation: String::new(),
         references: vec![],

@@ -23,11 +23,16 @@ pub const MAX_LINE_BYTES: usize = 4 * 1024 * 1024;
 pub fn run(common: &Common, args: &QueueArgs) -> Result<u8, AppError> {
     let started = Instant::now();
     let library = library(common)?;
-    let settings = QueueSettings {
+    let mut settings = QueueSettings {
         now: args.now.unwrap_or_else(clock_now),
         dsn_warn_secs: args.dsn_warn,
         max_lifetime_secs: args.max_lifetime,
     };
+    let audited = crate::audit::report::from_config(args.from_config.as_deref(), common)?;
+    let config_notes = audited
+        .as_ref()
+        .map(|a| crate::audit::queue::apply_lifetimes(a, &mut settings))
+        .unwrap_or_default();
     let format = args.input.map(|input| match input {
         QueueInput::PostqueueJson => InputFormat::PostqueueJson,
         QueueInput::FortimailCsv => InputFormat::FortimailCsv,
@@ -65,11 +70,16 @@ pub fn run(common: &Common, args: &QueueArgs) -> Result<u8, AppError> {
         (Platform::Generic, Some(InputFormat::FortimailCsv)) => Platform::Fortimail,
         (chosen, _) => chosen,
     };
-    let report = Diagnoser::new(&library.playbooks, platform).diagnose(Input::Queue {
+    let mut report = Diagnoser::new(&library.playbooks, platform).diagnose(Input::Queue {
         target: &target,
         scan: &scan,
         top: args.top,
     });
+    if let Some(audited) = &audited {
+        crate::audit::queue::cross_check(&library.playbooks, audited, &mut report);
+        report.notes.extend(config_notes);
+        crate::audit::report::select_audited_release(&mut report, Some(audited));
+    }
     emit(report, common, started)
 }
 

@@ -5,6 +5,8 @@
 # each personality correctly, cross-checked against swaks' transcript of the same SMTP dialogue.
 # bounces.sh adds a bounce lab: a second postfix, Debian's Exim and OpenSMTPD (unpacked from their .debs) write
 # real DSNs for mail that fails, and `mxdoctor explain --message` must name each reason.
+# Then the real consumers of its outputs (clients.sh): Prometheus scraping `mxdoctor serve` with the
+# shipped docs/prometheus.yml, promtool, JUnit schemas and readers, Nagios perfdata parsers.
 #
 # Needs root and apt-get; without them it skips (exit 0), except under CI=true (exit 1).
 # Nothing is delivered but DSNs into local test maildirs under the temp dir (the personalities'
@@ -23,6 +25,8 @@ source "$INTEROP_DIR/lib.sh"
 source "$INTEROP_DIR/services.sh"
 source "$INTEROP_DIR/cases.sh"
 source "$INTEROP_DIR/bounces.sh"
+source "$INTEROP_DIR/clients.sh"
+source "$INTEROP_DIR/remediation.sh"
 
 # Skips (exit 0) when this machine cannot run the suite; under CI that is a failure (exit 1).
 require_root_and_apt() {
@@ -77,6 +81,7 @@ main() {
     say "services up in $((SECONDS - started)) s: postfix ${POSTFIX_IPS[*]}, silent $SILENT_IP, nsd $NSD_ADDR, dns $DNS_PROXY, postgrey $POSTGREY_ADDR, bounce lab $BOUNCE_POSTFIX_IP (postfix) $BOUNCE_EXIM_IP (exim) $BOUNCE_OSMTPD_IP (opensmtpd)"
     run_cases
     bounce_cases
+    run_client_cases
     print_table
     print_bounce_table
     say "suite finished in $((SECONDS - started)) s"
