@@ -136,7 +136,9 @@ pub fn remediation_for(playbook: &Playbook, preferred: Platform) -> Vec<Platform
     };
     std::iter::once(preferred)
         .chain(Platform::ALL.into_iter().filter(|p| *p != preferred))
-        .filter_map(|platform| steps_of(platform).map(|steps| platform_remediation(platform, steps)))
+        .filter_map(|platform| {
+            steps_of(platform).map(|steps| platform_remediation(platform, steps))
+        })
         .collect()
 }
 

@@ -99,6 +99,7 @@ pub fn cross_check(playbooks: &[Playbook], audited: &Audited, report: &mut Repor
         report.findings.retain(|f| f.playbook != playbook.id);
         report.findings.extend(fresh);
     }
-    report.status = crate::vocabulary::Status::from_severities(report.findings.iter().map(|f| f.severity));
+    report.status =
+        crate::vocabulary::Status::from_severities(report.findings.iter().map(|f| f.severity));
     crate::diagnose::rank::rank(&mut report.findings);
 }

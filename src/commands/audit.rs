@@ -15,6 +15,10 @@ pub fn run(common: &Common, args: &AuditArgs) -> Result<u8, AppError> {
     let text = read_config(&args.file)?;
     let audited = audit_text(&text, common.platform, common.fortimail_version.as_deref())
         .map_err(|error| AppError::Usage(format!("{}: {error}", args.file.display())))?;
-    let report = diagnose(&library.playbooks, &audited, &args.file.display().to_string());
+    let report = diagnose(
+        &library.playbooks,
+        &audited,
+        &args.file.display().to_string(),
+    );
     emit(report, common, started)
 }
