@@ -3,6 +3,7 @@
 //! The binary is a thin shell over [`run`]; everything here but `commands` is pure logic.
 
 pub mod bundle;
+pub mod causes;
 pub mod cli;
 pub mod commands;
 pub mod engine;

@@ -25,7 +25,8 @@ pub fn score(severity: Severity, confidence: Confidence) -> u32 {
     severity_weight(severity) * confidence_weight(confidence)
 }
 
-/// Sorts `findings` most important first (stable for equal keys) and numbers them from 1.
+/// Sorts `findings` most important first (stable for equal keys), puts each symptom right after
+/// its cause (`crate::causes`), and numbers them from 1.
 pub fn rank(findings: &mut [Finding]) {
     findings.sort_by(|a, b| {
         score(b.severity, b.confidence)
@@ -33,6 +34,7 @@ pub fn rank(findings: &mut [Finding]) {
             .then(b.severity.cmp(&a.severity))
             .then(b.confidence.cmp(&a.confidence))
     });
+    crate::causes::order_by_cause(findings);
     for (index, finding) in findings.iter_mut().enumerate() {
         finding.rank = index + 1;
     }

@@ -116,7 +116,10 @@ pub fn diagnose_observations(
     observations: Vec<Observation>,
     platform: Platform,
 ) -> Report {
-    let findings = evaluate(&library.playbooks, &observations, platform);
+    let findings = crate::causes::diagnose_live(
+        evaluate(&library.playbooks, &observations, platform),
+        &library.playbooks,
+    );
     let mut report = Report::new(command, target, findings, Vec::new());
     report.vantage = Some(vantage);
     report.evaluated = library

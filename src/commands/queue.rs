@@ -91,6 +91,7 @@ pub fn diagnose(
         .filter(|playbook| reads_only_queue_checks(playbook))
         .flat_map(|playbook| evaluate(std::slice::from_ref(playbook), &observations, platform))
         .collect();
+    let findings = crate::causes::diagnose_live(findings, playbooks);
     let input = scan.format().unwrap_or(InputFormat::PostqueueJson).as_str();
     let mut report = Report::new("queue", target, findings, observations);
     report.evaluated = playbooks

@@ -35,7 +35,8 @@ pub fn run(common: &Common, files: &[PathBuf]) -> Result<u8, AppError> {
             triage_reader(&matcher, &name, reader, &mut tally, &mut stats).map_err(io_error)?;
         }
     }
-    let findings = tally.into_findings(&library.playbooks, common.platform);
+    let (findings, groups) = tally.into_findings_and_groups(&library.playbooks, common.platform);
+    let findings = crate::causes::diagnose_text(findings, &groups, &library.playbooks);
     let target = files
         .iter()
         .map(|p| p.display().to_string())

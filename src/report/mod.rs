@@ -48,9 +48,13 @@ impl Status {
         }
     }
 
-    /// OK when nothing is above info, WARNING for low/medium, CRITICAL for high/critical.
+    /// OK when nothing is above info, WARNING for low/medium, CRITICAL for high/critical; a finding
+    /// explained by another does not count (the status follows its cause).
     pub fn from_findings(findings: &[Finding]) -> Self {
-        match findings.iter().map(|f| f.severity).max() {
+        match crate::causes::order::top_level(findings)
+            .map(|f| f.severity)
+            .max()
+        {
             None | Some(Severity::Info) => Self::Ok,
             Some(Severity::Low | Severity::Medium) => Self::Warning,
             Some(Severity::High | Severity::Critical) => Self::Critical,

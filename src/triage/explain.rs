@@ -56,7 +56,8 @@ pub fn explain(matcher: &TextMatcher<'_>, items: &[String], platform: Platform) 
             tally.record(&hits, subject, line, leading_timestamp(line));
         }
     }
-    tally.into_findings(matcher.playbooks(), platform)
+    let (findings, groups) = tally.into_findings_and_groups(matcher.playbooks(), platform);
+    crate::causes::diagnose_text(findings, &groups, matcher.playbooks())
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use crate::finding::{Evidence, Finding, Platform};
 use crate::playbook::{Confidence, Playbook};
 
 use super::matcher::{Hit, SymptomKind};
+pub use crate::causes::lines::LineGroups;
 
 /// Samples kept per playbook: enough to show the pattern, bounded whatever the input size.
 pub const SAMPLES_PER_PLAYBOOK: usize = 3;
@@ -24,6 +25,9 @@ struct PlaybookTally {
 #[derive(Debug, Default)]
 pub struct Tally {
     by_playbook: BTreeMap<usize, PlaybookTally>,
+    /// Lines grouped by the exact set of playbooks that matched them, so a cause and its symptom
+    /// can be shown to share lines (see `crate::causes`).
+    line_groups: LineGroups,
 }
 
 impl Tally {
@@ -35,6 +39,15 @@ impl Tally {
         line: &str,
         timestamp: Option<&str>,
     ) {
+        if let Some(first) = hits.first() {
+            self.line_groups.record(
+                hits.iter().map(|hit| hit.playbook),
+                kind_name(first.kind),
+                &subject,
+                || shorten(line),
+                timestamp,
+            );
+        }
         for hit in hits {
             let entry = self.by_playbook.entry(hit.playbook).or_default();
             entry.count += 1;
@@ -53,6 +66,16 @@ impl Tally {
                 });
             }
         }
+    }
+
+    /// The findings, and the line groups that let causes claim their symptoms' lines.
+    pub fn into_findings_and_groups(
+        mut self,
+        playbooks: &[Playbook],
+        platform: Platform,
+    ) -> (Vec<Finding>, LineGroups) {
+        let groups = std::mem::take(&mut self.line_groups);
+        (self.into_findings(playbooks, platform), groups)
     }
 
     pub fn into_findings(self, playbooks: &[Playbook], platform: Platform) -> Vec<Finding> {

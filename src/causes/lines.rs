@@ -1,0 +1,165 @@
+//! Lines grouped by the exact set of playbooks that matched them: what lets a cause claim the
+//! lines of its symptom ("the same lines, one cause") without keeping every line.
+
+use std::collections::HashMap;
+
+use crate::finding::Evidence;
+
+/// Distinct playbook sets tracked; lines of further sets are only counted (never folded).
+pub const MAX_GROUPS: usize = 4096;
+/// Sample lines kept per group.
+const SAMPLES_PER_GROUP: usize = 3;
+
+/// The lines matched by one set of playbooks.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LineGroup {
+    /// Indices of the playbooks that matched, ascending.
+    pub playbooks: Vec<usize>,
+    pub count: u64,
+    /// The first and last line's timestamps, with the order in which those lines were read.
+    pub first_seen: Option<(u64, String)>,
+    pub last_seen: Option<(u64, String)>,
+    /// A few lines, with the order in which they were read.
+    pub samples: Vec<(u64, Evidence)>,
+}
+
+/// Every group seen in one text diagnosis, in bounded memory.
+#[derive(Debug, Default)]
+pub struct LineGroups {
+    groups: HashMap<Vec<usize>, LineGroup>,
+    /// Matched lines so far: the order of first/last timestamps and samples across groups.
+    sequence: u64,
+    /// Lines whose playbook set arrived after [`MAX_GROUPS`] sets were already tracked.
+    pub untracked_lines: u64,
+}
+
+impl LineGroups {
+    /// Records one matched line: `playbooks` matched it, `sample` renders it when kept.
+    pub fn record(
+        &mut self,
+        playbooks: impl Iterator<Item = usize>,
+        kind: &str,
+        subject: &dyn Fn() -> String,
+        sample: impl FnOnce() -> String,
+        timestamp: Option<&str>,
+    ) {
+        self.sequence += 1;
+        let sequence = self.sequence;
+        let mut key: Vec<usize> = playbooks.collect();
+        key.sort_unstable();
+        key.dedup();
+        if !self.groups.contains_key(&key) && self.groups.len() >= MAX_GROUPS {
+            self.untracked_lines += 1;
+            return;
+        }
+        let group = self.groups.entry(key).or_insert_with_key(|key| LineGroup {
+            playbooks: key.clone(),
+            ..LineGroup::default()
+        });
+        group.count += 1;
+        if let Some(timestamp) = timestamp {
+            if group.first_seen.is_none() {
+                group.first_seen = Some((sequence, timestamp.to_string()));
+            }
+            group.last_seen = Some((sequence, timestamp.to_string()));
+        }
+        if group.samples.len() < SAMPLES_PER_GROUP {
+            group.samples.push((
+                sequence,
+                Evidence {
+                    check: kind.to_string(),
+                    subject: subject(),
+                    detail: sample(),
+                },
+            ));
+        }
+    }
+
+    /// The groups whose set contains playbook `index`.
+    pub fn containing(&self, index: usize) -> impl Iterator<Item = &LineGroup> {
+        self.groups
+            .values()
+            .filter(move |group| group.playbooks.binary_search(&index).is_ok())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.groups.is_empty()
+    }
+}
+
+/// Several groups seen as one: their total, first and last timestamps and earliest samples.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Merged {
+    pub count: u64,
+    pub first_seen: Option<String>,
+    pub last_seen: Option<String>,
+    pub samples: Vec<Evidence>,
+}
+
+/// Merges `groups`, keeping `samples` of the earliest sample lines.
+pub fn merge<'a>(groups: impl Iterator<Item = &'a LineGroup>, samples: usize) -> Merged {
+    let mut count = 0;
+    let mut first: Option<&(u64, String)> = None;
+    let mut last: Option<&(u64, String)> = None;
+    let mut all_samples: Vec<&(u64, Evidence)> = Vec::new();
+    for group in groups {
+        count += group.count;
+        if let Some(seen) = &group.first_seen {
+            if first.is_none_or(|f| seen.0 < f.0) {
+                first = Some(seen);
+            }
+        }
+        if let Some(seen) = &group.last_seen {
+            if last.is_none_or(|l| seen.0 > l.0) {
+                last = Some(seen);
+            }
+        }
+        all_samples.extend(&group.samples);
+    }
+    all_samples.sort_by_key(|(sequence, _)| *sequence);
+    Merged {
+        count,
+        first_seen: first.map(|(_, t)| t.clone()),
+        last_seen: last.map(|(_, t)| t.clone()),
+        samples: all_samples
+            .into_iter()
+            .take(samples)
+            .map(|(_, e)| e.clone())
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(groups: &mut LineGroups, playbooks: &[usize], text: &str, at: &str) {
+        groups.record(
+            playbooks.iter().copied(),
+            "log",
+            &|| "input".to_string(),
+            || text.to_string(),
+            Some(at),
+        );
+    }
+
+    #[test]
+    fn groups_lines_by_their_playbook_set_and_merges_in_reading_order() {
+        let mut groups = LineGroups::default();
+        line(&mut groups, &[2, 1], "a", "t1");
+        line(&mut groups, &[1], "b", "t2");
+        line(&mut groups, &[1, 2], "c", "t3");
+        let both: Vec<&LineGroup> = groups
+            .containing(2)
+            .filter(|g| g.playbooks == [1, 2])
+            .collect();
+        assert_eq!(both.len(), 1);
+        assert_eq!(both[0].count, 2);
+        let all = merge(groups.containing(1), 2);
+        assert_eq!(all.count, 3);
+        assert_eq!(all.first_seen.as_deref(), Some("t1"));
+        assert_eq!(all.last_seen.as_deref(), Some("t3"));
+        let details: Vec<&str> = all.samples.iter().map(|e| e.detail.as_str()).collect();
+        assert_eq!(details, ["a", "b"]);
+    }
+}
