@@ -5,6 +5,7 @@ pub mod demo;
 pub mod explain;
 pub mod fleet;
 pub mod playbooks;
+pub mod probe;
 pub mod queue;
 pub mod replay;
 pub mod serve;

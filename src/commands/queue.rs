@@ -6,7 +6,8 @@ use std::io::{self, BufRead, BufReader, stdin};
 use std::process::{Command, Stdio};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use super::{emit, library};
+use super::{emit, library, probe};
+use crate::playbook::schema::SharedEvidence;
 use crate::cli::{Common, QueueArgs, QueueInput};
 use crate::engine::{evaluate, needed_checks};
 use crate::error::AppError;
@@ -71,7 +72,22 @@ pub fn run(common: &Common, args: &QueueArgs) -> Result<u8, AppError> {
         (Platform::Generic, Some(InputFormat::FortimailCsv)) => Platform::Fortimail,
         (chosen, _) => chosen,
     };
-    let report = diagnose(&library.playbooks, &scan, &target, args.top, platform);
+    let mut report = diagnose(&library.playbooks, &scan, &target, args.top, platform);
+    if args.probe.probe {
+        let targets = probe::queue_targets(
+            &report,
+            &library.playbooks,
+            usize::from(args.probe.probe_top),
+        );
+        let run = probe::probe(&targets, &args.probe, &library.playbooks, platform)?;
+        probe::attach(
+            &mut report,
+            run,
+            &library.playbooks,
+            SharedEvidence::SameDestination,
+            |evidence| (evidence.check == "queue.destination").then(|| evidence.subject.clone()),
+        );
+    }
     emit(report, common, started)
 }
 

@@ -5,7 +5,9 @@ use std::io::{BufReader, stdin};
 use std::path::PathBuf;
 use std::time::Instant;
 
-use super::{emit, library, text_playbooks};
+use super::{emit, library, probe, text_playbooks};
+use crate::cli::ProbeArgs;
+use crate::playbook::schema::SharedEvidence;
 use crate::cli::Common;
 use crate::error::AppError;
 use crate::report::Report;
@@ -14,7 +16,7 @@ use crate::triage::{Tally, TextMatcher};
 
 const READ_BUFFER_BYTES: usize = 256 * 1024;
 
-pub fn run(common: &Common, files: &[PathBuf]) -> Result<u8, AppError> {
+pub fn run(common: &Common, files: &[PathBuf], probe_args: &ProbeArgs) -> Result<u8, AppError> {
     let started = Instant::now();
     let library = library(common)?;
     let matcher = TextMatcher::new(&library.playbooks);
@@ -55,6 +57,17 @@ pub fn run(common: &Common, files: &[PathBuf]) -> Result<u8, AppError> {
             crate::triage::stream::MAX_LINE_BYTES,
             crate::triage::stream::MAX_LINE_BYTES
         ));
+    }
+    if probe_args.probe {
+        let targets = probe::log_targets(&report.findings, usize::from(probe_args.probe_top));
+        let run = probe::probe(&targets, probe_args, &library.playbooks, common.platform)?;
+        probe::attach(
+            &mut report,
+            run,
+            &library.playbooks,
+            SharedEvidence::SameHost,
+            |evidence| probe::named_host(&evidence.detail).map(|(name, _, _)| name),
+        );
     }
     emit(report, common, started)
 }
