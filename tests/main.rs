@@ -2,6 +2,7 @@
 
 mod check;
 mod common;
+mod diagnosis;
 mod explain;
 mod fleet;
 mod formats;

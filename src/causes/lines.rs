@@ -2,6 +2,10 @@
 //! lines of its symptom ("the same lines, one cause") without keeping every line.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::OnceLock;
+
+use regex::Regex;
 
 use crate::finding::Evidence;
 
@@ -15,6 +19,8 @@ const SAMPLES_PER_GROUP: usize = 3;
 pub struct LineGroup {
     /// Indices of the playbooks that matched, ascending.
     pub playbooks: Vec<usize>,
+    /// The remote host the lines name (`connect to HOST[IP]`, `relay=HOST[IP]`, ...), if any.
+    pub host: Option<String>,
     pub count: u64,
     /// The first and last line's timestamps, with the order in which those lines were read.
     pub first_seen: Option<(u64, String)>,
@@ -26,7 +32,7 @@ pub struct LineGroup {
 /// Every group seen in one text diagnosis, in bounded memory.
 #[derive(Debug, Default)]
 pub struct LineGroups {
-    groups: HashMap<Vec<usize>, LineGroup>,
+    groups: HashMap<(Vec<usize>, Option<String>), LineGroup>,
     /// Matched lines so far: the order of first/last timestamps and samples across groups.
     sequence: u64,
     /// Lines whose playbook set arrived after [`MAX_GROUPS`] sets were already tracked.
@@ -34,28 +40,34 @@ pub struct LineGroups {
 }
 
 impl LineGroups {
-    /// Records one matched line: `playbooks` matched it, `sample` renders it when kept.
+    /// Records one matched `line`: `playbooks` matched it, `sample` renders it when kept.
     pub fn record(
         &mut self,
         playbooks: impl Iterator<Item = usize>,
         kind: &str,
         subject: &dyn Fn() -> String,
+        line: &str,
         sample: impl FnOnce() -> String,
         timestamp: Option<&str>,
     ) {
         self.sequence += 1;
         let sequence = self.sequence;
-        let mut key: Vec<usize> = playbooks.collect();
-        key.sort_unstable();
-        key.dedup();
+        let mut set: Vec<usize> = playbooks.collect();
+        set.sort_unstable();
+        set.dedup();
+        let key = (set, named_host(line).map(|(host, _, _)| host));
         if !self.groups.contains_key(&key) && self.groups.len() >= MAX_GROUPS {
             self.untracked_lines += 1;
             return;
         }
-        let group = self.groups.entry(key).or_insert_with_key(|key| LineGroup {
-            playbooks: key.clone(),
-            ..LineGroup::default()
-        });
+        let group = self
+            .groups
+            .entry(key)
+            .or_insert_with_key(|(set, host)| LineGroup {
+                playbooks: set.clone(),
+                host: host.clone(),
+                ..LineGroup::default()
+            });
         group.count += 1;
         if let Some(timestamp) = timestamp {
             if group.first_seen.is_none() {
@@ -85,6 +97,30 @@ impl LineGroups {
     pub fn is_empty(&self) -> bool {
         self.groups.is_empty()
     }
+}
+
+/// The first remote host a log line names, with its address and port when given: Postfix
+/// `connect to HOST[IP]:PORT`, `conversation with` / `lost connection with HOST[IP]`,
+/// `relay=HOST[IP]:PORT`, `host HOST[IP] said`, Exim `H=HOST [IP]`.
+pub fn named_host(line: &str) -> Option<(String, IpAddr, Option<u16>)> {
+    static HOST: OnceLock<Option<Regex>> = OnceLock::new();
+    let regex = HOST
+        .get_or_init(|| {
+            Regex::new(
+                r"(?i)(?:connect to |conversation with |lost connection with |relay=|\bhost |\bH=)([a-z0-9][a-z0-9.-]*)\s?\[([0-9a-f:.]+)\](?::(\d+))?",
+            )
+            .ok()
+        })
+        .as_ref()?;
+    let captures = regex.captures(line)?;
+    let name = captures
+        .get(1)?
+        .as_str()
+        .trim_end_matches('.')
+        .to_ascii_lowercase();
+    let address: IpAddr = captures.get(2)?.as_str().parse().ok()?;
+    let port = captures.get(3).and_then(|p| p.as_str().parse().ok());
+    Some((name, address, port))
 }
 
 /// Several groups seen as one: their total, first and last timestamps and earliest samples.
@@ -138,9 +174,30 @@ mod tests {
             playbooks.iter().copied(),
             "log",
             &|| "input".to_string(),
+            text,
             || text.to_string(),
             Some(at),
         );
+    }
+
+    #[test]
+    fn named_hosts_are_read_from_postfix_and_exim_lines() {
+        let postfix =
+            "postfix/smtp[1]: connect to MX1.Partner.test[198.51.100.7]:25: Connection refused";
+        assert_eq!(
+            named_host(postfix),
+            Some((
+                "mx1.partner.test".into(),
+                "198.51.100.7".parse().unwrap(),
+                Some(25)
+            ))
+        );
+        let exim = "1tGabc-000123-AB H=mx.partner.test [198.51.100.7] Connection timed out";
+        assert_eq!(
+            named_host(exim).map(|h| h.0),
+            Some("mx.partner.test".into())
+        );
+        assert_eq!(named_host("no host here"), None);
     }
 
     #[test]

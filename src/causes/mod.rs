@@ -98,7 +98,33 @@ fn fold_text(findings: Vec<Finding>, groups: &LineGroups, playbooks: &[Playbook]
     let mut out: Vec<Finding> = Vec::with_capacity(findings.len());
     let mut explained: Vec<(String, String)> = Vec::new();
     for symptom in &findings {
-        let causes = causes_of(symptom, &findings, playbooks, &[SharedEvidence::SameLines]);
+        let mut causes = causes_of(
+            symptom,
+            &findings,
+            playbooks,
+            &[SharedEvidence::SameLines, SharedEvidence::SameHost],
+        );
+        // One entry per cause, the strongest first, with the kinds of evidence it may claim by.
+        let mut by_lines: Vec<bool> = Vec::new();
+        let mut by_host: Vec<bool> = Vec::new();
+        let mut unique: Vec<(&Finding, &CausalLink)> = Vec::new();
+        for (cause, link) in causes.drain(..) {
+            let position = match unique
+                .iter()
+                .position(|(c, _)| c.playbook == cause.playbook)
+            {
+                Some(position) => position,
+                None => {
+                    unique.push((cause, link));
+                    by_lines.push(false);
+                    by_host.push(false);
+                    unique.len() - 1
+                }
+            };
+            by_lines[position] |= link.evidence == SharedEvidence::SameLines;
+            by_host[position] |= link.evidence == SharedEvidence::SameHost;
+        }
+        let causes = unique;
         let Some(&symptom_index) = index_of.get(symptom.playbook.as_str()) else {
             out.push(symptom.clone());
             continue;
@@ -111,14 +137,37 @@ fn fold_text(findings: Vec<Finding>, groups: &LineGroups, playbooks: &[Playbook]
             .iter()
             .map(|(cause, _)| index_of.get(cause.playbook.as_str()).copied())
             .collect();
-        // Each line goes to the strongest cause that also matched it; the rest stays unexplained.
+        let cause_hosts: Vec<Vec<&str>> = cause_indices
+            .iter()
+            .map(|index| {
+                index.map_or_else(Vec::new, |index| {
+                    groups
+                        .containing(index)
+                        .filter_map(|g| g.host.as_deref())
+                        .collect()
+                })
+            })
+            .collect();
+        // Each line goes to the strongest cause that also matched it (same lines), else to the
+        // strongest whose lines name the same host; the rest stays unexplained.
         let mut by_cause: Vec<Vec<&lines::LineGroup>> = vec![Vec::new(); causes.len()];
         let mut unexplained: Vec<&lines::LineGroup> = Vec::new();
         for group in groups.containing(symptom_index) {
-            let claimed = cause_indices.iter().position(|index| {
-                index.is_some_and(|index| group.playbooks.binary_search(&index).is_ok())
+            let same_line = (0..causes.len()).find(|&c| {
+                by_lines[c]
+                    && cause_indices[c]
+                        .is_some_and(|index| group.playbooks.binary_search(&index).is_ok())
             });
-            match claimed {
+            let same_host = || {
+                (0..causes.len()).find(|&c| {
+                    by_host[c]
+                        && group
+                            .host
+                            .as_deref()
+                            .is_some_and(|host| cause_hosts[c].contains(&host))
+                })
+            };
+            match same_line.or_else(same_host) {
                 Some(position) => by_cause[position].push(group),
                 None => unexplained.push(group),
             }

@@ -16,6 +16,7 @@ use tokio::task::JoinSet;
 
 use super::check::run_config;
 use crate::causes::join::{Probed, join};
+pub use crate::causes::lines::named_host;
 use crate::cli::{CheckArgs, ProbeArgs};
 use crate::engine::{evaluate, needed_checks};
 use crate::error::AppError;
@@ -82,13 +83,21 @@ pub fn probe(
         .collect::<Result<Vec<_>, _>>()?;
     let runtime = super::runtime()?;
     let listing_lookups = listing_lookups(targets, args);
-    let (per_target, listings) =
-        runtime.block_on(probe_all(configs, listing_lookups, args.deadline_duration()?));
+    let (per_target, listings) = runtime.block_on(probe_all(
+        configs,
+        listing_lookups,
+        args.deadline_duration()?,
+    ));
     let mut notes = Vec::new();
-    if targets
-        .iter()
-        .any(|t| matches!(t, ProbeTarget::Destination { listing_suspected: true, .. }))
-        && (args.outbound_ips.is_empty() || args.dnsbls.is_empty())
+    if targets.iter().any(|t| {
+        matches!(
+            t,
+            ProbeTarget::Destination {
+                listing_suspected: true,
+                ..
+            }
+        )
+    }) && (args.outbound_ips.is_empty() || args.dnsbls.is_empty())
     {
         notes.push(
             "deferral reasons name a block list: give --outbound-ip IP and --dnsbl ZONE to look our own address up"
@@ -106,7 +115,13 @@ pub fn probe(
     let mut probed = Vec::new();
     let mut observations = Vec::new();
     for (target, mut seen) in targets.iter().zip(per_target) {
-        if matches!(target, ProbeTarget::Destination { listing_suspected: true, .. }) {
+        if matches!(
+            target,
+            ProbeTarget::Destination {
+                listing_suspected: true,
+                ..
+            }
+        ) {
             seen.extend(listings.iter().cloned());
         }
         let findings: Vec<_> = evaluated
@@ -190,9 +205,15 @@ fn config_for(target: &ProbeTarget, args: &ProbeArgs) -> Result<RunConfig, AppEr
 
 /// (outbound address, zone) pairs to look up, when some destination's reasons point at a listing.
 fn listing_lookups(targets: &[ProbeTarget], args: &ProbeArgs) -> Vec<(IpAddr, String)> {
-    let suspected = targets
-        .iter()
-        .any(|t| matches!(t, ProbeTarget::Destination { listing_suspected: true, .. }));
+    let suspected = targets.iter().any(|t| {
+        matches!(
+            t,
+            ProbeTarget::Destination {
+                listing_suspected: true,
+                ..
+            }
+        )
+    });
     if !suspected {
         return Vec::new();
     }
@@ -323,7 +344,10 @@ fn summary(target: &ProbeTarget, observations: &[Observation]) -> String {
         ));
     }
     for observation in observations.iter().filter(|o| o.check == "dnsbl") {
-        parts.push(format!("dnsbl {}: {}", observation.subject, observation.detail));
+        parts.push(format!(
+            "dnsbl {}: {}",
+            observation.subject, observation.detail
+        ));
     }
     if parts.is_empty() {
         "nothing could be probed".into()
@@ -347,9 +371,10 @@ pub fn queue_targets(report: &Report, playbooks: &[Playbook], top: usize) -> Vec
         .map(|row| {
             let reasons = [row.top_reason.as_deref(), row.example.as_deref()];
             let listing_suspected = reasons.into_iter().flatten().any(|reason| {
-                matcher.match_line(reason, None).iter().any(|hit| {
-                    LISTING_PLAYBOOKS.contains(&playbooks[hit.playbook].id.as_str())
-                })
+                matcher
+                    .match_line(reason, None)
+                    .iter()
+                    .any(|hit| LISTING_PLAYBOOKS.contains(&playbooks[hit.playbook].id.as_str()))
             });
             ProbeTarget::Destination {
                 domain: row.name.clone(),
@@ -391,24 +416,6 @@ pub fn log_targets(findings: &[Finding], top: usize) -> Vec<ProbeTarget> {
         }
     }
     targets
-}
-
-/// The first remote host a log line names, with its address and port when given.
-pub fn named_host(line: &str) -> Option<(String, IpAddr, Option<u16>)> {
-    static HOST: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
-    let regex = HOST
-        .get_or_init(|| {
-            regex::Regex::new(
-                r"(?i)(?:connect to |relay=|\bhost |\bH=)([a-z0-9][a-z0-9.-]*)\s?\[([0-9a-f:.]+)\](?::(\d+))?",
-            )
-            .ok()
-        })
-        .as_ref()?;
-    let captures = regex.captures(line)?;
-    let name = captures.get(1)?.as_str().trim_end_matches('.').to_ascii_lowercase();
-    let address: IpAddr = captures.get(2)?.as_str().parse().ok()?;
-    let port = captures.get(3).and_then(|p| p.as_str().parse().ok());
-    Some((name, address, port))
 }
 
 /// Adds a probe run to `report`: its findings joined to those they explain (`kind`: by

@@ -7,13 +7,13 @@ use std::process::{Command, Stdio};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use super::{emit, library, probe};
-use crate::playbook::schema::SharedEvidence;
 use crate::cli::{Common, QueueArgs, QueueInput};
 use crate::engine::{evaluate, needed_checks};
 use crate::error::AppError;
 use crate::finding::Platform;
 use crate::lines::for_each_line;
 use crate::playbook::Playbook;
+use crate::playbook::schema::SharedEvidence;
 use crate::queue::model::QueueSettings;
 use crate::queue::observe::observations;
 use crate::queue::overview::overview;

@@ -6,10 +6,10 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use super::{emit, library, probe, text_playbooks};
-use crate::cli::ProbeArgs;
-use crate::playbook::schema::SharedEvidence;
 use crate::cli::Common;
+use crate::cli::ProbeArgs;
 use crate::error::AppError;
+use crate::playbook::schema::SharedEvidence;
 use crate::report::Report;
 use crate::triage::stream::{StreamStats, triage_reader};
 use crate::triage::{Tally, TextMatcher};

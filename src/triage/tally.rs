@@ -44,6 +44,7 @@ impl Tally {
                 hits.iter().map(|hit| hit.playbook),
                 kind_name(first.kind),
                 &subject,
+                line,
                 || shorten(line),
                 timestamp,
             );
