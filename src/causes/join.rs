@@ -117,16 +117,13 @@ pub fn join(
     }
     // A probe finding about the same problem as a finding already there confirmed it above.
     for (playbook, cause) in causes {
-        let position = match out
+        let existing = out
             .iter()
-            .position(|f| f.playbook == playbook && f.caused_by.is_none())
-        {
-            Some(position) => position,
-            None => {
-                out.push(cause);
-                out.len() - 1
-            }
-        };
+            .position(|f| f.playbook == playbook && f.caused_by.is_none());
+        let position = existing.unwrap_or_else(|| {
+            out.push(cause);
+            out.len() - 1
+        });
         for (by, symptom) in &explained {
             if *by == playbook && !out[position].explains.contains(symptom) {
                 out[position].explains.push(symptom.clone());

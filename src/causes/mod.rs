@@ -109,18 +109,15 @@ fn fold_text(findings: Vec<Finding>, groups: &LineGroups, playbooks: &[Playbook]
         let mut by_host: Vec<bool> = Vec::new();
         let mut unique: Vec<(&Finding, &CausalLink)> = Vec::new();
         for (cause, link) in causes.drain(..) {
-            let position = match unique
+            let known = unique
                 .iter()
-                .position(|(c, _)| c.playbook == cause.playbook)
-            {
-                Some(position) => position,
-                None => {
-                    unique.push((cause, link));
-                    by_lines.push(false);
-                    by_host.push(false);
-                    unique.len() - 1
-                }
-            };
+                .position(|(c, _)| c.playbook == cause.playbook);
+            let position = known.unwrap_or_else(|| {
+                unique.push((cause, link));
+                by_lines.push(false);
+                by_host.push(false);
+                unique.len() - 1
+            });
             by_lines[position] |= link.evidence == SharedEvidence::SameLines;
             by_host[position] |= link.evidence == SharedEvidence::SameHost;
         }

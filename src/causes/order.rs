@@ -23,9 +23,9 @@ pub fn order_by_cause(findings: &mut [Finding]) {
         place(findings, root, &mut placed, &mut order);
     }
     // Anything left sits in a cycle of causes (lint forbids them): keep it, in score order.
-    for index in 0..findings.len() {
-        if !placed[index] {
-            placed[index] = true;
+    for (index, done) in placed.iter_mut().enumerate() {
+        if !*done {
+            *done = true;
             order.push(index);
         }
     }
@@ -47,7 +47,7 @@ fn place(findings: &[Finding], index: usize, placed: &mut [bool], order: &mut Ve
 /// How deep a finding is nested: 0 for a top-level finding, 1 for its symptoms, and so on.
 pub fn depth(findings: &[Finding], finding: &Finding) -> usize {
     let mut depth = 0;
-    let mut current = finding.caused_by.clone();
+    let mut current = finding.caused_by.as_deref();
     while let Some(cause) = current {
         if depth >= findings.len() {
             break;
@@ -59,7 +59,7 @@ pub fn depth(findings: &[Finding], finding: &Finding) -> usize {
         match parent {
             Some(parent) => {
                 depth += 1;
-                current = parent.caused_by.clone();
+                current = parent.caused_by.as_deref();
             }
             None => break,
         }

@@ -130,7 +130,7 @@ pub fn probe(
             .collect();
         let timed_out_only = only_timeouts(&seen);
         // Every host silent while nothing anywhere answered: this network, not the target.
-        let conclusive = !(timed_out_only && !anything_connected);
+        let conclusive = !timed_out_only || anything_connected;
         if !conclusive {
             notes.push(format!(
                 "probe of {} inconclusive: no SMTP host answered from here (timeouts); this network may block outbound port 25",
@@ -327,12 +327,28 @@ fn summary(target: &ProbeTarget, observations: &[Observation]) -> String {
             .iter()
             .filter(|o| !connected(o) && o.detail.contains("refused"))
             .count();
-        if !sessions.is_empty() && refused == sessions.len() {
-            parts.push(if refused == 1 {
-                "its MX refuses port 25".to_string()
-            } else {
-                format!("all {refused} MX refuse port 25")
-            });
+        let timed_out = sessions
+            .iter()
+            .filter(|o| !connected(o) && o.outcome == Outcome::Timeout)
+            .count();
+        let port = sessions
+            .first()
+            .and_then(|o| o.subject.rsplit_once(':'))
+            .map_or("25", |(_, port)| port);
+        for (count, what_one, what_many) in [
+            (refused, "refuses", "refuse"),
+            (timed_out, "does not answer on", "do not answer on"),
+        ] {
+            if count > 0 && count == sessions.len() {
+                parts.push(match count {
+                    1 => format!("its MX {what_one} port {port}"),
+                    2 => format!("both MX {what_many} port {port}"),
+                    n => format!("all {n} MX {what_many} port {port}"),
+                });
+            }
+        }
+        if !parts.is_empty() {
+            return parts.join("; ");
         }
     }
     for observation in observations.iter().filter(|o| {
@@ -352,7 +368,7 @@ fn summary(target: &ProbeTarget, observations: &[Observation]) -> String {
     if parts.is_empty() {
         "nothing could be probed".into()
     } else {
-        format!("probe: {}", parts.join("; "))
+        parts.join("; ")
     }
 }
 
