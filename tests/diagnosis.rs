@@ -486,3 +486,52 @@ fn queue_probe_obeys_the_deadline() {
     );
     saw_no_data(&lab);
 }
+
+#[test]
+fn queue_probe_looks_our_address_up_when_reasons_name_a_block_list() {
+    let (lab, port) = probe_lab();
+    let mut config = LabDnsConfig::new();
+    config
+        .add_mx("strict.example", 10, "mx.strict.example")
+        .add_a("mx.strict.example", ip("127.0.0.83"))
+        .listed_with_reason(
+            "bl.lab.test",
+            "198.51.100.25",
+            std::net::Ipv4Addr::new(127, 0, 0, 2),
+            "listed for the lab",
+        );
+    let dns = lab
+        .runtime
+        .block_on(LabDns::start(config, at("127.0.0.87")))
+        .expect("lab DNS on 127.0.0.87");
+    let reason = "host mx.strict.example[127.0.0.83] said: 554 5.7.1 Service unavailable; Client host [198.51.100.25] blocked using bl.lab.test (in reply to RCPT TO command)";
+    let file = listing(&[("strict.example", 6, reason)]);
+    let path = file.path().to_str().unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec!["queue", path, "--now", "1795870552", "--probe", "--dns"];
+        let dns = dns.addr().to_string();
+        let port = port.to_string();
+        args.push(&dns);
+        args.extend(["--smtp-port", &port, "--timeout", "3"]);
+        args.extend(extra);
+        json_report(&args).1
+    };
+    let report = run(&["--outbound-ip", "198.51.100.25", "--dnsbl", "bl.lab.test"]);
+    let listed = &findings(&report, "dnsbl-listed");
+    assert_eq!(listed.len(), 1, "{report:#}");
+    assert!(strings(&listed[0]["explains"]).contains(&"queue-slow".to_string()));
+    let slow = findings(&report, "queue-slow");
+    assert!(
+        slow.iter().all(|f| f["caused_by"] == "dnsbl-listed"),
+        "{report:#}"
+    );
+    // Without our address the lookup cannot be made; a note says what to give.
+    let report = run(&[]);
+    assert!(findings(&report, "dnsbl-listed").is_empty());
+    assert!(
+        report["notes"].to_string().contains("--outbound-ip"),
+        "{}",
+        report["notes"]
+    );
+    saw_no_data(&lab);
+}

@@ -28,7 +28,7 @@ use crate::report::{Report, Status};
 use crate::triage::TextMatcher;
 
 /// The checks a `--probe` run makes; only playbooks reading nothing else are evaluated on them.
-pub const PROBE_CHECKS: [&str; 7] = [
+pub const PROBE_CHECKS: [&str; 8] = [
     "run.context",
     "dns.mx",
     "dns.a",
@@ -36,7 +36,13 @@ pub const PROBE_CHECKS: [&str; 7] = [
     "smtp.session",
     "tls",
     "dnsbl",
+    // Never observed by a probe; listed so playbooks reading `dnsbl` or `surbl` are evaluated.
+    "surbl",
 ];
+
+/// Playbooks about the speed of our own resolver: a slow listing lookup made from here says
+/// nothing about a destination, so they are not evaluated on probe observations.
+const NOT_ABOUT_THE_TARGET: [&str; 2] = ["dnsbl-slow", "milter-timeout-dnsbl"];
 
 /// What to probe: a destination domain (its MX hosts) or one host (by address, named as in the log).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,7 +114,9 @@ pub fn probe(
         .iter()
         .filter(|playbook| {
             let checks = needed_checks(std::slice::from_ref(*playbook));
-            !checks.is_empty() && checks.iter().all(|c| PROBE_CHECKS.contains(&c.as_str()))
+            !checks.is_empty()
+                && checks.iter().all(|c| PROBE_CHECKS.contains(&c.as_str()))
+                && !NOT_ABOUT_THE_TARGET.contains(&playbook.id.as_str())
         })
         .collect();
     let anything_connected = per_target.iter().flatten().any(connected);
