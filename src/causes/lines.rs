@@ -8,6 +8,8 @@ use std::sync::OnceLock;
 use regex::Regex;
 
 use crate::finding::Evidence;
+use crate::playbook::Playbook;
+use crate::playbook::schema::SharedEvidence;
 
 /// Distinct playbook sets tracked; lines of further sets are only counted (never folded).
 pub const MAX_GROUPS: usize = 4096;
@@ -32,7 +34,14 @@ pub struct LineGroup {
 /// Every group seen in one text diagnosis, in bounded memory.
 #[derive(Debug, Default)]
 pub struct LineGroups {
-    groups: HashMap<(Vec<usize>, Option<String>), LineGroup>,
+    /// By playbook set, then by the host the lines name ("" for none).
+    groups: HashMap<Vec<usize>, HashMap<String, LineGroup>>,
+    tracked: usize,
+    /// Per playbook index: its lines' hosts matter (it is in a `same_host` link). Reading the host
+    /// costs a regex, so it is only done for lines of these playbooks.
+    host_playbooks: Vec<bool>,
+    /// The current line's playbook set, reused so a line does not allocate.
+    scratch: Vec<usize>,
     /// Matched lines so far: the order of first/last timestamps and samples across groups.
     sequence: u64,
     /// Lines whose playbook set arrived after [`MAX_GROUPS`] sets were already tracked.
@@ -40,6 +49,21 @@ pub struct LineGroups {
 }
 
 impl LineGroups {
+    /// Groups that read the host of lines matched by the playbooks in a `same_host` link.
+    pub fn for_playbooks(playbooks: &[Playbook]) -> Self {
+        let in_host_link = |id: &str| {
+            playbooks.iter().any(|p| {
+                p.explains.iter().any(|link| {
+                    link.evidence == SharedEvidence::SameHost && (p.id == id || link.symptom == id)
+                })
+            })
+        };
+        Self {
+            host_playbooks: playbooks.iter().map(|p| in_host_link(&p.id)).collect(),
+            ..Self::default()
+        }
+    }
+
     /// Records one matched `line`: `playbooks` matched it, `sample` renders it when kept.
     pub fn record(
         &mut self,
@@ -52,28 +76,63 @@ impl LineGroups {
     ) {
         self.sequence += 1;
         let sequence = self.sequence;
-        let mut set: Vec<usize> = playbooks.collect();
-        set.sort_unstable();
-        set.dedup();
-        let key = (set, named_host(line).map(|(host, _, _)| host));
-        if !self.groups.contains_key(&key) && self.groups.len() >= MAX_GROUPS {
+        self.scratch.clear();
+        self.scratch.extend(playbooks);
+        self.scratch.sort_unstable();
+        self.scratch.dedup();
+        let wants_host = self
+            .scratch
+            .iter()
+            .any(|&index| self.host_playbooks.get(index).copied().unwrap_or(false));
+        let host = if wants_host {
+            named_host(line).map(|(host, _, _)| host)
+        } else {
+            None
+        };
+        let host_key = host.as_deref().unwrap_or("");
+        let known = self
+            .groups
+            .get(self.scratch.as_slice())
+            .is_some_and(|by_host| by_host.contains_key(host_key));
+        if !known && self.tracked >= MAX_GROUPS {
             self.untracked_lines += 1;
             return;
         }
-        let group = self
-            .groups
-            .entry(key)
-            .or_insert_with_key(|(set, host)| LineGroup {
-                playbooks: set.clone(),
-                host: host.clone(),
-                ..LineGroup::default()
-            });
+        if !known {
+            self.tracked += 1;
+        }
+        if !self.groups.contains_key(self.scratch.as_slice()) {
+            self.groups.insert(self.scratch.clone(), HashMap::new());
+        }
+        let Some(by_host) = self.groups.get_mut(self.scratch.as_slice()) else {
+            return;
+        };
+        if !by_host.contains_key(host_key) {
+            by_host.insert(
+                host_key.to_string(),
+                LineGroup {
+                    playbooks: self.scratch.clone(),
+                    host: host.clone(),
+                    ..LineGroup::default()
+                },
+            );
+        }
+        let Some(group) = by_host.get_mut(host_key) else {
+            return;
+        };
         group.count += 1;
         if let Some(timestamp) = timestamp {
             if group.first_seen.is_none() {
                 group.first_seen = Some((sequence, timestamp.to_string()));
             }
-            group.last_seen = Some((sequence, timestamp.to_string()));
+            match &mut group.last_seen {
+                Some((at, text)) => {
+                    *at = sequence;
+                    text.clear();
+                    text.push_str(timestamp);
+                }
+                None => group.last_seen = Some((sequence, timestamp.to_string())),
+            }
         }
         if group.samples.len() < SAMPLES_PER_GROUP {
             group.samples.push((
@@ -90,8 +149,9 @@ impl LineGroups {
     /// The groups whose set contains playbook `index`.
     pub fn containing(&self, index: usize) -> impl Iterator<Item = &LineGroup> {
         self.groups
-            .values()
-            .filter(move |group| group.playbooks.binary_search(&index).is_ok())
+            .iter()
+            .filter(move |(set, _)| set.binary_search(&index).is_ok())
+            .flat_map(|(_, by_host)| by_host.values())
     }
 
     pub fn is_empty(&self) -> bool {
@@ -202,7 +262,10 @@ mod tests {
 
     #[test]
     fn groups_lines_by_their_playbook_set_and_merges_in_reading_order() {
-        let mut groups = LineGroups::default();
+        let mut groups = LineGroups {
+            host_playbooks: vec![true; 3],
+            ..LineGroups::default()
+        };
         line(&mut groups, &[2, 1], "a", "t1");
         line(&mut groups, &[1], "b", "t2");
         line(&mut groups, &[1, 2], "c", "t3");

@@ -20,7 +20,7 @@ pub fn run(common: &Common, files: &[PathBuf], probe_args: &ProbeArgs) -> Result
     let started = Instant::now();
     let library = library(common)?;
     let matcher = TextMatcher::new(&library.playbooks);
-    let mut tally = Tally::default();
+    let mut tally = Tally::for_playbooks(&library.playbooks);
     let mut stats = StreamStats::default();
     for path in files {
         let name = path.display().to_string();

@@ -42,7 +42,7 @@ fn is_continuation(line: &str) -> bool {
 
 /// Diagnoses each item; an item that is a whole SMTP reply is matched as one, others line by line.
 pub fn explain(matcher: &TextMatcher<'_>, items: &[String], platform: Platform) -> Vec<Finding> {
-    let mut tally = Tally::default();
+    let mut tally = Tally::for_playbooks(matcher.playbooks());
     for (number, item) in items.iter().enumerate() {
         let subject = || format!("input {}", number + 1);
         if let Ok(reply) = Reply::parse(item) {

@@ -31,6 +31,14 @@ pub struct Tally {
 }
 
 impl Tally {
+    /// A tally whose line groups read hosts for the playbooks in `same_host` links.
+    pub fn for_playbooks(playbooks: &[Playbook]) -> Self {
+        Self {
+            line_groups: LineGroups::for_playbooks(playbooks),
+            ..Self::default()
+        }
+    }
+
     /// Records that `line` (found at `subject`, seen at `timestamp`) produced `hits`.
     pub fn record(
         &mut self,
