@@ -410,13 +410,24 @@ fn triage_probe_obeys_timeout_and_never_sends_data() {
         })
         .unwrap_or_else(|| panic!("the silent host was probed: {report:#}"));
     assert_eq!(silent["outcome"], "timeout", "{silent}");
-    let refused = findings(&report, "smtp-unreachable");
+    // Each probe is joined to the log finding naming its host, as evidence of the same problem now.
+    let probe_of = |playbook: &str, host: &str| {
+        findings(&report, playbook).iter().any(|f| {
+            f["evidence"].as_array().is_some_and(|items| {
+                items
+                    .iter()
+                    .any(|e| e["check"] == "probe" && e["subject"] == host)
+            })
+        })
+    };
     assert!(
-        refused
-            .iter()
-            .any(|f| f["evidence"].to_string().contains("refused")),
+        probe_of("smtp-unreachable", "mx1.d406.example"),
         "{report:#}"
     );
+    let banner = ["smtp-no-banner", "smtp-unreachable"]
+        .iter()
+        .any(|id| probe_of(id, "mx.silent.example"));
+    assert!(banner, "{report:#}");
     saw_no_data(&lab);
 }
 

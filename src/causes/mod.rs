@@ -315,6 +315,87 @@ pub fn host_of(subject: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::finding::Platform;
+    use crate::playbook::{Confidence, Library};
+    use crate::rank::rank;
+    use crate::report::Status;
+
+    fn finding(library: &Library, id: &str, evidence: &[(&str, &str)]) -> Finding {
+        let playbook = library.get(id).unwrap();
+        let evidence = evidence
+            .iter()
+            .map(|(check, subject)| Evidence {
+                check: (*check).into(),
+                subject: (*subject).into(),
+                detail: "seen".into(),
+            })
+            .collect();
+        Finding::new(
+            playbook,
+            playbook.severity,
+            Confidence::Likely,
+            evidence,
+            Platform::Generic,
+        )
+    }
+
+    #[test]
+    fn a_bypassing_mx_explains_unscanned_spam_on_the_same_host_only() {
+        let library = Library::load(&[]).unwrap();
+        let bypass = finding(
+            &library,
+            "gateway-bypass-mx",
+            &[
+                ("mx.host", "backup.example.test"),
+                ("recipient.invalid", "backup.example.test:25"),
+            ],
+        );
+        let same_host = finding(
+            &library,
+            "scan-bypass-no-policy",
+            &[("test_message", "backup.example.test:25")],
+        );
+        let folded = diagnose_live(vec![bypass.clone(), same_host], &library.playbooks);
+        assert_eq!(folded[1].caused_by.as_deref(), Some("gateway-bypass-mx"));
+        assert_eq!(folded[0].explains, ["scan-bypass-no-policy"]);
+        let other_host = finding(
+            &library,
+            "scan-bypass-no-policy",
+            &[("test_message", "gw.example.test:25")],
+        );
+        let apart = diagnose_live(vec![bypass, other_host], &library.playbooks);
+        assert!(apart.iter().all(|f| f.caused_by.is_none()));
+    }
+
+    #[test]
+    fn symptoms_follow_their_cause_and_do_not_set_the_status() {
+        let library = Library::load(&[]).unwrap();
+        let mut symptom = finding(&library, "smtp-unreachable", &[("log", "a:1")]);
+        symptom.caused_by = Some("recipient-verification-unavailable".into());
+        let other = finding(&library, "mailbox-full", &[("log", "a:2")]);
+        let mut cause = finding(
+            &library,
+            "recipient-verification-unavailable",
+            &[("log", "a:1")],
+        );
+        cause.explains = vec!["smtp-unreachable".into()];
+        let mut findings = vec![symptom, other, cause];
+        assert_eq!(Status::from_findings(&findings), Status::Warning);
+        rank(&mut findings);
+        let order: Vec<(usize, &str)> = findings
+            .iter()
+            .map(|f| (f.rank, f.playbook.as_str()))
+            .collect();
+        assert_eq!(
+            order,
+            [
+                (1, "recipient-verification-unavailable"),
+                (2, "smtp-unreachable"),
+                (3, "mailbox-full")
+            ]
+        );
+        assert_eq!(order::depth(&findings, &findings[1]), 1);
+    }
 
     #[test]
     fn hosts_lose_their_ports_and_case() {
