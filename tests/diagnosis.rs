@@ -546,3 +546,58 @@ fn queue_probe_looks_our_address_up_when_reasons_name_a_block_list() {
     );
     saw_no_data(&lab);
 }
+
+/// The listing real Postfix wrote for mail to `dead.test` (see `queue.rs`), probed against a lab
+/// DNS that points `dead.test` at an address of this suite's range where nothing listens.
+#[test]
+fn a_captured_postfix_queue_gets_its_dead_destination_probed() {
+    let (lab, port) = probe_lab();
+    let mut config = LabDnsConfig::new();
+    config
+        .add_mx("dead.test", 10, "mx.dead.test")
+        .add_a("mx.dead.test", ip("127.0.0.88"));
+    let dns = lab
+        .runtime
+        .block_on(LabDns::start(config, at("127.0.0.89")))
+        .expect("lab DNS on 127.0.0.89");
+    let (_, report) = json_report(&[
+        "queue",
+        &fixture("queue/postqueue-deferred.jsonl"),
+        "--now",
+        "1795870552",
+        "--probe",
+        "--probe-top",
+        "1",
+        "--dns",
+        &dns.addr().to_string(),
+        "--smtp-port",
+        &port.to_string(),
+        "--timeout",
+        "3",
+    ]);
+    let cause = &findings(&report, "smtp-unreachable")[0];
+    assert_eq!(cause["subject"], "dead.test");
+    assert_eq!(
+        cause["evidence"][0]["detail"],
+        format!("its MX refuses port {port}")
+    );
+    let explained: Vec<&Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["caused_by"] == "smtp-unreachable")
+        .collect();
+    assert!(!explained.is_empty(), "{report:#}");
+    for symptom in explained {
+        let evidence = symptom["evidence"].to_string();
+        assert!(
+            evidence.contains("queue.destination") && evidence.contains("dead.test"),
+            "{evidence}"
+        );
+    }
+    assert!(
+        report["notes"]
+            .to_string()
+            .contains("probed 1 target live (dead.test)")
+    );
+}
