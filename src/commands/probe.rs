@@ -83,6 +83,13 @@ pub fn probe(
     playbooks: &[Playbook],
     platform: Platform,
 ) -> Result<ProbeRun, AppError> {
+    if targets.is_empty() {
+        return Ok(ProbeRun {
+            probed: Vec::new(),
+            observations: Vec::new(),
+            notes: vec!["--probe: the input names no destination or remote host to probe".into()],
+        });
+    }
     let configs = targets
         .iter()
         .map(|target| config_for(target, args))
@@ -454,15 +461,17 @@ pub fn attach(
     let findings = std::mem::take(&mut report.findings);
     report.findings = join(findings, &run.probed, playbooks, kind, target_of);
     report.observations.extend(run.observations);
-    report.notes.push(format!(
-        "probed {} live ({}): MX, connect, banner, STARTTLS; no DATA sent",
-        plural_targets(run.probed.len()),
-        run.probed
-            .iter()
-            .map(|p| p.target.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    ));
+    if !run.probed.is_empty() {
+        report.notes.push(format!(
+            "probed {} live ({}): MX, connect, banner, STARTTLS; no DATA sent",
+            plural_targets(run.probed.len()),
+            run.probed
+                .iter()
+                .map(|p| p.target.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
     report.notes.extend(run.notes);
     if report.status != Status::Unknown {
         report.status = Status::from_findings(&report.findings);
