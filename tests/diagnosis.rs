@@ -601,3 +601,28 @@ fn a_captured_postfix_queue_gets_its_dead_destination_probed() {
             .contains("probed 1 target live (dead.test)")
     );
 }
+
+#[test]
+fn a_bare_policy_refusal_lists_what_would_decide_it() {
+    let (_, report) = json_report(&["explain", "550 5.7.1 Message rejected"]);
+    let refusal = &findings(&report, "reputation-rejection")[0];
+    let candidates: Vec<&str> = refusal["alternatives"]
+        .as_array()
+        .expect("alternatives")
+        .iter()
+        .map(|a| a["playbook"].as_str().unwrap())
+        .collect();
+    assert!(
+        candidates.starts_with(&["reputation-rejection", "dnsbl-listed"]),
+        "{candidates:?}"
+    );
+    // A reply that says what it is has no alternatives.
+    let (_, report) = json_report(&[
+        "explain",
+        "554 5.7.1 Service unavailable; Client host [192.0.2.9] blocked using zen.spamhaus.org",
+    ]);
+    assert!(
+        report["findings"][0]["alternatives"].is_null(),
+        "{report:#}"
+    );
+}
