@@ -6,9 +6,9 @@ use std::io::Write as _;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use mxdoctor_checks::lab::dns::{LabDns, LabDnsConfig};
-use mxdoctor_checks::lab::hostile::{HostileTcp, Step};
-use mxdoctor_checks::lab::smtp::{LabSmtp, Personality};
+use mxdoctor_lab::dns::{LabDns, LabDnsConfig};
+use mxdoctor_lab::hostile::{HostileTcp, Step};
+use mxdoctor_lab::smtp::{LabSmtp, Personality};
 use serde_json::Value;
 
 use crate::common::{fixture, json_report, lab_runtime, mxdoctor};

@@ -15,17 +15,19 @@ use mxdoctor_checks::{Data, Observation, Outcome, dnsbl};
 use tokio::task::JoinSet;
 
 use super::check::run_config;
-use crate::causes::join::{Probed, join};
-pub use crate::causes::lines::named_host;
 use crate::cli::{CheckArgs, ProbeArgs};
-use crate::engine::{evaluate, needed_checks};
+use crate::diagnose::causes::join::{Probed, join};
+use crate::diagnose::causes::{rank_with_causes, restate};
+use crate::diagnose::rank::score;
+use crate::diagnose::text::TextMatcher;
+pub use crate::diagnose::text::groups::named_host;
+use crate::diagnose::{evaluate, needed_checks};
 use crate::error::AppError;
-use crate::finding::{Evidence, Finding, Platform};
+use crate::finding::{Evidence, Finding};
 use crate::playbook::Playbook;
 use crate::playbook::schema::SharedEvidence;
-use crate::rank::score;
-use crate::report::{Report, Status};
-use crate::triage::TextMatcher;
+use crate::report::Report;
+use crate::vocabulary::Platform;
 
 /// The checks a `--probe` run makes; only playbooks reading nothing else are evaluated on them.
 pub const PROBE_CHECKS: [&str; 8] = [
@@ -160,7 +162,7 @@ pub fn probe(
         });
         observations.extend(
             seen.into_iter()
-                .filter(|o| o.check != crate::engine::evaluate::CONTEXT_CHECK),
+                .filter(|o| o.check != crate::diagnose::evaluate::CONTEXT_CHECK),
         );
     }
     Ok(ProbeRun {
@@ -473,9 +475,8 @@ pub fn attach(
         ));
     }
     report.notes.extend(run.notes);
-    if report.status != Status::Unknown {
-        report.status = Status::from_findings(&report.findings);
-    }
+    restate(report);
+    rank_with_causes(&mut report.findings);
 }
 
 fn plural_targets(count: usize) -> String {

@@ -5,21 +5,21 @@ use std::io::{BufReader, stdin};
 use std::path::PathBuf;
 use std::time::Instant;
 
-use super::{emit, library, probe, text_playbooks};
-use crate::cli::Common;
-use crate::cli::ProbeArgs;
+use super::{emit, library, probe};
+use crate::cli::{Common, ProbeArgs};
+use crate::diagnose::text::Tally;
+use crate::diagnose::text::stream::{StreamStats, triage_reader};
+use crate::diagnose::{Diagnoser, Input};
 use crate::error::AppError;
 use crate::playbook::schema::SharedEvidence;
-use crate::report::Report;
-use crate::triage::stream::{StreamStats, triage_reader};
-use crate::triage::{Tally, TextMatcher};
 
 const READ_BUFFER_BYTES: usize = 256 * 1024;
 
 pub fn run(common: &Common, files: &[PathBuf], probe_args: &ProbeArgs) -> Result<u8, AppError> {
     let started = Instant::now();
     let library = library(common)?;
-    let matcher = TextMatcher::new(&library.playbooks);
+    let diagnoser = Diagnoser::new(&library.playbooks, common.platform);
+    let matcher = diagnoser.text_matcher();
     let mut tally = Tally::for_playbooks(&library.playbooks);
     let mut stats = StreamStats::default();
     for path in files {
@@ -30,34 +30,23 @@ pub fn run(common: &Common, files: &[PathBuf], probe_args: &ProbeArgs) -> Result
         };
         if name == "-" {
             let reader = BufReader::with_capacity(READ_BUFFER_BYTES, stdin().lock());
-            triage_reader(&matcher, "stdin", reader, &mut tally, &mut stats).map_err(io_error)?;
+            triage_reader(matcher, "stdin", reader, &mut tally, &mut stats).map_err(io_error)?;
         } else {
             let file = File::open(path).map_err(io_error)?;
             let reader = BufReader::with_capacity(READ_BUFFER_BYTES, file);
-            triage_reader(&matcher, &name, reader, &mut tally, &mut stats).map_err(io_error)?;
+            triage_reader(matcher, &name, reader, &mut tally, &mut stats).map_err(io_error)?;
         }
     }
-    let (findings, groups) = tally.into_findings_and_groups(&library.playbooks, common.platform);
-    let findings = crate::causes::diagnose_text(findings, &groups, &library.playbooks);
     let target = files
         .iter()
         .map(|p| p.display().to_string())
         .collect::<Vec<_>>()
         .join(" ");
-    let mut report = Report::new("triage", target, findings, Vec::new());
-    report.evaluated = text_playbooks(&library);
-    report.notes.push(format!(
-        "{} lines ({} bytes) read, {} matched a playbook",
-        stats.lines, stats.bytes, stats.matched_lines
-    ));
-    if stats.truncated_lines > 0 {
-        report.notes.push(format!(
-            "{} lines longer than {} bytes were matched on their first {} bytes only",
-            stats.truncated_lines,
-            crate::triage::stream::MAX_LINE_BYTES,
-            crate::triage::stream::MAX_LINE_BYTES
-        ));
-    }
+    let mut report = diagnoser.diagnose(Input::Log {
+        target,
+        tally,
+        stats,
+    });
     if probe_args.probe {
         let targets = probe::log_targets(&report.findings, usize::from(probe_args.probe_top));
         let run = probe::probe(&targets, probe_args, &library.playbooks, common.platform)?;

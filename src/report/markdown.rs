@@ -5,8 +5,8 @@ use std::fmt::Write as _;
 
 use super::Report;
 use super::facts::{confidence_word, evidence_line, headline, severity_word};
-use crate::causes::order::{depth, top_level};
 use crate::finding::Finding;
+use crate::nesting::{depth, top_level};
 
 pub fn render(report: &Report) -> String {
     let mut out = String::new();

@@ -40,7 +40,7 @@ pub fn render(report: &Report) -> String {
 
 /// `'label'=value[UOM];warn;crit;min;max` items: the finding count, then each probe's latency.
 fn perfdata(report: &Report) -> Vec<String> {
-    let top = crate::causes::order::top_level(&report.findings).count();
+    let top = crate::nesting::top_level(&report.findings).count();
     let mut items = vec![format!("'findings'={top};;;0")];
     let mut labels = BTreeSet::new();
     for probe in probe_latencies(report) {

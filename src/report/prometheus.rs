@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use super::Report;
 use super::facts::{confidence_word, probe_latencies, severity_word};
-use crate::playbook::Severity;
+use crate::vocabulary::Severity;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MetricKind {
@@ -116,7 +116,7 @@ pub fn write_report(exposition: &mut Exposition, report: &Report) {
         "Number of findings per severity (not counting those explained by another finding).",
     );
     let mut per_severity: BTreeMap<Severity, usize> = BTreeMap::new();
-    for finding in crate::causes::order::top_level(&report.findings) {
+    for finding in crate::nesting::top_level(&report.findings) {
         *per_severity.entry(finding.severity).or_default() += 1;
     }
     for severity in [
