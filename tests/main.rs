@@ -4,6 +4,7 @@ mod architecture;
 mod audit;
 mod check;
 mod common;
+mod diagnosis;
 mod explain;
 mod fleet;
 mod formats;
