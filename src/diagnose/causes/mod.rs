@@ -211,6 +211,7 @@ fn fold_text(findings: Vec<Finding>, groups: &LineGroups, playbooks: &[Playbook]
             part.first_seen = merged.first_seen;
             part.last_seen = merged.last_seen;
             part.evidence = merged.samples;
+            part.subject = part.evidence.first().map(|e| e.subject.clone());
             part.caused_by = Some(cause.playbook.clone());
             explained.push((cause.playbook.clone(), symptom.playbook.clone()));
             out.push(part);
@@ -226,6 +227,7 @@ fn fold_text(findings: Vec<Finding>, groups: &LineGroups, playbooks: &[Playbook]
                     remainder.first_seen = merged.first_seen;
                     remainder.last_seen = merged.last_seen;
                     remainder.evidence = merged.samples;
+                    remainder.subject = remainder.evidence.first().map(|e| e.subject.clone());
                 }
             }
             out.push(remainder);
