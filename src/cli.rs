@@ -80,6 +80,8 @@ pub enum Command {
     Triage {
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        #[command(flatten)]
+        probe: ProbeArgs,
     },
     /// Diagnose a mail-queue listing (postqueue -j, FortiMail CSV export).
     Queue(QueueArgs),
@@ -267,6 +269,47 @@ pub struct QueueArgs {
     /// UTC offset of CSV times written without a zone, e.g. +02:00.
     #[arg(long, value_name = "OFFSET", default_value = "+00:00", allow_hyphen_values = true, value_parser = crate::queue::time::parse_utc_offset)]
     pub utc_offset: i64,
+    #[command(flatten)]
+    pub probe: ProbeArgs,
+}
+
+/// `--probe` for `queue` and `triage`: look at the destinations or hosts the input names, live.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ProbeArgs {
+    /// Probe live the top destinations of the slow/deferred queue (queue) or the remote hosts named
+    /// by the top findings (triage): MX, connect, banner, STARTTLS; never DATA. Each probe's finding
+    /// is joined to the finding it explains.
+    #[arg(long)]
+    pub probe: bool,
+    /// How many destinations or hosts --probe looks at.
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub probe_top: u16,
+    /// DNS server(s) for --probe instead of the system resolver.
+    #[arg(
+        long = "dns",
+        value_name = "IP[:PORT]",
+        env = "MXDOCTOR_DNS",
+        value_delimiter = ','
+    )]
+    pub dns: Vec<String>,
+    /// SMTP port --probe connects to.
+    #[arg(long, default_value_t = 25, env = "MXDOCTOR_SMTP_PORT")]
+    pub smtp_port: u16,
+    /// Name --probe sends in EHLO.
+    #[arg(long, default_value = "mxdoctor.invalid")]
+    pub helo: String,
+    /// Seconds each network step of --probe may take [default: 10].
+    #[arg(long, value_name = "SECS", env = "MXDOCTOR_TIMEOUT")]
+    pub timeout: Option<f64>,
+    /// Seconds all of --probe may take; probes still running then are reported as timeouts.
+    #[arg(long, value_name = "SECS", env = "MXDOCTOR_DEADLINE")]
+    pub deadline: Option<f64>,
+    /// Our own outbound address: with --dnsbl, looked up when deferral reasons name a block list.
+    #[arg(long = "outbound-ip", value_name = "IP")]
+    pub outbound_ips: Vec<std::net::IpAddr>,
+    /// DNSBL zone to look --outbound-ip up in.
+    #[arg(long = "dnsbl", value_name = "ZONE")]
+    pub dnsbls: Vec<String>,
 }
 
 #[derive(Debug, Args, Clone)]

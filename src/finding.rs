@@ -92,6 +92,27 @@ pub struct Finding {
     /// Compared with `--baseline`: new or unchanged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline: Option<BaselineState>,
+    /// The playbook of the finding that explains this one; it is shown folded under that cause.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caused_by: Option<String>,
+    /// The playbooks of the findings this one explains (they carry `caused_by`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub explains: Vec<String>,
+    /// When the evidence fits several causes: every candidate (this playbook first) and what decides.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alternatives: Vec<Alternative>,
+}
+
+/// One candidate cause of an ambiguous finding (differential diagnosis).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Alternative {
+    pub playbook: String,
+    pub title: String,
+    /// The observation that confirms this candidate rather than the others.
+    pub decided_by: String,
+    /// This candidate is itself a finding of the same report (its own evidence was seen).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub seen: bool,
 }
 
 impl Finding {
@@ -119,6 +140,9 @@ impl Finding {
             first_seen: None,
             last_seen: None,
             baseline: None,
+            caused_by: None,
+            explains: Vec::new(),
+            alternatives: Vec::new(),
         }
     }
 }

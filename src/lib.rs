@@ -12,6 +12,7 @@ pub mod error;
 pub mod finding;
 pub mod fortimail_version;
 pub mod lines;
+pub mod nesting;
 pub mod playbook;
 pub mod profile;
 pub mod progress_ui;
@@ -26,7 +27,7 @@ use error::AppError;
 pub fn run(cli: &Cli) -> Result<u8, AppError> {
     match &cli.command {
         Command::Explain { text, message } => commands::explain::run(&cli.common, text, message),
-        Command::Triage { files } => commands::triage::run(&cli.common, files),
+        Command::Triage { files, probe } => commands::triage::run(&cli.common, files, probe),
         Command::Playbooks { action } => commands::playbooks::run(&cli.common, action),
         Command::Check(args) => match &args.targets {
             Some(file) => commands::fleet::run(&cli.common, args, file),

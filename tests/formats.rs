@@ -437,6 +437,9 @@ fn fixed_report() -> Report {
         first_seen: None,
         last_seen: None,
         baseline: None,
+        caused_by: None,
+        explains: Vec::new(),
+        alternatives: Vec::new(),
     };
     let observations = vec![
         Observation::new(

@@ -6,6 +6,7 @@ mod bounce_corpus;
 mod bounces;
 mod check;
 mod common;
+mod diagnosis;
 mod explain;
 mod fleet;
 mod formats;

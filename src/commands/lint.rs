@@ -13,7 +13,15 @@ pub fn lint(playbooks: &[Playbook], selected: impl Fn(&Playbook) -> bool) -> Vec
             .diagnose(Input::Texts(&[text.to_string()]))
             .findings
     };
-    let mut failures = Vec::new();
+    let mut failures: Vec<LintFailure> =
+        crate::diagnose::causes::lint::check_links(playbooks, &selected)
+            .into_iter()
+            .map(|problem| LintFailure {
+                playbook: problem.playbook,
+                origin: problem.origin,
+                message: problem.message,
+            })
+            .collect();
     for playbook in playbooks.iter().filter(|p| selected(p)) {
         let fail = |message: String| LintFailure {
             playbook: playbook.id.clone(),

@@ -7,6 +7,7 @@ pub mod explain;
 pub mod fleet;
 pub mod lint;
 pub mod playbooks;
+pub mod probe;
 pub mod queue;
 pub mod replay;
 pub mod serve;

@@ -6,11 +6,12 @@ use std::io::{self, BufRead, BufReader, stdin};
 use std::process::{Command, Stdio};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use super::{emit, library};
+use super::{emit, library, probe};
 use crate::cli::{Common, QueueArgs, QueueInput};
 use crate::diagnose::{Diagnoser, Input};
 use crate::error::AppError;
 use crate::lines::for_each_line;
+use crate::playbook::schema::SharedEvidence;
 use crate::queue::model::QueueSettings;
 use crate::queue::{InputFormat, QueueScan};
 use crate::vocabulary::Platform;
@@ -79,6 +80,21 @@ pub fn run(common: &Common, args: &QueueArgs) -> Result<u8, AppError> {
         crate::audit::queue::cross_check(&library.playbooks, audited, &mut report);
         report.notes.extend(config_notes);
         crate::audit::report::select_audited_release(&mut report, Some(audited));
+    }
+    if args.probe.probe {
+        let targets = probe::queue_targets(
+            &report,
+            &library.playbooks,
+            usize::from(args.probe.probe_top),
+        );
+        let run = probe::probe(&targets, &args.probe, &library.playbooks, platform)?;
+        probe::attach(
+            &mut report,
+            run,
+            &library.playbooks,
+            SharedEvidence::SameDestination,
+            |evidence| (evidence.check == "queue.destination").then(|| evidence.subject.clone()),
+        );
     }
     emit(report, common, started)
 }

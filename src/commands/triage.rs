@@ -6,24 +6,25 @@ use std::io::{BufRead, BufReader, stdin};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use super::{emit, library};
+use super::{emit, library, probe};
 use crate::bounce::{self, BounceTally, Classifier};
-use crate::cli::Common;
+use crate::cli::{Common, ProbeArgs};
 use crate::diagnose::rank::rank;
 use crate::diagnose::text::Tally;
 use crate::diagnose::text::stream::{StreamStats, triage_reader};
 use crate::diagnose::{Diagnoser, Input};
 use crate::error::AppError;
+use crate::playbook::schema::SharedEvidence;
 
 const READ_BUFFER_BYTES: usize = 256 * 1024;
 
-pub fn run(common: &Common, files: &[PathBuf]) -> Result<u8, AppError> {
+pub fn run(common: &Common, files: &[PathBuf], probe_args: &ProbeArgs) -> Result<u8, AppError> {
     let started = Instant::now();
     let library = library(common)?;
     let diagnoser = Diagnoser::new(&library.playbooks, common.platform);
     let matcher = diagnoser.text_matcher();
     let classifier = Classifier::new(matcher);
-    let mut tally = Tally::default();
+    let mut tally = Tally::for_playbooks(&library.playbooks);
     let mut stats = StreamStats::default();
     let mut bounces = BounceTally::default();
     let mut message_inputs = 0usize;
@@ -78,6 +79,17 @@ pub fn run(common: &Common, files: &[PathBuf]) -> Result<u8, AppError> {
         report.findings.extend(messages.findings);
         report.notes.extend(messages.notes);
         rank(&mut report.findings);
+    }
+    if probe_args.probe {
+        let targets = probe::log_targets(&report.findings, usize::from(probe_args.probe_top));
+        let run = probe::probe(&targets, probe_args, &library.playbooks, common.platform)?;
+        probe::attach(
+            &mut report,
+            run,
+            &library.playbooks,
+            SharedEvidence::SameHost,
+            |evidence| probe::named_host(&evidence.detail).map(|(name, _, _)| name),
+        );
     }
     emit(report, common, started)
 }

@@ -25,6 +25,60 @@ pub struct PlaybookSource {
     pub references: Vec<String>,
     #[serde(default)]
     pub examples: ExamplesSource,
+    /// Other playbooks this problem causes, and the evidence they must share with it.
+    #[serde(default)]
+    pub explains: Vec<ExplainsSource>,
+    /// When the finding rests on ambiguous evidence: every candidate cause and what decides.
+    pub differential: Option<DifferentialSource>,
+}
+
+/// "This playbook explains that one when they share this evidence."
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExplainsSource {
+    pub playbook: Spanned<String>,
+    pub evidence: SharedEvidence,
+    /// Only a symptom finding of this confidence or lower is folded (default: any).
+    pub up_to: Option<Confidence>,
+}
+
+/// What a cause and its symptom must have in common before the symptom is folded under it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SharedEvidence {
+    /// The same input lines (text diagnosis) or the same observations (live checks).
+    SameLines,
+    /// The same remote host (an MX, a backend) named by both.
+    SameHost,
+    /// The same destination domain (a queue destination and the probe of its MX hosts).
+    SameDestination,
+    /// Both seen in the same input or run: the weakest link, for causes and symptoms that never
+    /// share a line (a slow DNSBL lookup and the milter timeout it causes later).
+    SameInput,
+}
+
+/// Candidates for a finding whose evidence fits several causes.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DifferentialSource {
+    /// Findings of this playbook at this confidence or lower are ambiguous (default: possible).
+    #[serde(default = "possible")]
+    pub up_to: Confidence,
+    /// The observation that confirms this playbook rather than the candidates.
+    pub decided_by: String,
+    pub candidates: Vec<CandidateSource>,
+}
+
+fn possible() -> Confidence {
+    Confidence::Possible
+}
+
+/// Another playbook the same evidence fits, and the observation that confirms it instead.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CandidateSource {
+    pub playbook: Spanned<String>,
+    pub decided_by: String,
 }
 
 /// Text patterns that recognise the problem in what the system already said.
