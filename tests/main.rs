@@ -9,6 +9,7 @@ mod hostile;
 mod playbooks;
 mod queue;
 mod replay;
+mod resolver_trust;
 mod report_json;
 mod safety;
 mod serve;

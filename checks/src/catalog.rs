@@ -42,6 +42,22 @@ pub const CHECKS: &[CheckSpec] = &[
         reply_fields: &[],
     },
     CheckSpec {
+        name: "dns.resolver",
+        about: "whether the resolver in use sees the real DNS tree (root SOA/NS, public suffix, a random name)",
+        fields: &[
+            "server",
+            "verdict",
+            "trusted",
+            "root_soa",
+            "root_ns",
+            "parent_zone",
+            "parent",
+            "canary_name",
+            "canary",
+        ],
+        reply_fields: &[],
+    },
+    CheckSpec {
         name: "mx.host",
         about: "one MX host judged against --gateway",
         fields: &[

@@ -5,10 +5,12 @@
 pub mod catalog;
 pub mod dns;
 pub mod dnsbl;
+pub mod health_data;
 pub mod http;
 pub mod lab;
 pub mod observation;
 pub mod progress;
+pub mod resolver_trust;
 pub mod run;
 pub mod serve;
 pub mod smtp;

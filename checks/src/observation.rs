@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::health_data::*;
 use crate::smtp::reply::Reply;
 
 /// How a probe ended. A failed probe is an observation, never an early exit.
@@ -110,6 +111,7 @@ pub enum Data {
     Http(HttpData),
     TestMessage(TestMessageData),
     Queue(QueueData),
+    Resolver(ResolverData),
 }
 
 /// What the user told mxdoctor about the run; playbooks read it as the `run.context` check.

@@ -13,7 +13,7 @@ use crate::progress::Progress;
 use crate::smtp::{
     HostTarget, SmtpProbes, SmtpSettings, TlsTrust, planned_checks, probe_host_streaming,
 };
-use crate::{dnsbl, http};
+use crate::{dnsbl, http, resolver_trust};
 
 /// What to probe: a domain (its MX set) or one SMTP host.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,6 +79,9 @@ pub struct RunConfig {
     pub deadline: Option<Duration>,
     /// Connect to the SMTP hosts found; `false` for a DNS-only run (`check --skip smtp`, fleet scans).
     pub probe_smtp: bool,
+    /// The resolver's trust already judged for this run (fleet mode asks once for every target);
+    /// `None`: this run asks itself, next to its first lookups.
+    pub resolver_trust: Option<Observation>,
 }
 
 /// Maximum redirect hops followed by the HTTP egress probe.
@@ -244,8 +247,22 @@ async fn probe_all(
         Target::Host { host, .. } => label("dns.a", host.clone()),
     };
     let dns_token = collected.start(first_lookup);
+    let trust_token = collected.start(label("dns.resolver", dns.servers_label()));
     let mut observations = Vec::new();
-    let hosts = resolve_hosts(config, &dns, &mut observations).await;
+    let trust_target = match &config.target {
+        Target::Domain(domain) => Some(domain.as_str()),
+        Target::Host { .. } => None,
+    };
+    let trust = async {
+        match &config.resolver_trust {
+            Some(judged) => judged.clone(),
+            None => resolver_trust::probe(&dns, trust_target).await,
+        }
+    };
+    // Asked at the same time as the target's own lookups, so trust costs no extra round trip.
+    let (trust, hosts) = tokio::join!(trust, resolve_hosts(config, &dns, &mut observations));
+    collected.add(Some(trust_token), trust);
+    collected.finish(trust_token);
     for observation in observations {
         collected.add(Some(dns_token), observation);
     }

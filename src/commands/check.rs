@@ -14,7 +14,7 @@ use mxdoctor_checks::smtp::{SmtpProbes, SmtpSettings};
 use super::{emit, library, unix_now, write_file};
 use crate::bundle::Bundle;
 use crate::cli::{CheckArgs, Common, ProbeGroup};
-use crate::engine::vantage::{inconclusive_reason, nothing_answered};
+use crate::engine::vantage::{inconclusive_reason, nothing_answered, withhold_for_resolver};
 use crate::engine::{evaluate, needed_checks};
 use crate::error::AppError;
 use crate::finding::Platform;
@@ -116,7 +116,9 @@ pub fn diagnose_observations(
     observations: Vec<Observation>,
     platform: Platform,
 ) -> Report {
-    let findings = evaluate(&library.playbooks, &observations, platform);
+    let mut findings = evaluate(&library.playbooks, &observations, platform);
+    let domain_target = matches!(Target::parse(target), Target::Domain(_));
+    let withheld = withhold_for_resolver(&observations, domain_target, &mut findings);
     let mut report = Report::new(command, target, findings, Vec::new());
     report.vantage = Some(vantage);
     report.evaluated = library
@@ -125,7 +127,18 @@ pub fn diagnose_observations(
         .filter(|p| !p.rules.is_empty())
         .map(EvaluatedPlaybook::of)
         .collect();
-    if let Some(reason) = inconclusive_reason(&observations) {
+    if let Some(withheld) = withheld {
+        report.notes.push(withheld.note);
+        if !withheld.playbooks.is_empty() {
+            report.notes.push(format!(
+                "not reported, because they rest on this resolver's answers: {}",
+                withheld.playbooks.join(", ")
+            ));
+        }
+        if withheld.unknown {
+            report.status = Status::Unknown;
+        }
+    } else if let Some(reason) = inconclusive_reason(&observations) {
         report.notes.push(reason);
         report.status = Status::Unknown;
     } else if nothing_answered(&observations) {
@@ -263,6 +276,7 @@ pub fn run_config(args: &CheckArgs) -> Result<RunConfig, AppError> {
         tls_roots_pem,
         deadline,
         probe_smtp: !args.skip.contains(&ProbeGroup::Smtp),
+        resolver_trust: None,
     })
 }
 
