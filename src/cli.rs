@@ -136,7 +136,7 @@ pub struct CheckArgs {
     /// With --targets: how many targets are checked at the same time.
     #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub concurrency: u32,
-    /// Probe groups not to run (DNS always runs: it finds the hosts): smtp, dnsbl, http.
+    /// Probe groups not to run (DNS always runs: it finds the hosts): smtp, dnsbl, http, auth.
     #[arg(long, value_enum, value_delimiter = ',', value_name = "GROUP")]
     pub skip: Vec<ProbeGroup>,
     /// A host that should filter all inbound mail; any other MX bypasses it.
@@ -205,6 +205,9 @@ pub struct CheckArgs {
     /// Save everything this run observed as a support bundle (JSON) for `mxdoctor replay`.
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
+    /// The gateway's sending address (repeatable): SPF must pass for it, and its reverse DNS must be forward-confirmed.
+    #[arg(long = "outbound-ip", value_name = "IP")]
+    pub outbound_ips: Vec<std::net::IpAddr>,
     /// Seconds the whole run may take; probes still running then are reported as timeouts, with everything that finished.
     #[arg(long, value_name = "SECS", env = "MXDOCTOR_DEADLINE")]
     pub deadline: Option<f64>,
@@ -219,6 +222,8 @@ pub enum ProbeGroup {
     Dnsbl,
     /// HTTP egress (--http-egress).
     Http,
+    /// Sender authentication records of the domain: SPF.
+    Auth,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -58,6 +58,27 @@ pub const CHECKS: &[CheckSpec] = &[
         reply_fields: &[],
     },
     CheckSpec {
+        name: "auth.spf",
+        about: "the domain's SPF record: count, syntax, lookup limits through includes, the all qualifier",
+        fields: &[
+            "domain",
+            "record",
+            "records_found",
+            "verdict",
+            "all",
+            "dns_lookups",
+            "void_lookups",
+            "problems",
+        ],
+        reply_fields: &[],
+    },
+    CheckSpec {
+        name: "auth.spf_outbound",
+        about: "SPF evaluated for one --outbound-ip",
+        fields: &["domain", "ip", "result", "matched", "approximate"],
+        reply_fields: &[],
+    },
+    CheckSpec {
         name: "mx.host",
         about: "one MX host judged against --gateway",
         fields: &[

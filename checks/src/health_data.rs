@@ -20,3 +20,34 @@ pub struct ResolverData {
     pub canary_name: String,
     pub canary: String,
 }
+
+/// The domain's SPF policy as a receiver would evaluate it (`auth.spf`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct SpfData {
+    pub domain: String,
+    pub record: Option<String>,
+    pub records_found: usize,
+    /// valid | missing | multiple | syntax_error | broken_reference | too_many_lookups |
+    /// too_many_void_lookups | lookup_error
+    pub verdict: String,
+    /// `-all`, `~all`, `?all`, `+all`, `redirect` (the policy is elsewhere) or `none` (no `all`: neutral).
+    pub all: String,
+    /// Terms that query DNS, counted through every include and redirect (limit 10).
+    pub dns_lookups: usize,
+    /// Of those, lookups that found nothing (limit 2).
+    pub void_lookups: usize,
+    pub problems: Vec<String>,
+}
+
+/// SPF evaluated for one `--outbound-ip` (`auth.spf_outbound`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct SpfOutboundData {
+    pub domain: String,
+    pub ip: String,
+    /// pass | fail | softfail | neutral | none | permerror | temperror (RFC 7208 §2.6)
+    pub result: String,
+    /// The term that decided, e.g. `~all`.
+    pub matched: Option<String>,
+    /// A term with macros (or `ptr`) was skipped: the result may differ for a real message.
+    pub approximate: bool,
+}

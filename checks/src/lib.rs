@@ -5,6 +5,7 @@
 pub mod catalog;
 pub mod dns;
 pub mod dnsbl;
+pub mod health;
 pub mod health_data;
 pub mod http;
 pub mod lab;

@@ -112,6 +112,8 @@ pub enum Data {
     TestMessage(TestMessageData),
     Queue(QueueData),
     Resolver(ResolverData),
+    Spf(SpfData),
+    SpfOutbound(SpfOutboundData),
 }
 
 /// What the user told mxdoctor about the run; playbooks read it as the `run.context` check.

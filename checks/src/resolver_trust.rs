@@ -140,7 +140,8 @@ struct Questions {
 
 fn judge(server: &str, questions: &Questions, latency: Duration) -> Observation {
     let server = server.to_owned();
-    let canary_rewritten = !matches!(questions.canary, Answer::Failed(ref f) if is_error_or_nxdomain(f));
+    let canary_rewritten =
+        !matches!(questions.canary, Answer::Failed(ref f) if is_error_or_nxdomain(f));
     let root_denied = questions.root_soa.denies() || questions.root_ns.denies();
     let parent_denied = questions.parent.as_ref().is_some_and(Answer::denies);
     let all_timed_out = questions.root_soa.timed_out()
@@ -177,7 +178,11 @@ fn judge(server: &str, questions: &Questions, latency: Duration) -> Observation 
             format!(
                 "{} (SOA: {})",
                 questions.parent_zone.as_deref().unwrap_or_default(),
-                questions.parent.as_ref().map(Answer::label).unwrap_or_default()
+                questions
+                    .parent
+                    .as_ref()
+                    .map(Answer::label)
+                    .unwrap_or_default()
             )
         };
         (

@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio::task::JoinSet;
 
 use crate::dns::DnsClient;
+use crate::health::{self, HealthSettings};
 use crate::observation::{Data, MxHostData, MxRecord, Observation, Outcome, RunContext};
 use crate::progress::Progress;
 use crate::smtp::{
@@ -82,6 +83,8 @@ pub struct RunConfig {
     /// The resolver's trust already judged for this run (fleet mode asks once for every target);
     /// `None`: this run asks itself, next to its first lookups.
     pub resolver_trust: Option<Observation>,
+    /// The domain health checks (SPF, ...) and what they need.
+    pub health: HealthSettings,
 }
 
 /// Maximum redirect hops followed by the HTTP egress probe.
@@ -246,6 +249,12 @@ async fn probe_all(
         Target::Domain(domain) => label("dns.mx", domain.clone()),
         Target::Host { host, .. } => label("dns.a", host.clone()),
     };
+    // Dropping this set (when the deadline passes) aborts every probe still running.
+    let mut tasks: JoinSet<()> = JoinSet::new();
+    // The domain's own records need no MX: they run from the start, beside the MX lookup.
+    if let Target::Domain(domain) = &config.target {
+        spawn_health(&mut tasks, collected, config, &dns, domain);
+    }
     let dns_token = collected.start(first_lookup);
     let trust_token = collected.start(label("dns.resolver", dns.servers_label()));
     let mut observations = Vec::new();
@@ -303,8 +312,6 @@ async fn probe_all(
         let so_far = collected.lock();
         probed_addresses(&so_far.observations, &hosts)
     };
-    // Dropping this set (when the deadline passes) aborts every probe still running.
-    let mut tasks: JoinSet<()> = JoinSet::new();
     for host in hosts.into_iter().filter(|_| config.probe_smtp) {
         let subject = host.subject();
         let planned = planned_checks(&settings)
@@ -404,6 +411,47 @@ async fn probe_all(
             );
         }
     }
+}
+
+/// Spawns the domain health checks the settings ask for, each registered with what it will report.
+fn spawn_health(
+    tasks: &mut JoinSet<()>,
+    collected: &Collected,
+    config: &RunConfig,
+    dns: &Arc<DnsClient>,
+    domain: &str,
+) {
+    if config.health.auth {
+        let mut planned = label("auth.spf", domain);
+        for ip in &config.health.outbound_ips {
+            planned.extend(label("auth.spf_outbound", ip.to_string()));
+        }
+        let (dns, domain, outbound) = (
+            Arc::clone(dns),
+            domain.to_owned(),
+            config.health.outbound_ips.clone(),
+        );
+        spawn_many(tasks, collected, planned, async move {
+            health::spf::probe(&dns, &domain, &outbound).await
+        });
+    }
+}
+
+/// Spawns a probe that makes several observations, registered as `planned` until it reports.
+fn spawn_many(
+    tasks: &mut JoinSet<()>,
+    collected: &Collected,
+    planned: Labels,
+    probe: impl Future<Output = Vec<Observation>> + Send + 'static,
+) {
+    let collected = collected.clone();
+    let token = collected.start(planned);
+    tasks.spawn(async move {
+        for observation in probe.await {
+            collected.add(Some(token), observation);
+        }
+        collected.finish(token);
+    });
 }
 
 /// Spawns a probe that makes one observation, registered as `planned` until it reports.

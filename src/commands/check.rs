@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use mxdoctor_checks::Observation;
+use mxdoctor_checks::health::HealthSettings;
 use mxdoctor_checks::observation::RunContext;
 use mxdoctor_checks::progress::{Progress, Silent};
 use mxdoctor_checks::run::{RunConfig, Target, run_checks};
@@ -277,6 +278,10 @@ pub fn run_config(args: &CheckArgs) -> Result<RunConfig, AppError> {
         deadline,
         probe_smtp: !args.skip.contains(&ProbeGroup::Smtp),
         resolver_trust: None,
+        health: HealthSettings {
+            auth: !args.skip.contains(&ProbeGroup::Auth),
+            outbound_ips: args.outbound_ips.clone(),
+        },
     })
 }
 

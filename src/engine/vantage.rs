@@ -43,7 +43,8 @@ pub const RESOLVER_PLAYBOOK: &str = "resolver-untrusted";
 /// The `dns.resolver` observation when it says the resolver in use cannot be believed.
 pub fn untrusted_resolver(observations: &[Observation]) -> Option<&Observation> {
     observations.iter().find(|o| {
-        o.check == "dns.resolver" && matches!(&o.data, Data::Resolver(resolver) if !resolver.trusted)
+        o.check == "dns.resolver"
+            && matches!(&o.data, Data::Resolver(resolver) if !resolver.trusted)
     })
 }
 
@@ -51,7 +52,10 @@ pub fn untrusted_resolver(observations: &[Observation]) -> Option<&Observation> 
 pub fn rests_on_dns(check: &str) -> bool {
     check.starts_with("dns.")
         || check.starts_with("auth.")
-        || matches!(check, "mx.host" | "dnsbl" | "surbl" | "ipv6.mx" | "tls.policy")
+        || matches!(
+            check,
+            "mx.host" | "dnsbl" | "surbl" | "ipv6.mx" | "tls.policy"
+        )
 }
 
 /// What an untrusted resolver leaves of a run's findings.

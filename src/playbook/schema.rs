@@ -60,6 +60,8 @@ pub enum Area {
     Tls,
     Milter,
     Queue,
+    /// Sender authentication records: SPF, DMARC, DKIM.
+    Authentication,
 }
 
 /// Text patterns that recognise the problem in what the system already said.

@@ -9,6 +9,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::dns::{LabDns, LabDnsConfig};
+use super::health_scenarios;
 use super::http::LabHttp;
 use super::smtp::{LabCert, LabSmtp, LabSmtpConfig, Personality};
 
@@ -34,21 +35,21 @@ pub struct Scenario {
     pub flags: Vec<String>,
 }
 
-struct Mx {
+pub(super) struct Mx {
     preference: u16,
     personality: Personality,
     cert: Option<LabCert>,
 }
 
-struct Spec {
-    name: &'static str,
-    about: &'static str,
-    expected_top: Option<&'static str>,
-    mx: Vec<Mx>,
-    flags: Vec<String>,
+pub(super) struct Spec {
+    pub(super) name: &'static str,
+    pub(super) about: &'static str,
+    pub(super) expected_top: Option<&'static str>,
+    pub(super) mx: Vec<Mx>,
+    pub(super) flags: Vec<String>,
 }
 
-fn mx(preference: u16, personality: Personality) -> Mx {
+pub(super) fn mx(preference: u16, personality: Personality) -> Mx {
     Mx {
         preference,
         personality,
@@ -56,7 +57,7 @@ fn mx(preference: u16, personality: Personality) -> Mx {
     }
 }
 
-fn flags(list: &[&str]) -> Vec<String> {
+pub(super) fn flags(list: &[&str]) -> Vec<String> {
     list.iter().map(|flag| (*flag).to_string()).collect()
 }
 
@@ -237,12 +238,37 @@ impl Lab {
         let mut smtp = Vec::new();
         let mut scenarios = Vec::new();
         let mut next_host: u8 = 10;
-        for spec in specs(&http) {
+        let mut next_health_host = health_scenarios::FIRST_HOST;
+        let older = specs(&http).into_iter().map(|spec| {
+            let published = health_scenarios::published_by(spec.name);
+            (spec, published, false)
+        });
+        let health = health_scenarios::specs()
+            .into_iter()
+            .map(|(spec, published)| (spec, published, true));
+        for (mut spec, published, in_health_range) in older.chain(health) {
             let domain = format!("{}.{LAB_ZONE}", spec.name);
+            for (owner, text) in health_scenarios::default_txt(&domain, &published) {
+                dns_config.add_txt(&owner, &text);
+            }
             for (index, host) in spec.mx.iter().enumerate() {
                 let exchange = format!("{}-mx{}.{LAB_ZONE}", spec.name, index + 1);
-                let address = Ipv4Addr::new(127, 0, 0, next_host);
-                next_host += 1;
+                let counter = if in_health_range {
+                    &mut next_health_host
+                } else {
+                    &mut next_host
+                };
+                let address = Ipv4Addr::new(127, 0, 0, *counter);
+                if in_health_range && *counter > health_scenarios::LAST_HOST {
+                    return Err(io::Error::other(
+                        "more health scenario hosts than 127.0.0.50-59",
+                    ));
+                }
+                *counter += 1;
+                if index == 0 && published.outbound_ip_is_mx {
+                    spec.flags
+                        .extend(["--outbound-ip".to_owned(), address.to_string()]);
+                }
                 let mut config: LabSmtpConfig = host.personality.config(&domain);
                 if config.starttls.is_some() {
                     config.starttls = host.cert;

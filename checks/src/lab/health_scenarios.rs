@@ -1,0 +1,112 @@
+//! Lab scenarios for the domain health checks (SPF, ...): what each publishes in DNS beyond its
+//! MX set, and the default records every other lab domain publishes so that it is healthy too.
+//!
+//! Their MX hosts live on 127.0.0.50–59, apart from the older scenarios' addresses.
+
+use super::scenarios::{Mx, Spec, flags, mx};
+use super::smtp::Personality;
+
+/// First address of the health scenarios' MX hosts (127.0.0.50 up to .59).
+pub(super) const FIRST_HOST: u8 = 50;
+pub(super) const LAST_HOST: u8 = 59;
+
+/// What a scenario publishes besides its MX set.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Published {
+    /// TXT records: (owner relative to the domain, "" for the domain itself; text).
+    pub txt: Vec<(String, String)>,
+    /// Publish the healthy defaults (an `mx -all` SPF record) for whatever `txt` does not set.
+    pub defaults: bool,
+    /// Pass the first MX address as `--outbound-ip` (the gateway sends from its MX address).
+    pub outbound_ip_is_mx: bool,
+}
+
+impl Published {
+    pub(super) fn healthy() -> Self {
+        Self {
+            defaults: true,
+            ..Self::default()
+        }
+    }
+}
+
+/// What the older scenarios publish: the healthy defaults; `healthy` also names its sending address.
+pub(super) fn published_by(name: &str) -> Published {
+    Published {
+        outbound_ip_is_mx: name == "healthy",
+        ..Published::healthy()
+    }
+}
+
+/// The default SPF record of a lab domain: its MX hosts may send.
+pub(super) fn default_txt(domain: &str, published: &Published) -> Vec<(String, String)> {
+    let mut records: Vec<(String, String)> = published
+        .txt
+        .iter()
+        .map(|(owner, text)| (owner_name(owner, domain), text.clone()))
+        .collect();
+    if published.defaults && !published.txt.iter().any(|(owner, _)| owner.is_empty()) {
+        records.push((domain.to_owned(), "v=spf1 mx -all".to_owned()));
+    }
+    records
+}
+
+fn owner_name(owner: &str, domain: &str) -> String {
+    if owner.is_empty() {
+        domain.to_owned()
+    } else if let Some(absolute) = owner.strip_suffix('.') {
+        absolute.to_owned()
+    } else {
+        format!("{owner}.{domain}")
+    }
+}
+
+fn txt(owner: &str, text: impl Into<String>) -> (String, String) {
+    (owner.to_owned(), text.into())
+}
+
+/// A chain of includes one deeper than the limit: `spf1` includes `spf2` ... each costing a lookup.
+fn include_chain(links: usize) -> Vec<(String, String)> {
+    let mut records = vec![txt("", "v=spf1 mx include:spf1.spf-lookups.lab.test -all")];
+    for n in 1..links {
+        records.push(txt(
+            &format!("spf{n}"),
+            format!("v=spf1 include:spf{}.spf-lookups.lab.test", n + 1),
+        ));
+    }
+    records.push(txt(&format!("spf{links}"), "v=spf1 ip4:192.0.2.0/24"));
+    records
+}
+
+/// The health scenarios, in the order the demo shows them (after the older ones).
+pub(super) fn specs() -> Vec<(Spec, Published)> {
+    let healthy_mx = || -> Vec<Mx> { vec![mx(10, Personality::Healthy)] };
+    vec![
+        (
+            Spec {
+                name: "spf-lookups",
+                about: "an SPF record whose include chain needs 12 DNS lookups (limit 10)",
+                expected_top: Some("spf-lookup-limit"),
+                mx: healthy_mx(),
+                flags: vec![],
+            },
+            Published {
+                txt: include_chain(11),
+                ..Published::healthy()
+            },
+        ),
+        (
+            Spec {
+                name: "spf-outbound",
+                about: "the gateway sends from an address the domain's SPF record does not list",
+                expected_top: Some("spf-outbound-not-authorised"),
+                mx: healthy_mx(),
+                flags: flags(&["--outbound-ip", "127.0.0.59"]),
+            },
+            Published {
+                txt: vec![txt("", "v=spf1 ip4:192.0.2.0/24 -all")],
+                ..Published::healthy()
+            },
+        ),
+    ]
+}
