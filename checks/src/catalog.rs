@@ -79,6 +79,28 @@ pub const CHECKS: &[CheckSpec] = &[
         reply_fields: &[],
     },
     CheckSpec {
+        name: "auth.dmarc",
+        about: "the DMARC policy of the domain (or its organisational domain) and its report destinations",
+        fields: &[
+            "domain",
+            "org_domain",
+            "record_domain",
+            "record",
+            "verdict",
+            "p",
+            "sp",
+            "effective_policy",
+            "pct",
+            "adkim",
+            "aspf",
+            "rua",
+            "ruf",
+            "unauthorised_destinations",
+            "problems",
+        ],
+        reply_fields: &[],
+    },
+    CheckSpec {
         name: "mx.host",
         about: "one MX host judged against --gateway",
         fields: &[

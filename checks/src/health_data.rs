@@ -51,3 +51,28 @@ pub struct SpfOutboundData {
     /// A term with macros (or `ptr`) was skipped: the result may differ for a real message.
     pub approximate: bool,
 }
+
+/// The DMARC policy that applies to the domain (`auth.dmarc`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct DmarcData {
+    pub domain: String,
+    /// The organisational domain (Public Suffix List), where a missing record is looked for next.
+    pub org_domain: String,
+    /// Where the record was found (or last looked for).
+    pub record_domain: String,
+    pub record: Option<String>,
+    /// valid | missing | multiple | syntax_error | lookup_error
+    pub verdict: String,
+    pub p: String,
+    pub sp: Option<String>,
+    /// What applies to this domain: p, or sp for a subdomain that inherits the record.
+    pub effective_policy: String,
+    pub pct: u8,
+    pub adkim: String,
+    pub aspf: String,
+    pub rua: Vec<String>,
+    pub ruf: Vec<String>,
+    /// External report destinations without the RFC 7489 §7.1 authorisation record.
+    pub unauthorised_destinations: Vec<String>,
+    pub problems: Vec<String>,
+}

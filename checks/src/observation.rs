@@ -114,6 +114,7 @@ pub enum Data {
     Resolver(ResolverData),
     Spf(SpfData),
     SpfOutbound(SpfOutboundData),
+    Dmarc(DmarcData),
 }
 
 /// What the user told mxdoctor about the run; playbooks read it as the `run.context` check.

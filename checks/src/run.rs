@@ -426,13 +426,17 @@ fn spawn_health(
         for ip in &config.health.outbound_ips {
             planned.extend(label("auth.spf_outbound", ip.to_string()));
         }
-        let (dns, domain, outbound) = (
+        let (spf_dns, spf_domain, outbound) = (
             Arc::clone(dns),
             domain.to_owned(),
             config.health.outbound_ips.clone(),
         );
         spawn_many(tasks, collected, planned, async move {
-            health::spf::probe(&dns, &domain, &outbound).await
+            health::spf::probe(&spf_dns, &spf_domain, &outbound).await
+        });
+        let (dmarc_dns, dmarc_domain) = (Arc::clone(dns), domain.to_owned());
+        spawn_one(tasks, collected, label("auth.dmarc", domain), async move {
+            health::dmarc::probe(&dmarc_dns, &dmarc_domain).await
         });
     }
 }

@@ -1,6 +1,7 @@
 //! The one-shot health checks of a domain that standards-following receivers apply today:
-//! SPF (more to come in files of their own). Each check is its own file and returns observations.
+//! SPF and DMARC (more to come in files of their own). Each check is its own file and returns observations.
 
+pub mod dmarc;
 pub mod spf;
 pub mod spf_record;
 
@@ -13,7 +14,7 @@ use crate::dns::{DnsClient, LookupFailure};
 /// Which health checks a run does, and what they need from the command line.
 #[derive(Debug, Clone, Default)]
 pub struct HealthSettings {
-    /// Sender authentication: SPF (`--skip auth` turns it off).
+    /// Sender authentication: SPF, DMARC (`--skip auth` turns it off).
     pub auth: bool,
     /// The gateway's sending addresses (`--outbound-ip`): SPF must pass for them.
     pub outbound_ips: Vec<IpAddr>,

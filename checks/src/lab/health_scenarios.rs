@@ -15,7 +15,7 @@ pub(super) const LAST_HOST: u8 = 59;
 pub(super) struct Published {
     /// TXT records: (owner relative to the domain, "" for the domain itself; text).
     pub txt: Vec<(String, String)>,
-    /// Publish the healthy defaults (an `mx -all` SPF record) for whatever `txt` does not set.
+    /// Publish the healthy defaults (SPF, DMARC) for whatever `txt` does not set.
     pub defaults: bool,
     /// Pass the first MX address as `--outbound-ip` (the gateway sends from its MX address).
     pub outbound_ip_is_mx: bool,
@@ -38,15 +38,23 @@ pub(super) fn published_by(name: &str) -> Published {
     }
 }
 
-/// The default SPF record of a lab domain: its MX hosts may send.
+/// The TXT records of a lab domain: its own, then the healthy defaults it does not override
+/// (SPF `mx -all`; DMARC `p=reject` with reports to the domain itself).
 pub(super) fn default_txt(domain: &str, published: &Published) -> Vec<(String, String)> {
     let mut records: Vec<(String, String)> = published
         .txt
         .iter()
         .map(|(owner, text)| (owner_name(owner, domain), text.clone()))
         .collect();
-    if published.defaults && !published.txt.iter().any(|(owner, _)| owner.is_empty()) {
+    let sets = |wanted: &str| published.txt.iter().any(|(owner, _)| owner == wanted);
+    if published.defaults && !sets("") {
         records.push((domain.to_owned(), "v=spf1 mx -all".to_owned()));
+    }
+    if published.defaults && !sets("_dmarc") {
+        records.push((
+            format!("_dmarc.{domain}"),
+            format!("v=DMARC1; p=reject; rua=mailto:dmarc-reports@{domain}"),
+        ));
     }
     records
 }
@@ -105,6 +113,22 @@ pub(super) fn specs() -> Vec<(Spec, Published)> {
             },
             Published {
                 txt: vec![txt("", "v=spf1 ip4:192.0.2.0/24 -all")],
+                ..Published::healthy()
+            },
+        ),
+        (
+            Spec {
+                name: "dmarc-rua",
+                about: "DMARC reports go to another organisation that never authorised them",
+                expected_top: Some("dmarc-report-unauthorised"),
+                mx: healthy_mx(),
+                flags: vec![],
+            },
+            Published {
+                txt: vec![txt(
+                    "_dmarc",
+                    "v=DMARC1; p=reject; rua=mailto:dmarc@reports.example.net",
+                )],
                 ..Published::healthy()
             },
         ),
