@@ -260,7 +260,6 @@ fn parse(text: &str) -> Result<Policy, String> {
         };
         let (tag, value) = (tag.trim().to_ascii_lowercase(), value.trim());
         match tag.as_str() {
-            "v" => {}
             "p" => {
                 policy.p = disposition(value, "p")?;
                 seen_p = true;
@@ -306,7 +305,8 @@ fn parse(text: &str) -> Result<Policy, String> {
                     policy.ruf = uris;
                 }
             }
-            "fo" | "rf" | "ri" => {}
+            // v= was checked by is_dmarc; report options are not judged.
+            "v" | "fo" | "rf" | "ri" => {}
             other => policy
                 .problems
                 .push(format!("unknown tag {other}= (ignored)")),
