@@ -136,7 +136,7 @@ pub struct CheckArgs {
     /// With --targets: how many targets are checked at the same time.
     #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub concurrency: u32,
-    /// Probe groups not to run (DNS always runs: it finds the hosts): smtp, dnsbl, http, auth.
+    /// Probe groups not to run (DNS always runs: it finds the hosts): smtp, dnsbl, http, auth, rdns.
     #[arg(long, value_enum, value_delimiter = ',', value_name = "GROUP")]
     pub skip: Vec<ProbeGroup>,
     /// A host that should filter all inbound mail; any other MX bypasses it.
@@ -222,8 +222,10 @@ pub enum ProbeGroup {
     Dnsbl,
     /// HTTP egress (--http-egress).
     Http,
-    /// Sender authentication records of the domain: SPF.
+    /// Sender authentication records of the domain: SPF, DMARC.
     Auth,
+    /// Forward-confirmed reverse DNS of the MX addresses and --outbound-ip.
+    Rdns,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -101,6 +101,12 @@ pub const CHECKS: &[CheckSpec] = &[
         reply_fields: &[],
     },
     CheckSpec {
+        name: "dns.fcrdns",
+        about: "forward-confirmed reverse DNS of an MX address or --outbound-ip",
+        fields: &["ip", "role", "ptr_names", "forward_confirmed", "verdict"],
+        reply_fields: &[],
+    },
+    CheckSpec {
         name: "mx.host",
         about: "one MX host judged against --gateway",
         fields: &[

@@ -76,3 +76,15 @@ pub struct DmarcData {
     pub unauthorised_destinations: Vec<String>,
     pub problems: Vec<String>,
 }
+
+/// Forward-confirmed reverse DNS of one address (`dns.fcrdns`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct FcrdnsData {
+    pub ip: String,
+    /// mx | outbound
+    pub role: String,
+    pub ptr_names: Vec<String>,
+    pub forward_confirmed: bool,
+    /// confirmed | no_ptr | not_confirmed | lookup_error
+    pub verdict: String,
+}

@@ -115,6 +115,7 @@ pub enum Data {
     Spf(SpfData),
     SpfOutbound(SpfOutboundData),
     Dmarc(DmarcData),
+    Fcrdns(FcrdnsData),
 }
 
 /// What the user told mxdoctor about the run; playbooks read it as the `run.context` check.

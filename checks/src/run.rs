@@ -333,6 +333,26 @@ async fn probe_all(
             collected.finish(token);
         });
     }
+    let fcrdns_targets = addresses
+        .iter()
+        .map(|ip| (*ip, "mx"))
+        .chain(
+            config
+                .health
+                .outbound_ips
+                .iter()
+                .map(|ip| (*ip, "outbound")),
+        )
+        .filter(|_| config.health.rdns);
+    for (ip, role) in fcrdns_targets {
+        let fcrdns_dns = Arc::clone(&dns);
+        spawn_one(
+            &mut tasks,
+            collected,
+            label("dns.fcrdns", ip.to_canonical().to_string()),
+            async move { health::rdns::probe(&fcrdns_dns, ip, role).await },
+        );
+    }
     for ip in &addresses {
         let ip = *ip;
         let ptr_dns = Arc::clone(&dns);

@@ -280,6 +280,7 @@ pub fn run_config(args: &CheckArgs) -> Result<RunConfig, AppError> {
         resolver_trust: None,
         health: HealthSettings {
             auth: !args.skip.contains(&ProbeGroup::Auth),
+            rdns: !args.skip.contains(&ProbeGroup::Rdns),
             outbound_ips: args.outbound_ips.clone(),
         },
     })

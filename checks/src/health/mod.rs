@@ -1,7 +1,9 @@
 //! The one-shot health checks of a domain that standards-following receivers apply today:
-//! SPF and DMARC (more to come in files of their own). Each check is its own file and returns observations.
+//! SPF, DMARC and forward-confirmed reverse DNS (more to come in files of their own). Each check is its own file and returns observations.
 
+mod direct_query;
 pub mod dmarc;
+pub mod rdns;
 pub mod spf;
 pub mod spf_record;
 
@@ -16,6 +18,8 @@ use crate::dns::{DnsClient, LookupFailure};
 pub struct HealthSettings {
     /// Sender authentication: SPF, DMARC (`--skip auth` turns it off).
     pub auth: bool,
+    /// Forward-confirmed reverse DNS of every MX address and `--outbound-ip` (`--skip rdns`).
+    pub rdns: bool,
     /// The gateway's sending addresses (`--outbound-ip`): SPF must pass for them.
     pub outbound_ips: Vec<IpAddr>,
 }

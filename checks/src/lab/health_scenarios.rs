@@ -19,6 +19,8 @@ pub(super) struct Published {
     pub defaults: bool,
     /// Pass the first MX address as `--outbound-ip` (the gateway sends from its MX address).
     pub outbound_ip_is_mx: bool,
+    /// Publish no PTR record for the MX addresses.
+    pub no_ptr: bool,
 }
 
 impl Published {
@@ -129,6 +131,19 @@ pub(super) fn specs() -> Vec<(Spec, Published)> {
                     "_dmarc",
                     "v=DMARC1; p=reject; rua=mailto:dmarc@reports.example.net",
                 )],
+                ..Published::healthy()
+            },
+        ),
+        (
+            Spec {
+                name: "no-ptr",
+                about: "the MX address has no reverse DNS (PTR) record",
+                expected_top: Some("reverse-dns-missing"),
+                mx: healthy_mx(),
+                flags: vec![],
+            },
+            Published {
+                no_ptr: true,
                 ..Published::healthy()
             },
         ),

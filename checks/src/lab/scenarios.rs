@@ -278,7 +278,9 @@ impl Lab {
                 dns_config
                     .add_mx(&domain, host.preference, &exchange)
                     .add_a(&exchange, IpAddr::V4(address));
-                dns_config.add_ptr(IpAddr::V4(address), &exchange);
+                if !published.no_ptr {
+                    dns_config.add_ptr(IpAddr::V4(address), &exchange);
+                }
                 if spec.name == "dnsbl-listed" {
                     dns_config.listed_with_reason(
                         LISTING_ZONE,
