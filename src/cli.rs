@@ -208,6 +208,9 @@ pub struct CheckArgs {
     /// The gateway's sending address (repeatable): SPF must pass for it, and its reverse DNS must be forward-confirmed.
     #[arg(long = "outbound-ip", value_name = "IP")]
     pub outbound_ips: Vec<std::net::IpAddr>,
+    /// DKIM selector whose key record is checked (repeatable): SELECTOR._domainkey.DOMAIN.
+    #[arg(long = "dkim-selector", value_name = "S")]
+    pub dkim_selectors: Vec<String>,
     /// Seconds the whole run may take; probes still running then are reported as timeouts, with everything that finished.
     #[arg(long, value_name = "SECS", env = "MXDOCTOR_DEADLINE")]
     pub deadline: Option<f64>,
@@ -222,7 +225,7 @@ pub enum ProbeGroup {
     Dnsbl,
     /// HTTP egress (--http-egress).
     Http,
-    /// Sender authentication records of the domain: SPF, DMARC.
+    /// Sender authentication records of the domain: SPF, DMARC, DKIM.
     Auth,
     /// Forward-confirmed reverse DNS of the MX addresses and --outbound-ip.
     Rdns,

@@ -107,6 +107,14 @@ pub const CHECKS: &[CheckSpec] = &[
         reply_fields: &[],
     },
     CheckSpec {
+        name: "auth.dkim",
+        about: "the DKIM key record of one --dkim-selector",
+        fields: &[
+            "selector", "name", "record", "verdict", "key_type", "key_bits", "testing",
+        ],
+        reply_fields: &[],
+    },
+    CheckSpec {
         name: "mx.host",
         about: "one MX host judged against --gateway",
         fields: &[

@@ -88,3 +88,19 @@ pub struct FcrdnsData {
     /// confirmed | no_ptr | not_confirmed | lookup_error
     pub verdict: String,
 }
+
+/// The DKIM key record of one selector (`auth.dkim`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct DkimData {
+    pub selector: String,
+    /// `SELECTOR._domainkey.DOMAIN`
+    pub name: String,
+    pub record: Option<String>,
+    /// valid | short (RSA < 2048) | weak (RSA < 1024) | revoked | missing | syntax_error | lookup_error
+    pub verdict: String,
+    /// rsa | ed25519
+    pub key_type: String,
+    pub key_bits: Option<u32>,
+    /// `t=y`: verifiers treat failures as unsigned.
+    pub testing: bool,
+}

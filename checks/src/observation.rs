@@ -116,6 +116,7 @@ pub enum Data {
     SpfOutbound(SpfOutboundData),
     Dmarc(DmarcData),
     Fcrdns(FcrdnsData),
+    Dkim(DkimData),
 }
 
 /// What the user told mxdoctor about the run; playbooks read it as the `run.context` check.

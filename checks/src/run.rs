@@ -458,6 +458,14 @@ fn spawn_health(
         spawn_one(tasks, collected, label("auth.dmarc", domain), async move {
             health::dmarc::probe(&dmarc_dns, &dmarc_domain).await
         });
+        for selector in &config.health.dkim_selectors {
+            let (dkim_dns, dkim_domain, selector) =
+                (Arc::clone(dns), domain.to_owned(), selector.clone());
+            let subject = format!("{selector}._domainkey.{domain}");
+            spawn_one(tasks, collected, label("auth.dkim", subject), async move {
+                health::dkim::probe(&dkim_dns, &dkim_domain, &selector).await
+            });
+        }
     }
 }
 

@@ -281,6 +281,7 @@ pub fn run_config(args: &CheckArgs) -> Result<RunConfig, AppError> {
         health: HealthSettings {
             auth: !args.skip.contains(&ProbeGroup::Auth),
             rdns: !args.skip.contains(&ProbeGroup::Rdns),
+            dkim_selectors: args.dkim_selectors.clone(),
             outbound_ips: args.outbound_ips.clone(),
         },
     })

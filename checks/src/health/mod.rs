@@ -1,7 +1,8 @@
 //! The one-shot health checks of a domain that standards-following receivers apply today:
-//! SPF, DMARC and forward-confirmed reverse DNS (more to come in files of their own). Each check is its own file and returns observations.
+//! SPF, DMARC, DKIM and forward-confirmed reverse DNS (more to come in files of their own). Each check is its own file and returns observations.
 
 mod direct_query;
+pub mod dkim;
 pub mod dmarc;
 pub mod rdns;
 pub mod spf;
@@ -16,8 +17,10 @@ use crate::dns::{DnsClient, LookupFailure};
 /// Which health checks a run does, and what they need from the command line.
 #[derive(Debug, Clone, Default)]
 pub struct HealthSettings {
-    /// Sender authentication: SPF, DMARC (`--skip auth` turns it off).
+    /// Sender authentication: SPF, DMARC, DKIM (`--skip auth` turns it off).
     pub auth: bool,
+    /// DKIM selectors whose keys are checked (`--dkim-selector`); none: DKIM is not checked.
+    pub dkim_selectors: Vec<String>,
     /// Forward-confirmed reverse DNS of every MX address and `--outbound-ip` (`--skip rdns`).
     pub rdns: bool,
     /// The gateway's sending addresses (`--outbound-ip`): SPF must pass for them.

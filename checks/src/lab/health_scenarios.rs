@@ -32,12 +32,30 @@ impl Published {
     }
 }
 
-/// What the older scenarios publish: the healthy defaults; `healthy` also names its sending address.
+/// The lab's DKIM public keys (SubjectPublicKeyInfo, base64; `certs/generate.sh` made them).
+const DKIM_KEY_2048: &str = include_str!("certs/dkim-2048.pub.b64");
+const DKIM_KEY_1024: &str = include_str!("certs/dkim-1024.pub.b64");
+/// The selector every lab domain with a key publishes it under.
+pub(super) const DKIM_SELECTOR: &str = "lab";
+
+fn dkim_record(key: &str) -> (String, String) {
+    txt(
+        &format!("{DKIM_SELECTOR}._domainkey"),
+        format!("v=DKIM1; k=rsa; p={}", key.trim()),
+    )
+}
+
+/// What the older scenarios publish: the healthy defaults; `healthy` also names its sending
+/// address and publishes a 2048-bit DKIM key.
 pub(super) fn published_by(name: &str) -> Published {
-    Published {
-        outbound_ip_is_mx: name == "healthy",
-        ..Published::healthy()
+    if name == "healthy" {
+        return Published {
+            txt: vec![dkim_record(DKIM_KEY_2048)],
+            outbound_ip_is_mx: true,
+            ..Published::healthy()
+        };
     }
+    Published::healthy()
 }
 
 /// The TXT records of a lab domain: its own, then the healthy defaults it does not override
@@ -144,6 +162,19 @@ pub(super) fn specs() -> Vec<(Spec, Published)> {
             },
             Published {
                 no_ptr: true,
+                ..Published::healthy()
+            },
+        ),
+        (
+            Spec {
+                name: "dkim-weak",
+                about: "the DKIM key is RSA 1024 bits: still verified, but below the recommended 2048",
+                expected_top: Some("dkim-key-weak"),
+                mx: healthy_mx(),
+                flags: flags(&["--dkim-selector", DKIM_SELECTOR]),
+            },
+            Published {
+                txt: vec![dkim_record(DKIM_KEY_1024)],
                 ..Published::healthy()
             },
         ),

@@ -72,6 +72,8 @@ fn specs(http: &LabHttp) -> Vec<Spec> {
             expected_top: None,
             mx: vec![mx(10, Personality::Healthy)],
             flags: vec![
+                "--dkim-selector".into(),
+                "lab".into(),
                 "--gateway".into(),
                 "healthy-mx1.lab.test".into(),
                 "--dnsbl".into(),
