@@ -1,11 +1,12 @@
-//! The command line (clap): names and flags are a contract (DESIGN.md), so they change only by growing.
+//! The command line (clap): names, flags and exit codes are a contract (docs/architecture.md,
+//! "Contracts"), so they change only by growing.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::finding::Platform;
 use crate::report::Format;
+use crate::vocabulary::Platform;
 
 #[derive(Debug, Parser)]
 #[command(

@@ -2,8 +2,12 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::playbook::Playbook;
 use crate::playbook::schema::PlatformSteps;
-use crate::playbook::{Confidence, Playbook, Severity};
+use crate::vocabulary::{Confidence, Severity};
+
+// Platform lives in the vocabulary; re-exported so `finding::Platform` keeps naming it.
+pub use crate::vocabulary::Platform;
 
 /// One piece of evidence behind a finding.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,30 +25,19 @@ pub struct PlatformRemediation {
     pub commands: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum, Default)]
+/// How a finding compares with the baseline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Platform {
-    Fortimail,
-    Postfix,
-    Exchange,
-    #[default]
-    Generic,
+pub enum BaselineState {
+    New,
+    Unchanged,
 }
 
-impl Platform {
-    pub const ALL: [Self; 4] = [
-        Self::Fortimail,
-        Self::Postfix,
-        Self::Exchange,
-        Self::Generic,
-    ];
-
+impl BaselineState {
     pub fn as_str(self) -> &'static str {
         match self {
-            Self::Fortimail => "fortimail",
-            Self::Postfix => "postfix",
-            Self::Exchange => "exchange",
-            Self::Generic => "generic",
+            Self::New => "new",
+            Self::Unchanged => "unchanged",
         }
     }
 }
@@ -75,11 +68,11 @@ pub struct Finding {
     pub last_seen: Option<String>,
     /// Compared with `--baseline`: new or unchanged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub baseline: Option<crate::report::baseline::BaselineState>,
+    pub baseline: Option<BaselineState>,
 }
 
 impl Finding {
-    /// A finding for `playbook` with its texts and remediation; rank is set later by [`crate::rank`].
+    /// A finding for `playbook` with its texts and remediation; rank is set later by [`crate::diagnose::rank`].
     pub fn new(
         playbook: &Playbook,
         severity: Severity,

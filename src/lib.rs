@@ -5,7 +5,7 @@
 pub mod bundle;
 pub mod cli;
 pub mod commands;
-pub mod engine;
+pub mod diagnose;
 pub mod error;
 pub mod finding;
 pub mod lines;
@@ -13,9 +13,8 @@ pub mod playbook;
 pub mod profile;
 pub mod progress_ui;
 pub mod queue;
-pub mod rank;
 pub mod report;
-pub mod triage;
+pub mod vocabulary;
 
 use cli::{Cli, Command};
 use error::AppError;
@@ -26,7 +25,10 @@ pub fn run(cli: &Cli) -> Result<u8, AppError> {
         Command::Explain { text } => commands::explain::run(&cli.common, text),
         Command::Triage { files } => commands::triage::run(&cli.common, files),
         Command::Playbooks { action } => commands::playbooks::run(&cli.common, action),
-        Command::Check(args) => commands::check::run(&cli.common, args),
+        Command::Check(args) => match &args.targets {
+            Some(file) => commands::fleet::run(&cli.common, args, file),
+            None => commands::check::run(&cli.common, args),
+        },
         Command::Demo => commands::demo::run(&cli.common),
         Command::Queue(args) => commands::queue::run(&cli.common, args),
         Command::Replay { file } => commands::replay::run(&cli.common, file),

@@ -9,8 +9,8 @@ use mxdoctor::playbook::{Confidence, Severity};
 use mxdoctor::report::baseline::{BaselineState, ResolvedFinding};
 use mxdoctor::report::text::TextOptions;
 use mxdoctor::report::{EvaluatedPlaybook, Format, Report, Status, render};
-use mxdoctor_checks::observation::Data;
-use mxdoctor_checks::{Observation, Outcome};
+use mxdoctor_model::observation::Data;
+use mxdoctor_model::{Observation, Outcome};
 use quick_xml::events::Event;
 use serde_json::Value;
 

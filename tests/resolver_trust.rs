@@ -3,8 +3,8 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use mxdoctor_checks::lab::dns::{LabDns, LabDnsConfig};
-use mxdoctor_checks::lab::smtp::{LabSmtp, Personality};
+use mxdoctor_lab::dns::{LabDns, LabDnsConfig};
+use mxdoctor_lab::smtp::{LabSmtp, Personality};
 use serde_json::Value;
 
 use crate::common::{json_report, lab_runtime, mxdoctor, ranked_ids};

@@ -9,12 +9,12 @@ use tokio::task::JoinSet;
 
 use crate::dns::DnsClient;
 use crate::health::{self, HealthSettings};
-use crate::observation::{Data, MxHostData, MxRecord, Observation, Outcome, RunContext};
 use crate::progress::Progress;
 use crate::smtp::{
     HostTarget, SmtpProbes, SmtpSettings, TlsTrust, planned_checks, probe_host_streaming,
 };
 use crate::{dnsbl, http, resolver_trust};
+use mxdoctor_model::observation::{Data, MxHostData, MxRecord, Observation, Outcome, RunContext};
 
 /// What to probe: a domain (its MX set) or one SMTP host.
 #[derive(Debug, Clone, PartialEq, Eq)]

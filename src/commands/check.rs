@@ -5,31 +5,27 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use mxdoctor_checks::Observation;
 use mxdoctor_checks::health::HealthSettings;
-use mxdoctor_checks::observation::RunContext;
 use mxdoctor_checks::progress::{Progress, Silent};
 use mxdoctor_checks::run::{RunConfig, Target, run_checks};
 use mxdoctor_checks::smtp::{SmtpProbes, SmtpSettings};
+use mxdoctor_model::Observation;
+use mxdoctor_model::observation::RunContext;
 
 use super::{emit, library, unix_now, write_file};
 use crate::bundle::Bundle;
 use crate::cli::{CheckArgs, Common, ProbeGroup};
-use crate::engine::vantage::{inconclusive_reason, nothing_answered, withhold_for_resolver};
-use crate::engine::{evaluate, needed_checks};
+use crate::diagnose::needed_checks;
+use crate::diagnose::status::vantage_label;
+use crate::diagnose::{Diagnoser, Input};
 use crate::error::AppError;
-use crate::finding::Platform;
 use crate::playbook::Library;
 use crate::profile::{DEFAULT_TIMEOUT_SECS, Profile};
 use crate::progress_ui::TerminalProgress;
-use crate::report::EvaluatedPlaybook;
+use crate::report::Report;
 use crate::report::output::shell_words;
-use crate::report::{Report, Status};
 
 pub fn run(common: &Common, args: &CheckArgs) -> Result<u8, AppError> {
-    if let Some(file) = &args.targets {
-        return super::fleet::run(common, args, file);
-    }
     let started = Instant::now();
     let library = library(common)?;
     let args = args.with_profile(common.profile);
@@ -90,7 +86,7 @@ pub fn probe(
     Ok(observations)
 }
 
-/// Pure: observations in, report out.
+/// The report of a live run's `observations`: `diagnose` with this host as the vantage.
 pub fn diagnose(
     library: &Library,
     config: &RunConfig,
@@ -98,74 +94,19 @@ pub fn diagnose(
     observations: Vec<Observation>,
     common: &Common,
 ) -> Report {
-    diagnose_observations(
-        library,
-        "check",
-        &args.target,
-        vantage(config),
+    Diagnoser::new(&library.playbooks, common.platform).diagnose(Input::Probes {
+        command: "check",
+        target: &args.target,
+        vantage: vantage(config),
         observations,
-        common.platform,
-    )
+    })
 }
 
-/// Evaluates every playbook with live rules on `observations` (a fresh run or a replayed bundle).
-pub fn diagnose_observations(
-    library: &Library,
-    command: &str,
-    target: &str,
-    vantage: String,
-    observations: Vec<Observation>,
-    platform: Platform,
-) -> Report {
-    let mut findings = evaluate(&library.playbooks, &observations, platform);
-    let domain_target = matches!(Target::parse(target), Target::Domain(_));
-    let withheld = withhold_for_resolver(&observations, domain_target, &mut findings);
-    let mut report = Report::new(command, target, findings, Vec::new());
-    report.vantage = Some(vantage);
-    report.evaluated = library
-        .playbooks
-        .iter()
-        .filter(|p| !p.rules.is_empty())
-        .map(EvaluatedPlaybook::of)
-        .collect();
-    if let Some(withheld) = withheld {
-        report.notes.push(withheld.note);
-        if !withheld.playbooks.is_empty() {
-            report.notes.push(format!(
-                "not reported, because they rest on this resolver's answers: {}",
-                withheld.playbooks.join(", ")
-            ));
-        }
-        if withheld.unknown {
-            report.status = Status::Unknown;
-        }
-    } else if let Some(reason) = inconclusive_reason(&observations) {
-        report.notes.push(reason);
-        report.status = Status::Unknown;
-    } else if nothing_answered(&observations) {
-        report
-            .notes
-            .push("nothing could be probed: no probe got an answer".into());
-        report.status = Status::Unknown;
-    }
-    report.observations = observations;
-    report
-}
-
+/// Where this run probes from: this host's name and the resolvers it asks.
 pub fn vantage(config: &RunConfig) -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map_or_else(|_| "this host".to_string(), |h| h.trim().to_string());
-    let resolvers = if config.dns_servers.is_empty() {
-        "system resolver".to_string()
-    } else {
-        config
-            .dns_servers
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    format!("{host} via {resolvers}")
+    vantage_label(&host, &config.dns_servers)
 }
 
 /// Validates the flags into a probe configuration.

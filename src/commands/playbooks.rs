@@ -2,14 +2,15 @@
 
 use std::fmt::Write as _;
 
+use super::lint::lint;
 use super::{library, print_stdout};
 use crate::cli::{Common, PlaybooksAction};
 use crate::error::AppError;
-use crate::finding::{Platform, remediation_for};
+use crate::finding::remediation_for;
 use crate::playbook::ere::to_ere;
-use crate::playbook::lint::lint;
 use crate::playbook::{Library, Playbook};
 use crate::report::Format;
+use crate::vocabulary::Platform;
 
 pub fn run(common: &Common, action: &PlaybooksAction) -> Result<u8, AppError> {
     match action {

@@ -5,19 +5,20 @@ use std::io::{BufReader, stdin};
 use std::path::PathBuf;
 use std::time::Instant;
 
-use super::{emit, library, text_playbooks};
+use super::{emit, library};
 use crate::cli::Common;
+use crate::diagnose::text::Tally;
+use crate::diagnose::text::stream::{StreamStats, triage_reader};
+use crate::diagnose::{Diagnoser, Input};
 use crate::error::AppError;
-use crate::report::Report;
-use crate::triage::stream::{StreamStats, triage_reader};
-use crate::triage::{Tally, TextMatcher};
 
 const READ_BUFFER_BYTES: usize = 256 * 1024;
 
 pub fn run(common: &Common, files: &[PathBuf]) -> Result<u8, AppError> {
     let started = Instant::now();
     let library = library(common)?;
-    let matcher = TextMatcher::new(&library.playbooks);
+    let diagnoser = Diagnoser::new(&library.playbooks, common.platform);
+    let matcher = diagnoser.text_matcher();
     let mut tally = Tally::default();
     let mut stats = StreamStats::default();
     for path in files {
@@ -28,32 +29,22 @@ pub fn run(common: &Common, files: &[PathBuf]) -> Result<u8, AppError> {
         };
         if name == "-" {
             let reader = BufReader::with_capacity(READ_BUFFER_BYTES, stdin().lock());
-            triage_reader(&matcher, "stdin", reader, &mut tally, &mut stats).map_err(io_error)?;
+            triage_reader(matcher, "stdin", reader, &mut tally, &mut stats).map_err(io_error)?;
         } else {
             let file = File::open(path).map_err(io_error)?;
             let reader = BufReader::with_capacity(READ_BUFFER_BYTES, file);
-            triage_reader(&matcher, &name, reader, &mut tally, &mut stats).map_err(io_error)?;
+            triage_reader(matcher, &name, reader, &mut tally, &mut stats).map_err(io_error)?;
         }
     }
-    let findings = tally.into_findings(&library.playbooks, common.platform);
     let target = files
         .iter()
         .map(|p| p.display().to_string())
         .collect::<Vec<_>>()
         .join(" ");
-    let mut report = Report::new("triage", target, findings, Vec::new());
-    report.evaluated = text_playbooks(&library);
-    report.notes.push(format!(
-        "{} lines ({} bytes) read, {} matched a playbook",
-        stats.lines, stats.bytes, stats.matched_lines
-    ));
-    if stats.truncated_lines > 0 {
-        report.notes.push(format!(
-            "{} lines longer than {} bytes were matched on their first {} bytes only",
-            stats.truncated_lines,
-            crate::triage::stream::MAX_LINE_BYTES,
-            crate::triage::stream::MAX_LINE_BYTES
-        ));
-    }
+    let report = diagnoser.diagnose(Input::Log {
+        target,
+        tally,
+        stats,
+    });
     emit(report, common, started)
 }

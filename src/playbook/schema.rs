@@ -3,28 +3,8 @@
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
-/// How bad a problem is when it is present.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Severity {
-    Info,
-    Low,
-    Medium,
-    High,
-    Critical,
-}
-
-/// How sure mxdoctor is that the problem is what it says.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Confidence {
-    Possible,
-    #[default]
-    Likely,
-    Confirmed,
-}
+// Re-exported from their home so the older paths (`playbook::schema::Severity`) keep working.
+pub use crate::vocabulary::{Area, Confidence, Severity};
 
 /// One playbook file.
 #[derive(Debug, Deserialize)]
@@ -45,23 +25,6 @@ pub struct PlaybookSource {
     pub references: Vec<String>,
     #[serde(default)]
     pub examples: ExamplesSource,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Area {
-    Dns,
-    Connectivity,
-    Relay,
-    Recipient,
-    Greylisting,
-    Reputation,
-    Scanning,
-    Tls,
-    Milter,
-    Queue,
-    /// Sender authentication records: SPF, DMARC, DKIM.
-    Authentication,
 }
 
 /// Text patterns that recognise the problem in what the system already said.

@@ -5,11 +5,12 @@ use std::fmt::Write as _;
 
 use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
 
+use super::Report;
 use super::facts::{
     PlaybookCase, cases_by_area, confidence_word, evidence_line, is_problem, severity_word,
 };
-use super::{Report, Status};
 use crate::finding::Finding;
+use crate::vocabulary::Status;
 
 /// The suite that reports a run that could not diagnose anything.
 const RUN_SUITE: &str = "run";

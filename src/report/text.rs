@@ -4,12 +4,12 @@ use std::fmt::Write as _;
 
 use colored::{ColoredString, Colorize};
 
+use super::Report;
 use super::facts::subject_suffix;
-use super::{Report, Status};
-use crate::finding::{Finding, Platform};
-use crate::playbook::{Confidence, Severity};
+use crate::finding::Finding;
 use crate::queue::overview::{QueueOverview, QueueRow};
 use crate::queue::time::format_age;
+use crate::vocabulary::{Confidence, Platform, Severity, Status};
 
 const WIDTH: usize = 80;
 const EVIDENCE_SHOWN: usize = 5;

@@ -116,16 +116,16 @@ fn judge(data: &mut DkimData, text: &str) -> (Outcome, String) {
         return (Outcome::Fail, format!("{name}: p= is not base64"));
     };
     let bits = match data.key_type.as_str() {
-        "rsa" => match rsa_modulus_bits(&der) {
-            Some(bits) => bits,
-            None => {
+        "rsa" => {
+            let Some(bits) = rsa_modulus_bits(&der) else {
                 "syntax_error".clone_into(&mut data.verdict);
                 return (
                     Outcome::Fail,
                     format!("{name}: p= is not an RSA public key"),
                 );
-            }
-        },
+            };
+            bits
+        }
         // RFC 8463: the key is the 32-byte public key itself.
         "ed25519" if der.len() == 32 => 256,
         "ed25519" => {
@@ -198,9 +198,9 @@ fn rsa_modulus_bits(der: &[u8]) -> Option<u32> {
 mod tests {
     use super::*;
 
-    const KEY_2048: &str = include_str!("../lab/certs/dkim-2048.pub.b64");
-    const KEY_1024: &str = include_str!("../lab/certs/dkim-1024.pub.b64");
-    const KEY_512: &str = include_str!("../lab/certs/dkim-512.pub.b64");
+    const KEY_2048: &str = include_str!("../../../lab/src/certs/dkim-2048.pub.b64");
+    const KEY_1024: &str = include_str!("../../../lab/src/certs/dkim-1024.pub.b64");
+    const KEY_512: &str = include_str!("../../../lab/src/certs/dkim-512.pub.b64");
 
     fn judged(text: &str) -> (DkimData, Outcome) {
         let mut data = DkimData {

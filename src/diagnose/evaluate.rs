@@ -3,10 +3,11 @@
 use serde_json::Value;
 
 use super::view::ObservationView;
-use crate::finding::{Evidence, Finding, Platform};
+use crate::finding::{Evidence, Finding};
 use crate::playbook::Playbook;
 use crate::playbook::compile::{Condition, FieldTest, Op};
-use mxdoctor_checks::Observation;
+use crate::vocabulary::Platform;
+use mxdoctor_model::Observation;
 
 /// The check that carries run flags: never shown as evidence.
 pub const CONTEXT_CHECK: &str = "run.context";

@@ -1,11 +1,12 @@
 //! `explain`: classifies SMTP replies, bounce text and log lines given on the command line or stdin.
 
-use mxdoctor_checks::Reply;
+use mxdoctor_model::Reply;
 
 use super::matcher::TextMatcher;
 use super::tally::Tally;
 use super::timestamp::leading_timestamp;
-use crate::finding::{Finding, Platform};
+use crate::finding::Finding;
+use crate::vocabulary::Platform;
 
 /// Splits free text into items: a multi-line reply (`250-...` up to `250 ...`) is one item, any other line is one.
 pub fn split_items(text: &str) -> Vec<String> {

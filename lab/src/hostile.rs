@@ -17,10 +17,10 @@ use hickory_proto::rr::{Name, RData, Record, RecordType};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 
-use super::dns::read_tcp_frame;
+use crate::dns::read_tcp_frame;
 use tokio::task::{JoinHandle, JoinSet};
 
-use super::dns::require_loopback;
+use crate::dns::require_loopback;
 
 /// Longest client line (or request head) a script reads before giving up on the client.
 const MAX_CLIENT_BYTES: usize = 64 * 1024;
@@ -334,7 +334,7 @@ impl HostileDns {
     /// Answers every query on `bind` (127.0.0.0/8 only; port 0 picks a free port) as `misbehaviour` says.
     pub async fn start(bind: SocketAddr, misbehaviour: DnsMisbehaviour) -> io::Result<Self> {
         require_loopback(bind)?;
-        let (udp, tcp) = super::dns::bind_udp_and_tcp(bind).await?;
+        let (udp, tcp) = crate::dns::bind_udp_and_tcp(bind).await?;
         let addr = udp.local_addr()?;
         let queries = Arc::new(AtomicUsize::new(0));
         let tasks = vec![

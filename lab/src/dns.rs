@@ -17,7 +17,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::task::{JoinHandle, JoinSet};
 
-use crate::dns::reverse_name;
+use mxdoctor_checks::dns::reverse_name;
 
 /// EDNS payload size we advertise and honour (the DNS flag day 2020 value).
 const EDNS_PAYLOAD: u16 = 1232;
@@ -234,7 +234,7 @@ impl LabDnsConfig {
 fn listing_name(zone: &str, item: &str) -> String {
     let zone = zone.trim_matches('.');
     match item.parse::<IpAddr>() {
-        Ok(ip) => format!("{}.{zone}", crate::dns::reversed_labels(ip)),
+        Ok(ip) => format!("{}.{zone}", mxdoctor_checks::dns::reversed_labels(ip)),
         Err(_) => format!("{}.{zone}", item.trim_matches('.')),
     }
 }

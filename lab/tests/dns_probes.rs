@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 
 use mxdoctor_checks::dns::DnsClient;
 use mxdoctor_checks::dnsbl::{dnsbl, surbl};
-use mxdoctor_checks::lab::dns::{LabDns, LabDnsConfig};
 use mxdoctor_checks::{Data, Observation, Outcome};
+use mxdoctor_lab::dns::{LabDns, LabDnsConfig};
 
 const TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -343,7 +343,7 @@ async fn a_server_that_is_not_there_is_an_outcome_not_a_hang() {
 #[tokio::test]
 async fn a_huge_mx_set_is_cut_to_the_most_preferred_hosts() {
     use mxdoctor_checks::dns::{MAX_ADDRESSES_PER_HOST, MAX_MX_EXCHANGES};
-    use mxdoctor_checks::lab::hostile::{DnsMisbehaviour, HostileDns};
+    use mxdoctor_lab::hostile::{DnsMisbehaviour, HostileDns};
 
     let server = HostileDns::start(loopback(), DnsMisbehaviour::Huge)
         .await

@@ -19,11 +19,11 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
 
-use super::hostile::ConnectionCounter;
-use crate::smtp::test_message::{EICAR, GTUBE};
+use crate::hostile::ConnectionCounter;
+use mxdoctor_checks::smtp::test_message::{EICAR, GTUBE};
 
 /// The lab CA that signs the `Valid`, `Expired` and `WrongName` certificates; trust it with
-/// [`crate::smtp::TlsTrust::with_root_pem`].
+/// [`mxdoctor_checks::smtp::TlsTrust::with_root_pem`].
 pub const LAB_CA_PEM: &[u8] = include_bytes!("certs/lab-ca.pem");
 
 /// Longest command line the lab accepts (RFC 5321 allows 512 octets; leave room for extensions).

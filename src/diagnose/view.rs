@@ -1,6 +1,6 @@
 //! An observation seen as fields (`verdict`, `reply.code`, `outcome`): what playbook conditions test.
 
-use mxdoctor_checks::Observation;
+use mxdoctor_model::Observation;
 use serde_json::{Map, Value};
 
 /// One observation flattened once into a JSON object: its data fields plus the common ones.

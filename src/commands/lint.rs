@@ -1,26 +1,16 @@
-//! `playbooks lint`: every example must be diagnosed as its playbook (ranked first), every counter-example not at all.
+//! `playbooks lint`: runs every playbook's examples through the diagnosis pipeline; every example must be diagnosed as its playbook (ranked first), every counter-example not at all.
 
-use super::Playbook;
-use crate::finding::Platform;
-use crate::rank::rank;
-use crate::triage::TextMatcher;
-use crate::triage::explain::explain;
-
-/// One example that did not behave.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LintFailure {
-    pub playbook: String,
-    pub origin: String,
-    pub message: String,
-}
+use crate::diagnose::{Diagnoser, Input};
+use crate::playbook::{LintFailure, Playbook};
+use crate::vocabulary::Platform;
 
 /// Runs the examples of the playbooks selected by `selected` against the whole set.
 pub fn lint(playbooks: &[Playbook], selected: impl Fn(&Playbook) -> bool) -> Vec<LintFailure> {
-    let matcher = TextMatcher::new(playbooks);
+    let diagnoser = Diagnoser::new(playbooks, Platform::Generic);
     let diagnose = |text: &str| {
-        let mut findings = explain(&matcher, &[text.to_string()], Platform::Generic);
-        rank(&mut findings);
-        findings
+        diagnoser
+            .diagnose(Input::Texts(&[text.to_string()]))
+            .findings
     };
     let mut failures = Vec::new();
     for playbook in playbooks.iter().filter(|p| selected(p)) {

@@ -8,14 +8,15 @@
 use std::sync::OnceLock;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
-use mxdoctor_checks::Reply;
+use mxdoctor_model::Reply;
 use regex::RegexSet;
 
 use super::embedded_reply::find_reply;
 use super::literals::necessary_literals;
+use crate::playbook::Playbook;
 use crate::playbook::compile::ReplyMatcher;
 use crate::playbook::regex::PlaybookRegex;
-use crate::playbook::{Confidence, Playbook};
+use crate::vocabulary::Confidence;
 
 /// Which kind of symptom matched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,6 +1,6 @@
 //! Decides when a run says more about where it ran from than about the target (port 25 blocked, resolver down).
 
-use mxdoctor_checks::{Data, Observation, Outcome};
+use mxdoctor_model::{Data, Observation, Outcome};
 
 /// A run whose failures point at the prober's own network: the status is UNKNOWN, with this note.
 pub fn inconclusive_reason(observations: &[Observation]) -> Option<String> {

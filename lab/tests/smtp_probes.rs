@@ -3,15 +3,13 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use mxdoctor_checks::lab::smtp::{
-    LAB_CA_PEM, LabCert, LabSmtp, LabSmtpConfig, OnConnect, Personality,
-};
 use mxdoctor_checks::progress::Silent;
 use mxdoctor_checks::smtp::{
     DataPermit, HostTarget, Session, SmtpError, SmtpProbes, SmtpSettings, TlsTrust, probe_host,
     probe_host_with_trust,
 };
 use mxdoctor_checks::{Data, Observation, Outcome};
+use mxdoctor_lab::smtp::{LAB_CA_PEM, LabCert, LabSmtp, LabSmtpConfig, OnConnect, Personality};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 

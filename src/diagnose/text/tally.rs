@@ -2,10 +2,11 @@
 
 use std::collections::BTreeMap;
 
-use crate::finding::{Evidence, Finding, Platform};
-use crate::playbook::{Confidence, Playbook};
+use crate::finding::{Evidence, Finding};
+use crate::playbook::Playbook;
 
 use super::matcher::{Hit, SymptomKind};
+use crate::vocabulary::{Confidence, Platform};
 
 /// Samples kept per playbook: enough to show the pattern, bounded whatever the input size.
 pub const SAMPLES_PER_PLAYBOOK: usize = 3;

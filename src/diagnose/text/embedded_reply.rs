@@ -2,7 +2,7 @@
 
 use std::sync::LazyLock;
 
-use mxdoctor_checks::Reply;
+use mxdoctor_model::Reply;
 use regex::Regex;
 
 /// A reply code preceded by the start, a space or typical punctuation, and followed by ' ', '-' or the end.

@@ -1,7 +1,7 @@
 //! Orders findings: severity × confidence, ties broken by severity, then confidence, then playbook order.
 
 use crate::finding::Finding;
-use crate::playbook::{Confidence, Severity};
+use crate::vocabulary::{Confidence, Severity};
 
 pub fn severity_weight(severity: Severity) -> u32 {
     match severity {

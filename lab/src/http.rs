@@ -14,7 +14,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
 
-use super::dns::require_loopback;
+use crate::dns::require_loopback;
 
 /// Longest request head read before giving up on a client.
 const MAX_HEAD: usize = 8 * 1024;

@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub use crate::health_data::*;
-use crate::smtp::reply::Reply;
+use crate::reply::Reply;
 
 /// How a probe ended. A failed probe is an observation, never an early exit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -8,10 +8,10 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::time::Duration;
 
-use super::dns::{LabDns, LabDnsConfig};
-use super::health_scenarios;
-use super::http::LabHttp;
-use super::smtp::{LabCert, LabSmtp, LabSmtpConfig, Personality};
+use crate::dns::{LabDns, LabDnsConfig};
+use crate::health_scenarios;
+use crate::http::LabHttp;
+use crate::smtp::{LabCert, LabSmtp, LabSmtpConfig, Personality};
 
 /// Every scenario domain lives under this zone; MX hosts are `NAME-mxN.lab.test`.
 pub const LAB_ZONE: &str = "lab.test";
