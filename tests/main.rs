@@ -6,6 +6,7 @@ mod common;
 mod explain;
 mod fleet;
 mod formats;
+mod health;
 mod hostile;
 mod playbooks;
 mod queue;
