@@ -247,7 +247,16 @@ impl Lab {
         });
         let health = health_scenarios::specs()
             .into_iter()
-            .map(|(spec, published)| (spec, published, true));
+            .map(|(spec, published)| {
+                let spec = Spec {
+                    name: spec.name,
+                    about: spec.about,
+                    expected_top: spec.expected_top,
+                    mx: vec![mx(10, Personality::Healthy)],
+                    flags: spec.flags,
+                };
+                (spec, published, true)
+            });
         for (mut spec, published, in_health_range) in older.chain(health) {
             let domain = format!("{}.{LAB_ZONE}", spec.name);
             for (owner, text) in health_scenarios::default_txt(&domain, &published) {

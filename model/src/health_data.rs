@@ -27,7 +27,7 @@ pub struct SpfData {
     pub domain: String,
     pub record: Option<String>,
     pub records_found: usize,
-    /// valid | missing | multiple | syntax_error | broken_reference | too_many_lookups |
+    /// valid | missing | no_such_domain | multiple | syntax_error | broken_reference | too_many_lookups |
     /// too_many_void_lookups | lookup_error
     pub verdict: String,
     /// `-all`, `~all`, `?all`, `+all`, `redirect` (the policy is elsewhere) or `none` (no `all`: neutral).
@@ -61,7 +61,7 @@ pub struct DmarcData {
     /// Where the record was found (or last looked for).
     pub record_domain: String,
     pub record: Option<String>,
-    /// valid | missing | multiple | syntax_error | lookup_error
+    /// valid | missing | no_such_domain | multiple | syntax_error | lookup_error
     pub verdict: String,
     pub p: String,
     pub sp: Option<String>,

@@ -21,7 +21,21 @@ pub async fn probe(dns: &DnsClient, domain: &str) -> Observation {
         org_domain: org.clone(),
         ..DmarcData::default()
     };
-    let mut found = fetch(dns, &domain).await;
+    let (mut found, exists) = tokio::join!(
+        fetch(dns, &domain),
+        dns.query(&domain, hickory_resolver::proto::rr::RecordType::SOA)
+    );
+    if exists.result == Err(LookupFailure::NxDomain) {
+        "no_such_domain".clone_into(&mut data.verdict);
+        return Observation::new(
+            "auth.dmarc",
+            domain.clone(),
+            Outcome::Inconclusive,
+            started.elapsed(),
+            format!("{domain} does not exist (NXDOMAIN): there is no DMARC policy to judge"),
+            Data::Dmarc(data),
+        );
+    }
     data.record_domain.clone_from(&domain);
     if matches!(found, Fetched::None) && org != domain {
         found = fetch(dns, &org).await;

@@ -33,10 +33,18 @@ const MAX_DEPTH: usize = 12;
 /// What a domain published at its name: the SPF view of one TXT query.
 #[derive(Debug, Clone)]
 enum Published {
-    Record { text: String, record: SpfRecord },
+    Record {
+        text: String,
+        record: SpfRecord,
+    },
     None,
+    /// The name does not exist at all (NXDOMAIN).
+    NoSuchName,
     Multiple(usize),
-    Invalid { text: String, error: String },
+    Invalid {
+        text: String,
+        error: String,
+    },
     Failed(LookupFailure),
 }
 
@@ -142,6 +150,7 @@ fn target(spec: Option<&DomainSpec>, current: &str) -> String {
 
 async fn fetch_record(dns: &DnsClient, name: &str) -> Published {
     match txt_records(dns, name).await {
+        Err(LookupFailure::NxDomain) => Published::NoSuchName,
         Err(failure) if failure.is_negative_answer() => Published::None,
         Err(failure) => Published::Failed(failure),
         Ok(texts) => {
@@ -304,7 +313,7 @@ fn count(tree: &Tree, domain: &str, depth: usize, total: &mut Count) {
 fn follow(tree: &Tree, name: &str, via: &str, depth: usize, total: &mut Count) {
     match tree.records.get(name) {
         Some(Published::Record { .. }) => count(tree, name, depth + 1, total),
-        Some(Published::None) => {
+        Some(Published::None | Published::NoSuchName) => {
             total.voids += 1;
             total.broken_reference = true;
             total
@@ -396,6 +405,13 @@ fn policy_observation(domain: &str, tree: &Tree, latency: Duration) -> Observati
                 detail.push_str(problem);
             }
             (outcome, detail)
+        }
+        Some(Published::NoSuchName) => {
+            "no_such_domain".clone_into(&mut data.verdict);
+            (
+                Outcome::Inconclusive,
+                format!("{domain} does not exist (NXDOMAIN): there is no SPF policy to judge"),
+            )
         }
         Some(Published::None) => {
             "missing".clone_into(&mut data.verdict);
@@ -512,7 +528,7 @@ fn evaluate(
     }
     let record = match tree.records.get(domain) {
         Some(Published::Record { record, .. }) => record,
-        Some(Published::None) => return done("none"),
+        Some(Published::None | Published::NoSuchName) => return done("none"),
         Some(Published::Failed(_)) | None => return done("temperror"),
         Some(Published::Multiple(_) | Published::Invalid { .. }) => return done("permerror"),
     };
