@@ -150,7 +150,7 @@ pub struct CheckArgs {
     /// With --targets: how many targets are checked at the same time.
     #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub concurrency: u32,
-    /// Probe groups not to run (DNS always runs: it finds the hosts): smtp, dnsbl, http.
+    /// Probe groups not to run (DNS always runs: it finds the hosts): smtp, dnsbl, http, auth, rdns.
     #[arg(long, value_enum, value_delimiter = ',', value_name = "GROUP")]
     pub skip: Vec<ProbeGroup>,
     /// A host that should filter all inbound mail; any other MX bypasses it.
@@ -219,6 +219,12 @@ pub struct CheckArgs {
     /// Save everything this run observed as a support bundle (JSON) for `mxdoctor replay`.
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
+    /// The gateway's sending address (repeatable): SPF must pass for it, and its reverse DNS must be forward-confirmed.
+    #[arg(long = "outbound-ip", value_name = "IP")]
+    pub outbound_ips: Vec<std::net::IpAddr>,
+    /// DKIM selector whose key record is checked (repeatable): SELECTOR._domainkey.DOMAIN.
+    #[arg(long = "dkim-selector", value_name = "S")]
+    pub dkim_selectors: Vec<String>,
     /// A FortiMail configuration (or Postfix `postconf -n`): its DNSBL/SURBL servers are probed for latency
     /// and its settings are audited alongside the live probes.
     #[arg(long, value_name = "FILE")]
@@ -237,6 +243,10 @@ pub enum ProbeGroup {
     Dnsbl,
     /// HTTP egress (--http-egress).
     Http,
+    /// Sender authentication records of the domain: SPF, DMARC, DKIM.
+    Auth,
+    /// Forward-confirmed reverse DNS of the MX addresses and --outbound-ip.
+    Rdns,
 }
 
 #[derive(Debug, Args, Clone)]

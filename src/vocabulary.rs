@@ -40,6 +40,8 @@ pub enum Area {
     Tls,
     Milter,
     Queue,
+    /// Sender authentication records: SPF, DMARC, DKIM.
+    Authentication,
 }
 
 /// Whose remediation to show first; JSON reports carry every platform's.

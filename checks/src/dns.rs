@@ -146,6 +146,11 @@ impl DnsClient {
         self.timeout
     }
 
+    /// The servers given with `--dns` (empty: the system resolver).
+    pub fn servers(&self) -> &[SocketAddr] {
+        &self.servers
+    }
+
     /// One query for `name` (made fully qualified), bounded by the client's timeout.
     pub(crate) async fn query(&self, name: &str, record_type: RecordType) -> Lookup {
         let fqdn = fully_qualified(name);

@@ -5,8 +5,10 @@
 
 pub mod dns;
 pub mod dnsbl;
+pub mod health;
 pub mod http;
 pub mod progress;
+pub mod resolver_trust;
 pub mod run;
 pub mod serve;
 pub mod smtp;

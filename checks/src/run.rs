@@ -8,11 +8,12 @@ use std::time::Duration;
 use tokio::task::JoinSet;
 
 use crate::dns::DnsClient;
+use crate::health::{self, HealthSettings};
 use crate::progress::Progress;
 use crate::smtp::{
     HostTarget, SmtpProbes, SmtpSettings, TlsTrust, planned_checks, probe_host_streaming,
 };
-use crate::{dnsbl, http};
+use crate::{dnsbl, http, resolver_trust};
 use mxdoctor_model::observation::{Data, MxHostData, MxRecord, Observation, Outcome, RunContext};
 
 /// What to probe: a domain (its MX set) or one SMTP host.
@@ -79,6 +80,11 @@ pub struct RunConfig {
     pub deadline: Option<Duration>,
     /// Connect to the SMTP hosts found; `false` for a DNS-only run (`check --skip smtp`, fleet scans).
     pub probe_smtp: bool,
+    /// The resolver's trust already judged for this run (fleet mode asks once for every target);
+    /// `None`: this run asks itself, next to its first lookups.
+    pub resolver_trust: Option<Observation>,
+    /// The domain health checks (SPF, ...) and what they need.
+    pub health: HealthSettings,
 }
 
 /// Maximum redirect hops followed by the HTTP egress probe.
@@ -243,9 +249,29 @@ async fn probe_all(
         Target::Domain(domain) => label("dns.mx", domain.clone()),
         Target::Host { host, .. } => label("dns.a", host.clone()),
     };
+    // Dropping this set (when the deadline passes) aborts every probe still running.
+    let mut tasks: JoinSet<()> = JoinSet::new();
+    // The domain's own records need no MX: they run from the start, beside the MX lookup.
+    if let Target::Domain(domain) = &config.target {
+        spawn_health(&mut tasks, collected, config, &dns, domain);
+    }
     let dns_token = collected.start(first_lookup);
+    let trust_token = collected.start(label("dns.resolver", dns.servers_label()));
     let mut observations = Vec::new();
-    let hosts = resolve_hosts(config, &dns, &mut observations).await;
+    let trust_target = match &config.target {
+        Target::Domain(domain) => Some(domain.as_str()),
+        Target::Host { .. } => None,
+    };
+    let trust = async {
+        match &config.resolver_trust {
+            Some(judged) => judged.clone(),
+            None => resolver_trust::probe(&dns, trust_target).await,
+        }
+    };
+    // Asked at the same time as the target's own lookups, so trust costs no extra round trip.
+    let (trust, hosts) = tokio::join!(trust, resolve_hosts(config, &dns, &mut observations));
+    collected.add(Some(trust_token), trust);
+    collected.finish(trust_token);
     for observation in observations {
         collected.add(Some(dns_token), observation);
     }
@@ -286,8 +312,6 @@ async fn probe_all(
         let so_far = collected.lock();
         probed_addresses(&so_far.observations, &hosts)
     };
-    // Dropping this set (when the deadline passes) aborts every probe still running.
-    let mut tasks: JoinSet<()> = JoinSet::new();
     for host in hosts.into_iter().filter(|_| config.probe_smtp) {
         let subject = host.subject();
         let planned = planned_checks(&settings)
@@ -308,6 +332,26 @@ async fn probe_all(
             probe_host_streaming(&host, &settings, &trust, progress.as_ref(), &report).await;
             collected.finish(token);
         });
+    }
+    let fcrdns_targets = addresses
+        .iter()
+        .map(|ip| (*ip, "mx"))
+        .chain(
+            config
+                .health
+                .outbound_ips
+                .iter()
+                .map(|ip| (*ip, "outbound")),
+        )
+        .filter(|_| config.health.rdns);
+    for (ip, role) in fcrdns_targets {
+        let fcrdns_dns = Arc::clone(&dns);
+        spawn_one(
+            &mut tasks,
+            collected,
+            label("dns.fcrdns", ip.to_canonical().to_string()),
+            async move { health::rdns::probe(&fcrdns_dns, ip, role).await },
+        );
     }
     for ip in &addresses {
         let ip = *ip;
@@ -387,6 +431,59 @@ async fn probe_all(
             );
         }
     }
+}
+
+/// Spawns the domain health checks the settings ask for, each registered with what it will report.
+fn spawn_health(
+    tasks: &mut JoinSet<()>,
+    collected: &Collected,
+    config: &RunConfig,
+    dns: &Arc<DnsClient>,
+    domain: &str,
+) {
+    if config.health.auth {
+        let mut planned = label("auth.spf", domain);
+        for ip in &config.health.outbound_ips {
+            planned.extend(label("auth.spf_outbound", ip.to_string()));
+        }
+        let (spf_dns, spf_domain, outbound) = (
+            Arc::clone(dns),
+            domain.to_owned(),
+            config.health.outbound_ips.clone(),
+        );
+        spawn_many(tasks, collected, planned, async move {
+            health::spf::probe(&spf_dns, &spf_domain, &outbound).await
+        });
+        let (dmarc_dns, dmarc_domain) = (Arc::clone(dns), domain.to_owned());
+        spawn_one(tasks, collected, label("auth.dmarc", domain), async move {
+            health::dmarc::probe(&dmarc_dns, &dmarc_domain).await
+        });
+        for selector in &config.health.dkim_selectors {
+            let (dkim_dns, dkim_domain, selector) =
+                (Arc::clone(dns), domain.to_owned(), selector.clone());
+            let subject = format!("{selector}._domainkey.{domain}");
+            spawn_one(tasks, collected, label("auth.dkim", subject), async move {
+                health::dkim::probe(&dkim_dns, &dkim_domain, &selector).await
+            });
+        }
+    }
+}
+
+/// Spawns a probe that makes several observations, registered as `planned` until it reports.
+fn spawn_many(
+    tasks: &mut JoinSet<()>,
+    collected: &Collected,
+    planned: Labels,
+    probe: impl Future<Output = Vec<Observation>> + Send + 'static,
+) {
+    let collected = collected.clone();
+    let token = collected.start(planned);
+    tasks.spawn(async move {
+        for observation in probe.await {
+            collected.add(Some(token), observation);
+        }
+        collected.finish(token);
+    });
 }
 
 /// Spawns a probe that makes one observation, registered as `planned` until it reports.

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, ResponseCode};
-use hickory_proto::rr::rdata::{A, AAAA, CNAME, MX, PTR, SOA, TXT};
+use hickory_proto::rr::rdata::{A, AAAA, CNAME, MX, NS, PTR, SOA, TXT};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
@@ -46,13 +46,26 @@ enum LabData {
     Ptr(String),
 }
 
+/// A resolver that lies, the way sandboxes, captive portals and ISPs do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lie {
+    /// NXDOMAIN for every name, the root zone included.
+    NxDomainForEverything,
+    /// The lab's real answers, but every NXDOMAIN for an A query becomes this address.
+    RewriteNxDomain(Ipv4Addr),
+}
+
 /// What the lab DNS server knows: records, zones, and zones that misbehave on purpose.
+///
+/// It serves the root zone too (SOA and NS at `.`, NXDOMAIN for names no zone holds), so it looks
+/// like a resolver that sees a real DNS tree — what `check` asks before it believes any negative.
 #[derive(Debug, Clone, Default)]
 pub struct LabDnsConfig {
     records: Vec<(String, LabData)>,
     zones: Vec<String>,
     slow: Vec<(String, Duration)>,
     servfail: Vec<String>,
+    lie: Option<Lie>,
 }
 
 impl LabDnsConfig {
@@ -145,9 +158,25 @@ impl LabDnsConfig {
         self
     }
 
+    /// Answers NXDOMAIN for every name, even the root zone: a resolver that sees no public DNS.
+    pub fn nxdomain_for_everything(&mut self) -> &mut Self {
+        self.lie = Some(Lie::NxDomainForEverything);
+        self
+    }
+
+    /// Answers `address` for every A query that would be NXDOMAIN: an NXDOMAIN-rewriting resolver.
+    pub fn rewrite_nxdomain(&mut self, address: Ipv4Addr) -> &mut Self {
+        self.lie = Some(Lie::RewriteNxDomain(address));
+        self
+    }
+
     fn compile(&self) -> io::Result<Authority> {
         let mut records = Vec::with_capacity(self.records.len());
-        let mut zones = vec![parse_name("in-addr.arpa")?, parse_name("ip6.arpa")?];
+        let mut zones = vec![
+            Name::root(),
+            parse_name("in-addr.arpa")?,
+            parse_name("ip6.arpa")?,
+        ];
         for apex in &self.zones {
             zones.push(parse_name(apex)?);
         }
@@ -197,6 +226,7 @@ impl LabDnsConfig {
                 .iter()
                 .map(|suffix| parse_name(suffix))
                 .collect::<io::Result<_>>()?,
+            lie: self.lie,
         })
     }
 }
@@ -246,11 +276,38 @@ struct Authority {
     names_in_use: HashSet<Name>,
     slow: Vec<(Name, Duration)>,
     servfail: Vec<Name>,
+    lie: Option<Lie>,
 }
 
 impl Authority {
-    /// The response to `request` and how long to hold it back.
+    /// The response to `request` and how long to hold it back, after the configured lie if any.
     fn answer(&self, request: &Message) -> (Message, Option<Duration>) {
+        let (mut response, delay) = self.answer_truthfully(request);
+        match (self.lie, request.queries.as_slice()) {
+            (Some(Lie::NxDomainForEverything), [_]) => {
+                response.answers.clear();
+                response.authorities = vec![soa_for(&Name::root())];
+                response.metadata.response_code = ResponseCode::NXDomain;
+            }
+            (Some(Lie::RewriteNxDomain(address)), [query])
+                if response.metadata.response_code == ResponseCode::NXDomain
+                    && query.query_type() == RecordType::A =>
+            {
+                response.authorities.clear();
+                response.answers = vec![Record::from_rdata(
+                    query.name().clone(),
+                    0,
+                    RData::A(A(address)),
+                )];
+                response.metadata.response_code = ResponseCode::NoError;
+            }
+            _ => {}
+        }
+        (response, delay)
+    }
+
+    /// The response to `request` from the configured data, and how long to hold it back.
+    fn answer_truthfully(&self, request: &Message) -> (Message, Option<Duration>) {
         let mut response = Message::response(request.metadata.id, request.metadata.op_code);
         response.metadata.recursion_desired = request.metadata.recursion_desired;
         response.metadata.authoritative = true;
@@ -317,6 +374,13 @@ impl Authority {
             current = target.to_lowercase();
         }
 
+        if response.answers.is_empty() && zone == qname {
+            match qtype {
+                RecordType::SOA => response.answers.push(soa_for(&zone)),
+                RecordType::NS => response.answers.push(ns_for(&zone)),
+                _ => {}
+            }
+        }
         if response.answers.is_empty() {
             let name_exists = zone == qname || self.names_in_use.contains(&qname);
             if !name_exists {
@@ -352,6 +416,11 @@ fn soa_for(zone: &Name) -> Record {
         0,
         RData::SOA(SOA::new(server, mailbox, 1, 3600, 600, 86_400, 0)),
     )
+}
+
+fn ns_for(zone: &Name) -> Record {
+    let server = zone.prepend_label("ns").unwrap_or_else(|_| zone.clone());
+    Record::from_rdata(zone.clone(), 0, RData::NS(NS(server)))
 }
 
 /// The encoded response, truncated (TC bit) when it exceeds what the client can take over UDP.
@@ -534,7 +603,41 @@ mod tests {
         let missing = ask(&authority, "nope.example.test", RecordType::A);
         assert_eq!(missing.metadata.response_code, ResponseCode::NXDomain);
         let outside = ask(&authority, "example.org", RecordType::A);
-        assert_eq!(outside.metadata.response_code, ResponseCode::Refused);
+        assert_eq!(outside.metadata.response_code, ResponseCode::NXDomain);
+    }
+
+    #[test]
+    fn the_root_zone_is_served_like_a_real_tree() {
+        let authority = lab();
+        for record_type in [RecordType::SOA, RecordType::NS] {
+            let root = ask(&authority, ".", record_type);
+            assert_eq!(root.metadata.response_code, ResponseCode::NoError);
+            assert_eq!(root.answers[0].record_type(), record_type);
+        }
+        let canary = ask(&authority, "mxdoctor-canary-1234", RecordType::A);
+        assert_eq!(canary.metadata.response_code, ResponseCode::NXDomain);
+    }
+
+    #[test]
+    fn lying_resolvers() {
+        let mut config = LabDnsConfig::new();
+        config.add_a("mx1.example.test", "127.0.0.1".parse().unwrap());
+        let mut nx = config.clone();
+        let nx = nx.nxdomain_for_everything().compile().unwrap();
+        for name in [".", "mx1.example.test"] {
+            let response = ask(&nx, name, RecordType::SOA);
+            assert_eq!(response.metadata.response_code, ResponseCode::NXDomain);
+            assert!(response.answers.is_empty());
+        }
+        let rewriting = config
+            .rewrite_nxdomain(Ipv4Addr::new(127, 0, 0, 53))
+            .compile()
+            .unwrap();
+        let invented = ask(&rewriting, "no-such-name.example.org", RecordType::A);
+        assert_eq!(invented.metadata.response_code, ResponseCode::NoError);
+        assert_eq!(invented.answers.len(), 1);
+        let real = ask(&rewriting, ".", RecordType::SOA);
+        assert_eq!(real.answers[0].record_type(), RecordType::SOA);
     }
 
     #[test]

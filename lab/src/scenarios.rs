@@ -9,6 +9,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::dns::{LabDns, LabDnsConfig};
+use crate::health_scenarios;
 use crate::http::LabHttp;
 use crate::smtp::{LabCert, LabSmtp, LabSmtpConfig, Personality};
 
@@ -34,21 +35,21 @@ pub struct Scenario {
     pub flags: Vec<String>,
 }
 
-struct Mx {
+pub(super) struct Mx {
     preference: u16,
     personality: Personality,
     cert: Option<LabCert>,
 }
 
-struct Spec {
-    name: &'static str,
-    about: &'static str,
-    expected_top: Option<&'static str>,
-    mx: Vec<Mx>,
-    flags: Vec<String>,
+pub(super) struct Spec {
+    pub(super) name: &'static str,
+    pub(super) about: &'static str,
+    pub(super) expected_top: Option<&'static str>,
+    pub(super) mx: Vec<Mx>,
+    pub(super) flags: Vec<String>,
 }
 
-fn mx(preference: u16, personality: Personality) -> Mx {
+pub(super) fn mx(preference: u16, personality: Personality) -> Mx {
     Mx {
         preference,
         personality,
@@ -56,7 +57,7 @@ fn mx(preference: u16, personality: Personality) -> Mx {
     }
 }
 
-fn flags(list: &[&str]) -> Vec<String> {
+pub(super) fn flags(list: &[&str]) -> Vec<String> {
     list.iter().map(|flag| (*flag).to_string()).collect()
 }
 
@@ -71,6 +72,8 @@ fn specs(http: &LabHttp) -> Vec<Spec> {
             expected_top: None,
             mx: vec![mx(10, Personality::Healthy)],
             flags: vec![
+                "--dkim-selector".into(),
+                "lab".into(),
                 "--gateway".into(),
                 "healthy-mx1.lab.test".into(),
                 "--dnsbl".into(),
@@ -238,12 +241,46 @@ impl Lab {
         let mut smtp = Vec::new();
         let mut scenarios = Vec::new();
         let mut next_host: u8 = 10;
-        for spec in specs(&http) {
+        let mut next_health_host = health_scenarios::FIRST_HOST;
+        let older = specs(&http).into_iter().map(|spec| {
+            let published = health_scenarios::published_by(spec.name);
+            (spec, published, false)
+        });
+        let health = health_scenarios::specs()
+            .into_iter()
+            .map(|(spec, published)| {
+                let spec = Spec {
+                    name: spec.name,
+                    about: spec.about,
+                    expected_top: spec.expected_top,
+                    mx: vec![mx(10, Personality::Healthy)],
+                    flags: spec.flags,
+                };
+                (spec, published, true)
+            });
+        for (mut spec, published, in_health_range) in older.chain(health) {
             let domain = format!("{}.{LAB_ZONE}", spec.name);
+            for (owner, text) in health_scenarios::default_txt(&domain, &published) {
+                dns_config.add_txt(&owner, &text);
+            }
             for (index, host) in spec.mx.iter().enumerate() {
                 let exchange = format!("{}-mx{}.{LAB_ZONE}", spec.name, index + 1);
-                let address = Ipv4Addr::new(127, 0, 0, next_host);
-                next_host += 1;
+                let counter = if in_health_range {
+                    &mut next_health_host
+                } else {
+                    &mut next_host
+                };
+                let address = Ipv4Addr::new(127, 0, 0, *counter);
+                if in_health_range && *counter > health_scenarios::LAST_HOST {
+                    return Err(io::Error::other(
+                        "more health scenario hosts than 127.0.0.50-59",
+                    ));
+                }
+                *counter += 1;
+                if index == 0 && published.outbound_ip_is_mx {
+                    spec.flags
+                        .extend(["--outbound-ip".to_owned(), address.to_string()]);
+                }
                 let mut config: LabSmtpConfig = host.personality.config(&domain);
                 if config.starttls.is_some() {
                     config.starttls = host.cert;
@@ -253,7 +290,9 @@ impl Lab {
                 dns_config
                     .add_mx(&domain, host.preference, &exchange)
                     .add_a(&exchange, IpAddr::V4(address));
-                dns_config.add_ptr(IpAddr::V4(address), &exchange);
+                if !published.no_ptr {
+                    dns_config.add_ptr(IpAddr::V4(address), &exchange);
+                }
                 if spec.name == "dnsbl-listed" {
                     dns_config.listed_with_reason(
                         LISTING_ZONE,

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::health_data::*;
 use crate::reply::Reply;
 
 /// How a probe ended. A failed probe is an observation, never an early exit.
@@ -110,6 +111,12 @@ pub enum Data {
     Http(HttpData),
     TestMessage(TestMessageData),
     Queue(QueueData),
+    Resolver(ResolverData),
+    Spf(SpfData),
+    SpfOutbound(SpfOutboundData),
+    Dmarc(DmarcData),
+    Fcrdns(FcrdnsData),
+    Dkim(DkimData),
     Config(ConfigData),
 }
 

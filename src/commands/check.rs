@@ -5,6 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use mxdoctor_checks::health::HealthSettings;
 use mxdoctor_checks::progress::{Progress, Silent};
 use mxdoctor_checks::run::{RunConfig, Target, run_checks};
 use mxdoctor_checks::smtp::{SmtpProbes, SmtpSettings};
@@ -222,6 +223,13 @@ pub fn run_config(args: &CheckArgs) -> Result<RunConfig, AppError> {
         tls_roots_pem,
         deadline,
         probe_smtp: !args.skip.contains(&ProbeGroup::Smtp),
+        resolver_trust: None,
+        health: HealthSettings {
+            auth: !args.skip.contains(&ProbeGroup::Auth),
+            rdns: !args.skip.contains(&ProbeGroup::Rdns),
+            dkim_selectors: args.dkim_selectors.clone(),
+            outbound_ips: args.outbound_ips.clone(),
+        },
     })
 }
 

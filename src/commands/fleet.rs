@@ -11,8 +11,12 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
+use mxdoctor_checks::dns::DnsClient;
+use mxdoctor_checks::observation::ResolverData;
 use mxdoctor_checks::progress::Silent;
-use mxdoctor_checks::run::run_checks;
+use mxdoctor_checks::resolver_trust;
+use mxdoctor_checks::run::{RunConfig, run_checks};
+use mxdoctor_checks::{Data, Observation, Outcome};
 use tokio::task::JoinSet;
 
 use super::check::{run_config, vantage};
@@ -59,6 +63,8 @@ pub fn run(common: &Common, args: &CheckArgs, file: &Path) -> Result<u8, AppErro
     let mut stdout = std::io::stdout().lock();
     let mut tally = Tally::default();
     let mut vantage_label: Option<Arc<String>> = None;
+    // Every target uses the same resolver: it is judged once, before the first target runs.
+    let mut resolver_trust: Option<Observation> = None;
     runtime.block_on(async {
         let mut running: JoinSet<Report> = JoinSet::new();
         let mut exhausted = false;
@@ -70,11 +76,17 @@ pub fn run(common: &Common, args: &CheckArgs, file: &Path) -> Result<u8, AppErro
                 };
                 let (library, args, needed) =
                     (Arc::clone(&library), Arc::clone(&args), Arc::clone(&needed));
-                let config = {
+                let mut config = {
                     let mut one = (*args).clone();
                     one.target.clone_from(&target);
                     run_config(&one)
                 };
+                if let Ok(config) = &mut config {
+                    if resolver_trust.is_none() {
+                        resolver_trust = Some(judge_resolver_once(config).await);
+                    }
+                    config.resolver_trust.clone_from(&resolver_trust);
+                }
                 let vantage = match (&config, &vantage_label) {
                     (Ok(config), None) => {
                         let label = Arc::new(vantage(config));
@@ -132,6 +144,25 @@ pub fn run(common: &Common, args: &CheckArgs, file: &Path) -> Result<u8, AppErro
     }
     let _ = stdout.flush();
     Ok(tally.exit_code())
+}
+
+/// The resolver trust observation shared by every target of a fleet run (no public suffix: the
+/// targets differ; the root zone and the random name judge the resolver alone).
+async fn judge_resolver_once(config: &RunConfig) -> Observation {
+    match DnsClient::new(&config.dns_servers, config.timeout) {
+        Ok(dns) => resolver_trust::probe(&dns, None).await,
+        Err(message) => Observation::new(
+            "dns.resolver",
+            "resolver",
+            Outcome::Error,
+            std::time::Duration::ZERO,
+            format!("this resolver cannot be trusted from here: cannot set up DNS: {message}"),
+            Data::Resolver(ResolverData {
+                verdict: resolver_trust::UNUSABLE.to_owned(),
+                ..ResolverData::default()
+            }),
+        ),
+    }
 }
 
 /// The next target: trimmed, blank lines and `#` comments skipped; `None` at the end.

@@ -1,13 +1,14 @@
 //! The status of a probe run: findings from every playbook's live rules, then the rules that make
 //! a run UNKNOWN rather than blame the target (see `vantage`): nothing answered, or the failures
-//! point at this host's own network or resolver.
+//! point at this host's own network or resolver, or the resolver cannot be trusted (its findings
+//! are then withheld).
 
 use std::net::SocketAddr;
 
 use mxdoctor_model::Observation;
 
 use super::evaluate;
-use super::vantage::{inconclusive_reason, nothing_answered};
+use super::vantage::{inconclusive_reason, nothing_answered, withhold_for_resolver};
 use crate::playbook::Playbook;
 use crate::report::{EvaluatedPlaybook, Report};
 use crate::vocabulary::{Platform, Status};
@@ -21,7 +22,10 @@ pub fn probes_report(
     observations: Vec<Observation>,
     platform: Platform,
 ) -> Report {
-    let findings = evaluate(playbooks, &observations, platform);
+    let mut findings = evaluate(playbooks, &observations, platform);
+    // A domain's run looked up its MX set; everything it probed came from the resolver.
+    let domain_target = observations.iter().any(|o| o.check == "dns.mx");
+    let withheld = withhold_for_resolver(&observations, domain_target, &mut findings);
     let mut report = Report::new(command, target, findings, Vec::new());
     report.vantage = Some(vantage);
     report.evaluated = playbooks
@@ -29,7 +33,18 @@ pub fn probes_report(
         .filter(|p| !p.rules.is_empty())
         .map(EvaluatedPlaybook::of)
         .collect();
-    if let Some(reason) = inconclusive_reason(&observations) {
+    if let Some(withheld) = withheld {
+        report.notes.push(withheld.note);
+        if !withheld.playbooks.is_empty() {
+            report.notes.push(format!(
+                "not reported, because they rest on this resolver's answers: {}",
+                withheld.playbooks.join(", ")
+            ));
+        }
+        if withheld.unknown {
+            report.status = Status::Unknown;
+        }
+    } else if let Some(reason) = inconclusive_reason(&observations) {
         report.notes.push(reason);
         report.status = Status::Unknown;
     } else if nothing_answered(&observations) {

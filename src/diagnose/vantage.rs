@@ -36,3 +36,64 @@ pub fn nothing_answered(observations: &[Observation]) -> bool {
         .filter(|o| o.check != "run.context")
         .all(|o| !o.outcome.answered())
 }
+
+/// The playbook that reports an untrusted resolver; it is the one finding such a run keeps.
+pub const RESOLVER_PLAYBOOK: &str = "resolver-untrusted";
+
+/// The `dns.resolver` observation when it says the resolver in use cannot be believed.
+pub fn untrusted_resolver(observations: &[Observation]) -> Option<&Observation> {
+    observations.iter().find(|o| {
+        o.check == "dns.resolver"
+            && matches!(&o.data, Data::Resolver(resolver) if !resolver.trusted)
+    })
+}
+
+/// Checks whose answer comes from the resolver: worthless when the resolver lies.
+pub fn rests_on_dns(check: &str) -> bool {
+    check.starts_with("dns.")
+        || check.starts_with("auth.")
+        || matches!(
+            check,
+            "mx.host" | "dnsbl" | "surbl" | "ipv6.mx" | "tls.policy"
+        )
+}
+
+/// What an untrusted resolver leaves of a run's findings.
+pub struct Withheld {
+    /// The note that says why the run is inconclusive.
+    pub note: String,
+    /// Playbook ids not reported because their evidence came (directly or through the MX set)
+    /// from the untrusted resolver.
+    pub playbooks: Vec<String>,
+    /// False when findings that do not rest on DNS remain (a host target probed by address).
+    pub unknown: bool,
+}
+
+/// Drops the findings an untrusted resolver makes worthless. For a domain every finding rests on
+/// the resolver (it chose the hosts probed); for a host given by address only the DNS-based ones.
+pub fn withhold_for_resolver(
+    observations: &[Observation],
+    domain_target: bool,
+    findings: &mut Vec<crate::finding::Finding>,
+) -> Option<Withheld> {
+    let resolver = untrusted_resolver(observations)?;
+    let mut playbooks = Vec::new();
+    findings.retain(|finding| {
+        let keep = finding.playbook == RESOLVER_PLAYBOOK
+            || (!domain_target
+                && !finding
+                    .evidence
+                    .iter()
+                    .any(|evidence| rests_on_dns(&evidence.check)));
+        if !keep {
+            playbooks.push(finding.playbook.clone());
+        }
+        keep
+    });
+    let unknown = domain_target || findings.iter().all(|f| f.playbook == RESOLVER_PLAYBOOK);
+    Some(Withheld {
+        note: format!("inconclusive — {}", resolver.detail),
+        playbooks,
+        unknown,
+    })
+}

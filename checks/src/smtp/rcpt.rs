@@ -54,6 +54,14 @@ impl RcptProbe {
                 Outcome::Fail,
                 "a non-existent recipient was accepted (no recipient verification: backscatter risk)",
             ),
+            (Self::InvalidRecipient, Verdict::Rejected, true)
+                if attempt.reply.as_ref().is_some_and(refuses_relaying) =>
+            {
+                (
+                    Outcome::Inconclusive,
+                    "refused as relaying: the server does not take mail for that domain or address literal, so recipient verification was never judged",
+                )
+            }
             (Self::InvalidRecipient, Verdict::Rejected, true) => {
                 (Outcome::Ok, "unknown recipients are rejected")
             }
@@ -69,6 +77,20 @@ impl RcptProbe {
             }
         }
     }
+}
+
+/// Whether a RCPT refusal is about relaying rather than about the recipient: Postfix's "Relay
+/// access denied", Exim's "relay not permitted", Sendmail's "Relaying denied", Exchange's
+/// "Unable to relay" (5.7.54) all say the domain is not one the server takes mail for.
+fn refuses_relaying(reply: &crate::Reply) -> bool {
+    let text = reply.text.to_ascii_lowercase();
+    text.contains("relay access denied")
+        || text.contains("relay not permitted")
+        || text.contains("relaying denied")
+        || text.contains("relaying not allowed")
+        || text.contains("unable to relay")
+        || text.contains("we do not relay")
+        || reply.enhanced.as_deref() == Some("5.7.54")
 }
 
 /// Runs the wanted RCPT probes on `first` (the session probe's connection), RSET after each, then QUIT.

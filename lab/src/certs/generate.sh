@@ -50,3 +50,11 @@ signed wrong-name wrong-name.example.test 20000101000000Z 21240101000000Z
 key self-signed.key
 openssl req -x509 -new -key self-signed.key -subj "/CN=mx.example.test" \
     -addext "subjectAltName=DNS:mx.example.test" -days 36500 -out self-signed.pem
+
+# DKIM public keys (SubjectPublicKeyInfo, base64) for the lab's selectors: 2048 bits for the
+# healthy domain, 1024 (weak: warns) for dkim-weak, 512 (fails) for the unit tests. The private
+# halves are not kept: the lab publishes keys, it never signs.
+for bits in 2048 1024 512; do
+    openssl genpkey -algorithm RSA -pkeyopt "rsa_keygen_bits:$bits" |
+        openssl pkey -pubout -outform DER | base64 -w0 >"dkim-$bits.pub.b64"
+done

@@ -1,0 +1,45 @@
+//! The one-shot health checks of a domain that standards-following receivers apply today:
+//! SPF, DMARC, DKIM and forward-confirmed reverse DNS (more to come in files of their own). Each check is its own file and returns observations.
+
+mod direct_query;
+pub mod dkim;
+pub mod dmarc;
+pub mod rdns;
+pub mod spf;
+pub mod spf_record;
+
+use std::net::IpAddr;
+
+use hickory_resolver::proto::rr::{RData, RecordType};
+
+use crate::dns::{DnsClient, LookupFailure};
+
+/// Which health checks a run does, and what they need from the command line.
+#[derive(Debug, Clone, Default)]
+pub struct HealthSettings {
+    /// Sender authentication: SPF, DMARC, DKIM (`--skip auth` turns it off).
+    pub auth: bool,
+    /// DKIM selectors whose keys are checked (`--dkim-selector`); none: DKIM is not checked.
+    pub dkim_selectors: Vec<String>,
+    /// Forward-confirmed reverse DNS of every MX address and `--outbound-ip` (`--skip rdns`).
+    pub rdns: bool,
+    /// The gateway's sending addresses (`--outbound-ip`): SPF must pass for them.
+    pub outbound_ips: Vec<IpAddr>,
+}
+
+/// The TXT records at `name`, each record's character-strings joined (RFC 7208 §3.3).
+pub(crate) async fn txt_records(dns: &DnsClient, name: &str) -> Result<Vec<String>, LookupFailure> {
+    let records = dns.query(name, RecordType::TXT).await.result?;
+    Ok(records
+        .iter()
+        .filter_map(|record| match &record.data {
+            RData::TXT(txt) => Some(
+                txt.txt_data
+                    .iter()
+                    .map(|part| String::from_utf8_lossy(part).into_owned())
+                    .collect::<String>(),
+            ),
+            _ => None,
+        })
+        .collect())
+}

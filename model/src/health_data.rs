@@ -1,0 +1,106 @@
+//! The typed payloads of the one-shot health checks (resolver trust, sender authentication,
+//! reverse DNS, IPv6, transport policy), kept apart from the probe payloads in `observation`.
+
+use serde::{Deserialize, Serialize};
+
+/// Whether the resolver in use can be believed (`dns.resolver`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ResolverData {
+    pub server: String,
+    /// trusted | rewrites | blind | unreachable | unusable
+    pub verdict: String,
+    pub trusted: bool,
+    /// What it said for the root zone's SOA and NS.
+    pub root_soa: String,
+    pub root_ns: String,
+    /// The target's public suffix (when the Public Suffix List knows it) and what it said for its SOA.
+    pub parent_zone: Option<String>,
+    pub parent: Option<String>,
+    /// A random name that cannot exist, and what it said for it (NXDOMAIN is right).
+    pub canary_name: String,
+    pub canary: String,
+}
+
+/// The domain's SPF policy as a receiver would evaluate it (`auth.spf`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct SpfData {
+    pub domain: String,
+    pub record: Option<String>,
+    pub records_found: usize,
+    /// valid | missing | no_such_domain | multiple | syntax_error | broken_reference | too_many_lookups |
+    /// too_many_void_lookups | lookup_error
+    pub verdict: String,
+    /// `-all`, `~all`, `?all`, `+all`, `redirect` (the policy is elsewhere) or `none` (no `all`: neutral).
+    pub all: String,
+    /// Terms that query DNS, counted through every include and redirect (limit 10).
+    pub dns_lookups: usize,
+    /// Of those, lookups that found nothing (limit 2).
+    pub void_lookups: usize,
+    pub problems: Vec<String>,
+}
+
+/// SPF evaluated for one `--outbound-ip` (`auth.spf_outbound`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct SpfOutboundData {
+    pub domain: String,
+    pub ip: String,
+    /// pass | fail | softfail | neutral | none | permerror | temperror (RFC 7208 §2.6)
+    pub result: String,
+    /// The term that decided, e.g. `~all`.
+    pub matched: Option<String>,
+    /// A term with macros (or `ptr`) was skipped: the result may differ for a real message.
+    pub approximate: bool,
+}
+
+/// The DMARC policy that applies to the domain (`auth.dmarc`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct DmarcData {
+    pub domain: String,
+    /// The organisational domain (Public Suffix List), where a missing record is looked for next.
+    pub org_domain: String,
+    /// Where the record was found (or last looked for).
+    pub record_domain: String,
+    pub record: Option<String>,
+    /// valid | missing | no_such_domain | multiple | syntax_error | lookup_error
+    pub verdict: String,
+    pub p: String,
+    pub sp: Option<String>,
+    /// What applies to this domain: p, or sp for a subdomain that inherits the record.
+    pub effective_policy: String,
+    pub pct: u8,
+    pub adkim: String,
+    pub aspf: String,
+    pub rua: Vec<String>,
+    pub ruf: Vec<String>,
+    /// External report destinations without the RFC 7489 §7.1 authorisation record.
+    pub unauthorised_destinations: Vec<String>,
+    pub problems: Vec<String>,
+}
+
+/// Forward-confirmed reverse DNS of one address (`dns.fcrdns`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct FcrdnsData {
+    pub ip: String,
+    /// mx | outbound
+    pub role: String,
+    pub ptr_names: Vec<String>,
+    pub forward_confirmed: bool,
+    /// confirmed | no_ptr | not_confirmed | lookup_error
+    pub verdict: String,
+}
+
+/// The DKIM key record of one selector (`auth.dkim`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct DkimData {
+    pub selector: String,
+    /// `SELECTOR._domainkey.DOMAIN`
+    pub name: String,
+    pub record: Option<String>,
+    /// valid | short (RSA < 2048) | weak (RSA < 1024) | revoked | missing | syntax_error | lookup_error
+    pub verdict: String,
+    /// rsa | ed25519
+    pub key_type: String,
+    pub key_bits: Option<u32>,
+    /// `t=y`: verifiers treat failures as unsigned.
+    pub testing: bool,
+}
