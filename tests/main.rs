@@ -3,6 +3,7 @@
 mod architecture;
 mod check;
 mod common;
+mod engine;
 mod explain;
 mod fleet;
 mod formats;
