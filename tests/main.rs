@@ -3,7 +3,6 @@
 mod architecture;
 mod check;
 mod common;
-mod engine;
 mod explain;
 mod fleet;
 mod formats;

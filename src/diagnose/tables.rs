@@ -1,4 +1,4 @@
-//! Engine tables: playbook rules and observations in, ranked findings and status out.
+//! Engine tables (unit tests): playbook rules and observations in, ranked findings and status out.
 //!
 //! Each `tests/engine/*.yaml` file is a list of cases. A case gives small playbooks (`id`,
 //! `severity`, `when`; the harness fills in the texts the format requires), observations (`data`
@@ -9,11 +9,11 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use mxdoctor::diagnose::{Diagnoser, Input};
-use mxdoctor::playbook::Playbook;
-use mxdoctor::playbook::compile::RegexBuild;
-use mxdoctor::report::Report;
-use mxdoctor::vocabulary::Platform;
+use super::{Diagnoser, Input};
+use crate::playbook::Playbook;
+use crate::playbook::compile::RegexBuild;
+use crate::report::Report;
+use crate::vocabulary::Platform;
 use mxdoctor_model::observation::{
     DnsData, GreylistData, HttpData, ListingData, MxData, MxHostData, QueueData, RcptData,
     RunContext, SessionData, TestMessageData, TlsData,
@@ -107,15 +107,13 @@ fn playbook(case: &PlaybookCase) -> Result<Playbook, String> {
         "references": [],
     });
     // YAML is a superset of JSON, so the JSON text is a playbook file.
-    mxdoctor::playbook::load::parse(&case.id, &source.to_string(), RegexBuild::Now).map_err(
-        |errors| {
-            errors
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("; ")
-        },
-    )
+    crate::playbook::load::parse(&case.id, &source.to_string(), RegexBuild::Now).map_err(|errors| {
+        errors
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ")
+    })
 }
 
 /// The empty payload of `kind`, serialised as the report stores it.
@@ -175,8 +173,16 @@ fn word(value: impl serde::Serialize) -> String {
 /// The differences between what `report` holds and what the case expects; empty when it passes.
 fn differences(report: &Report, expect: &Expect) -> Vec<String> {
     let mut problems = Vec::new();
-    let got: Vec<&str> = report.findings.iter().map(|f| f.playbook.as_str()).collect();
-    let wanted: Vec<&str> = expect.findings.iter().map(|f| f.playbook.as_str()).collect();
+    let got: Vec<&str> = report
+        .findings
+        .iter()
+        .map(|f| f.playbook.as_str())
+        .collect();
+    let wanted: Vec<&str> = expect
+        .findings
+        .iter()
+        .map(|f| f.playbook.as_str())
+        .collect();
     if got != wanted {
         problems.push(format!("findings {got:?}, expected {wanted:?}"));
     }
@@ -202,7 +208,11 @@ fn differences(report: &Report, expect: &Expect) -> Vec<String> {
             }
         }
         if let Some(subjects) = &expected.evidence {
-            let actual: Vec<&str> = finding.evidence.iter().map(|e| e.subject.as_str()).collect();
+            let actual: Vec<&str> = finding
+                .evidence
+                .iter()
+                .map(|e| e.subject.as_str())
+                .collect();
             if actual != *subjects {
                 problems.push(format!("{} evidence {actual:?}", finding.playbook));
             }
@@ -225,7 +235,10 @@ fn differences(report: &Report, expect: &Expect) -> Vec<String> {
             .zip(&expect.notes)
             .all(|(note, wanted)| note.contains(wanted.as_str()));
     if !notes_match {
-        problems.push(format!("notes {:?}, expected {:?}", report.notes, expect.notes));
+        problems.push(format!(
+            "notes {:?}, expected {:?}",
+            report.notes, expect.notes
+        ));
     }
     if let Some(evaluated) = &expect.evaluated {
         let actual: Vec<&str> = report.evaluated.iter().map(|e| e.id.as_str()).collect();
@@ -276,8 +289,8 @@ fn every_engine_table_holds() {
     let mut cases_run = 0;
     for file in &files {
         let text = std::fs::read_to_string(file).expect("readable table");
-        let cases: Vec<Case> = serde_saphyr::from_str(&text)
-            .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        let cases: Vec<Case> =
+            serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         for case in &cases {
             cases_run += 1;
             let name = format!("{} / {}", file.display(), case.name);
