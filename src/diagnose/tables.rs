@@ -89,12 +89,25 @@ struct ExpectedFinding {
     evidence: Option<Vec<String>>,
 }
 
+/// Why a case could not be run (a mistake in the table, not in the engine).
+#[derive(Debug, thiserror::Error)]
+enum CaseError {
+    #[error("playbook {id}: {errors}")]
+    Playbook { id: String, errors: String },
+    #[error("observation data: {0}")]
+    Data(&'static str),
+    #[error("observation data: unknown kind {0:?}")]
+    Kind(String),
+    #[error("observation data: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
 fn tables_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/engine")
 }
 
 /// A complete playbook around the case's id, severity and rules.
-fn playbook(case: &PlaybookCase) -> Result<Playbook, String> {
+fn playbook(case: &PlaybookCase) -> Result<Playbook, CaseError> {
     let source = json!({
         "id": case.id,
         "title": format!("title of {}", case.id),
@@ -108,11 +121,14 @@ fn playbook(case: &PlaybookCase) -> Result<Playbook, String> {
     });
     // YAML is a superset of JSON, so the JSON text is a playbook file.
     crate::playbook::load::parse(&case.id, &source.to_string(), RegexBuild::Now).map_err(|errors| {
-        errors
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("; ")
+        CaseError::Playbook {
+            id: case.id.clone(),
+            errors: errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; "),
+        }
     })
 }
 
@@ -137,21 +153,21 @@ fn empty_payload(kind: &str) -> Option<Value> {
     serde_json::to_value(data).ok()
 }
 
-fn observation(case: &ObservationCase) -> Result<Observation, String> {
+fn observation(case: &ObservationCase) -> Result<Observation, CaseError> {
     let data = match &case.data {
         None => Data::None,
         Some(Value::Object(given)) => {
             let kind = given
                 .get("kind")
                 .and_then(Value::as_str)
-                .ok_or("data needs a kind")?;
+                .ok_or(CaseError::Data("a payload needs a kind"))?;
             let Some(Value::Object(mut payload)) = empty_payload(kind) else {
-                return Err(format!("unknown data kind {kind:?}"));
+                return Err(CaseError::Kind(kind.to_string()));
             };
             payload.extend(given.clone());
-            serde_json::from_value(Value::Object(payload)).map_err(|e| e.to_string())?
+            serde_json::from_value(Value::Object(payload))?
         }
-        Some(other) => return Err(format!("data must be a mapping, not {other}")),
+        Some(_) => return Err(CaseError::Data("a payload must be a mapping")),
     };
     Ok(Observation::new(
         case.check.clone(),
@@ -249,7 +265,7 @@ fn differences(report: &Report, expect: &Expect) -> Vec<String> {
     problems
 }
 
-fn run_case(case: &Case) -> Result<Vec<String>, String> {
+fn run_case(case: &Case) -> Result<Vec<String>, CaseError> {
     let playbooks = case
         .playbooks
         .iter()
