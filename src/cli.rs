@@ -53,6 +53,9 @@ pub struct Common {
     /// Which remediation to show first (all are in JSON).
     #[arg(long, global = true, value_enum, default_value_t = Platform::Generic, env = "MXDOCTOR_PLATFORM")]
     pub platform: Platform,
+    /// FortiMail firmware release (7.2, 7.4.6, ...): print the CLI syntax and GUI paths verified for it.
+    #[arg(long, global = true, value_name = "X.Y", value_parser = crate::fortimail_version::parse_release, env = "MXDOCTOR_FORTIMAIL_VERSION")]
+    pub fortimail_version: Option<String>,
     /// No progress bar or countdown on stderr.
     #[arg(long, global = true)]
     pub no_progress: bool,
@@ -71,9 +74,13 @@ pub enum Command {
     Triage {
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        #[command(flatten)]
+        probe: ProbeArgs,
     },
     /// Diagnose a mail-queue listing (postqueue -j, FortiMail CSV export).
     Queue(QueueArgs),
+    /// Audit a configuration: a FortiMail `show full-configuration` / backup, or Postfix `postconf -n`.
+    Audit(AuditArgs),
     /// List, show or lint playbooks.
     Playbooks {
         #[command(subcommand)]
@@ -206,6 +213,10 @@ pub struct CheckArgs {
     /// Save everything this run observed as a support bundle (JSON) for `mxdoctor replay`.
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
+    /// A FortiMail configuration (or Postfix `postconf -n`): its DNSBL/SURBL servers are probed for latency
+    /// and its settings are audited alongside the live probes.
+    #[arg(long, value_name = "FILE")]
+    pub from_config: Option<PathBuf>,
     /// Seconds the whole run may take; probes still running then are reported as timeouts, with everything that finished.
     #[arg(long, value_name = "SECS", env = "MXDOCTOR_DEADLINE")]
     pub deadline: Option<f64>,
@@ -245,9 +256,60 @@ pub struct QueueArgs {
     /// Destinations and reasons shown (and destinations observed).
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub top: usize,
+    /// A Postfix `postconf -n` or FortiMail configuration: its lifetimes replace --dsn-warn and
+    /// --max-lifetime, and its outbreak hold period is checked against the held mail.
+    #[arg(long, value_name = "FILE")]
+    pub from_config: Option<PathBuf>,
     /// UTC offset of CSV times written without a zone, e.g. +02:00.
     #[arg(long, value_name = "OFFSET", default_value = "+00:00", allow_hyphen_values = true, value_parser = crate::queue::time::parse_utc_offset)]
     pub utc_offset: i64,
+    #[command(flatten)]
+    pub probe: ProbeArgs,
+}
+
+/// `--probe` for `queue` and `triage`: look at the destinations or hosts the input names, live.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ProbeArgs {
+    /// Probe live the top destinations of the slow/deferred queue (queue) or the remote hosts named
+    /// by the top findings (triage): MX, connect, banner, STARTTLS; never DATA. Each probe's finding
+    /// is joined to the finding it explains.
+    #[arg(long)]
+    pub probe: bool,
+    /// How many destinations or hosts --probe looks at.
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub probe_top: u16,
+    /// DNS server(s) for --probe instead of the system resolver.
+    #[arg(
+        long = "dns",
+        value_name = "IP[:PORT]",
+        env = "MXDOCTOR_DNS",
+        value_delimiter = ','
+    )]
+    pub dns: Vec<String>,
+    /// SMTP port --probe connects to.
+    #[arg(long, default_value_t = 25, env = "MXDOCTOR_SMTP_PORT")]
+    pub smtp_port: u16,
+    /// Name --probe sends in EHLO.
+    #[arg(long, default_value = "mxdoctor.invalid")]
+    pub helo: String,
+    /// Seconds each network step of --probe may take [default: 10].
+    #[arg(long, value_name = "SECS", env = "MXDOCTOR_TIMEOUT")]
+    pub timeout: Option<f64>,
+    /// Seconds all of --probe may take; probes still running then are reported as timeouts.
+    #[arg(long, value_name = "SECS", env = "MXDOCTOR_DEADLINE")]
+    pub deadline: Option<f64>,
+    /// Our own outbound address: with --dnsbl, looked up when deferral reasons name a block list.
+    #[arg(long = "outbound-ip", value_name = "IP")]
+    pub outbound_ips: Vec<std::net::IpAddr>,
+    /// DNSBL zone to look --outbound-ip up in.
+    #[arg(long = "dnsbl", value_name = "ZONE")]
+    pub dnsbls: Vec<String>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct AuditArgs {
+    /// The configuration file, or - for stdin (platform from --platform fortimail|postfix, else detected).
+    pub file: PathBuf,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

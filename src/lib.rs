@@ -2,13 +2,16 @@
 //!
 //! The binary is a thin shell over [`run`]; everything here but `commands` is pure logic.
 
+pub mod audit;
 pub mod bundle;
 pub mod cli;
 pub mod commands;
 pub mod diagnose;
 pub mod error;
 pub mod finding;
+pub mod fortimail_version;
 pub mod lines;
+pub mod nesting;
 pub mod playbook;
 pub mod profile;
 pub mod progress_ui;
@@ -23,7 +26,7 @@ use error::AppError;
 pub fn run(cli: &Cli) -> Result<u8, AppError> {
     match &cli.command {
         Command::Explain { text } => commands::explain::run(&cli.common, text),
-        Command::Triage { files } => commands::triage::run(&cli.common, files),
+        Command::Triage { files, probe } => commands::triage::run(&cli.common, files, probe),
         Command::Playbooks { action } => commands::playbooks::run(&cli.common, action),
         Command::Check(args) => match &args.targets {
             Some(file) => commands::fleet::run(&cli.common, args, file),
@@ -31,6 +34,7 @@ pub fn run(cli: &Cli) -> Result<u8, AppError> {
         },
         Command::Demo => commands::demo::run(&cli.common),
         Command::Queue(args) => commands::queue::run(&cli.common, args),
+        Command::Audit(args) => commands::audit::run(&cli.common, args),
         Command::Replay { file } => commands::replay::run(&cli.common, file),
         Command::Serve(args) => commands::serve::run(&cli.common, args),
         Command::Completions { shell } => commands::shell::completions(*shell),

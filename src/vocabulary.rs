@@ -110,3 +110,7 @@ impl Status {
         }
     }
 }
+
+/// The FortiMail releases whose CLI Reference and Administration Guide the playbooks are checked
+/// against (`versions:` tags may name only these).
+pub const FORTIMAIL_RELEASES: &[&str] = &["6.4", "7.0", "7.2", "7.4", "7.6", "8.0"];

@@ -25,12 +25,13 @@ const CRATE_SOURCES: [&str; 4] = ["src", "model/src", "checks/src", "lab/src"];
 /// Root-crate modules allowed to name `mxdoctor_checks` or `mxdoctor_lab`: the live commands and
 /// what they hand to the probes. Everything else (diagnosis, playbooks, reports, queue, explain,
 /// triage) builds on `mxdoctor_model` alone.
-const MAY_USE_SOCKETS: [&str; 6] = [
+const MAY_USE_SOCKETS: [&str; 7] = [
     "bundle",
     "progress_ui",
     "commands::check",
     "commands::demo",
     "commands::fleet",
+    "commands::probe",
     "commands::serve",
 ];
 

@@ -429,6 +429,7 @@ fn fixed_report() -> Report {
             platform: Platform::Postfix,
             steps: vec!["Restrict relaying to your own networks.".into()],
             commands: vec!["postconf -e 'smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination'".into()],
+            ..PlatformRemediation::default()
         }],
         explanation: String::new(),
         references: vec![],
@@ -436,6 +437,9 @@ fn fixed_report() -> Report {
         first_seen: None,
         last_seen: None,
         baseline: None,
+        caused_by: None,
+        explains: Vec::new(),
+        alternatives: Vec::new(),
     };
     let observations = vec![
         Observation::new(

@@ -1,8 +1,10 @@
 //! The one integration-test binary (ripgrep style): a module per area, sharing helpers in `common`.
 
 mod architecture;
+mod audit;
 mod check;
 mod common;
+mod diagnosis;
 mod explain;
 mod fleet;
 mod formats;

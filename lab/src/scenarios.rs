@@ -132,7 +132,8 @@ fn specs(http: &LabHttp) -> Vec<Spec> {
         Spec {
             name: "dnsbl-slow",
             about: "a DNSBL zone that takes 3 s to answer, eating the gateway's milter window",
-            expected_top: Some("milter-timeout-dnsbl"),
+            // The slow list is the cause; the milter timeout it predicts is folded under it.
+            expected_top: Some("dnsbl-slow"),
             mx: vec![mx(10, Personality::Healthy)],
             flags: flags(&["--dnsbl", SLOW_ZONE, "--dnsbl", LISTING_ZONE]),
         },

@@ -165,6 +165,83 @@ pub const CHECKS: &[CheckSpec] = &[
         fields: QUEUE_FIELDS,
         reply_fields: &[],
     },
+    CheckSpec {
+        name: "config.ip_policy",
+        about: "FortiMail IP policies: catch-all reject at the bottom, antispam/antivirus profiles",
+        fields: CONFIG_FIELDS,
+        reply_fields: &[],
+    },
+    CheckSpec {
+        name: "config.recipient_policy",
+        about: "FortiMail recipient policies: antispam/antivirus profiles",
+        fields: CONFIG_FIELDS,
+        reply_fields: &[],
+    },
+    CheckSpec {
+        name: "config.access_control",
+        about: "FortiMail access-control rules that relay for any sender and client",
+        fields: CONFIG_FIELDS,
+        reply_fields: &[],
+    },
+    CheckSpec {
+        name: "config.safelist",
+        about: "FortiMail safelists covering protected domains or everyone",
+        fields: CONFIG_FIELDS,
+        reply_fields: &[],
+    },
+    CheckSpec {
+        name: "config.smtp_auth",
+        about: "FortiMail: scans bypassed for SMTP-authenticated clients",
+        fields: CONFIG_FIELDS,
+        reply_fields: &[],
+    },
+    CheckSpec {
+        name: "config.recipient_verification",
+        about: "recipient verification: method and the server it asks",
+        fields: CONFIG_FIELDS,
+        reply_fields: &[],
+    },
+    CheckSpec {
+        name: "config.dnsbl",
+        about: "DNSBL / SURBL zones the configuration queries, and the resolvers it queries them through",
+        fields: CONFIG_FIELDS,
+        reply_fields: &[],
+    },
+    CheckSpec {
+        name: "config.uri_redirect",
+        about: "FortiMail URI / URL redirect lookups (need outbound HTTP)",
+        fields: CONFIG_FIELDS,
+        reply_fields: &[],
+    },
+    CheckSpec {
+        name: "config.queue",
+        about: "queue warning, lifetime, dead-mail expiry and outbreak hold settings",
+        fields: CONFIG_FIELDS,
+        reply_fields: &[],
+    },
+    CheckSpec {
+        name: "config.relay",
+        about: "Postfix relay restrictions and mynetworks",
+        fields: CONFIG_FIELDS,
+        reply_fields: &[],
+    },
+    CheckSpec {
+        name: "config.restrictions",
+        about: "Postfix smtpd restriction order",
+        fields: CONFIG_FIELDS,
+        reply_fields: &[],
+    },
+    CheckSpec {
+        name: "config.milter",
+        about: "Postfix milter timeouts and default action",
+        fields: CONFIG_FIELDS,
+        reply_fields: &[],
+    },
+];
+
+/// Fields of every `config.*` check (see `ConfigData`).
+const CONFIG_FIELDS: &[&str] = &[
+    "platform", "version", "rule", "object", "setting", "value", "values", "seconds", "line",
 ];
 
 const RCPT_FIELDS: &[&str] = &[

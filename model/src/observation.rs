@@ -110,6 +110,7 @@ pub enum Data {
     Http(HttpData),
     TestMessage(TestMessageData),
     Queue(QueueData),
+    Config(ConfigData),
 }
 
 /// What the user told mxdoctor about the run; playbooks read it as the `run.context` check.
@@ -305,4 +306,27 @@ pub struct QueueData {
     pub oldest_age_secs: u64,
     pub top_reason: Option<String>,
     pub sample_ids: Vec<String>,
+}
+
+/// One fact an audited configuration states (`config.*` checks, from `mxdoctor audit`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ConfigData {
+    /// fortimail | postfix
+    pub platform: String,
+    /// Firmware release (FortiMail `X.Y`) when the configuration or the user named it.
+    pub version: Option<String>,
+    /// What the rule found, e.g. `no_catch_all_reject`, `relay_any_sender`, `enabled`.
+    pub rule: String,
+    /// The configuration object: `policy ip 3`, `smtpd_relay_restrictions`.
+    pub object: String,
+    /// The setting that decides it: `profile-antispam`, `mynetworks`.
+    pub setting: String,
+    /// Its value as written (empty when absent).
+    pub value: String,
+    /// Several values: DNSBL zones, resolver addresses, list entries.
+    pub values: Vec<String>,
+    /// A duration setting in seconds, when the rule is about one.
+    pub seconds: Option<u64>,
+    /// The line of the configuration file the fact comes from (0 when it is an absence).
+    pub line: usize,
 }

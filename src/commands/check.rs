@@ -27,10 +27,14 @@ use crate::report::output::shell_words;
 pub fn run(common: &Common, args: &CheckArgs) -> Result<u8, AppError> {
     let started = Instant::now();
     let library = library(common)?;
-    let args = args.with_profile(common.profile);
+    let (args, audited) =
+        crate::audit::report::for_check(&args.with_profile(common.profile), common)?;
     let config = run_config(&args)?;
     let no_progress = common.no_progress || Profile::no_progress(common.profile);
-    let observations = probe(&library, &config, no_progress)?;
+    let mut observations = probe(&library, &config, no_progress)?;
+    if let Some(audited) = &audited {
+        observations.extend(audited.observations.iter().cloned());
+    }
     if let Some(path) = &args.record {
         let mut bundle = Bundle::new(
             &config,
@@ -42,7 +46,8 @@ pub fn run(common: &Common, args: &CheckArgs) -> Result<u8, AppError> {
         bundle.started_unix = unix_now().saturating_sub(bundle.duration_ms / 1000);
         write_file(path, &bundle.to_json())?;
     }
-    let report = diagnose(&library, &config, &args, observations, common);
+    let mut report = diagnose(&library, &config, &args, observations, common);
+    crate::audit::report::select_audited_release(&mut report, audited.as_ref());
     emit(report, common, started)
 }
 

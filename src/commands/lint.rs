@@ -1,6 +1,7 @@
 //! `playbooks lint`: runs every playbook's examples through the diagnosis pipeline; every example must be diagnosed as its playbook (ranked first), every counter-example not at all.
 
 use crate::diagnose::{Diagnoser, Input};
+use crate::playbook::remediation_lint::remediation_problems;
 use crate::playbook::{LintFailure, Playbook};
 use crate::vocabulary::Platform;
 
@@ -12,7 +13,15 @@ pub fn lint(playbooks: &[Playbook], selected: impl Fn(&Playbook) -> bool) -> Vec
             .diagnose(Input::Texts(&[text.to_string()]))
             .findings
     };
-    let mut failures = Vec::new();
+    let mut failures: Vec<LintFailure> =
+        crate::diagnose::causes::lint::check_links(playbooks, &selected)
+            .into_iter()
+            .map(|problem| LintFailure {
+                playbook: problem.playbook,
+                origin: problem.origin,
+                message: problem.message,
+            })
+            .collect();
     for playbook in playbooks.iter().filter(|p| selected(p)) {
         let fail = |message: String| LintFailure {
             playbook: playbook.id.clone(),
@@ -37,6 +46,9 @@ pub fn lint(playbooks: &[Playbook], selected: impl Fn(&Playbook) -> bool) -> Vec
                     detail.lines().last().unwrap_or_default()
                 )));
             }
+        }
+        for problem in remediation_problems(&playbook.remediation) {
+            failures.push(fail(problem));
         }
         let has_symptoms = !(playbook.replies.is_empty()
             && playbook.logs.is_empty()

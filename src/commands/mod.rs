@@ -1,11 +1,13 @@
 //! One module per subcommand; each turns arguments into a `Report` (or a listing) and an exit code.
 
+pub mod audit;
 pub mod check;
 pub mod demo;
 pub mod explain;
 pub mod fleet;
 pub mod lint;
 pub mod playbooks;
+pub mod probe;
 pub mod queue;
 pub mod replay;
 pub mod serve;
@@ -44,6 +46,13 @@ pub fn finish_report(report: &mut Report, started: Instant) {
 /// `--quiet`; returns its exit code. A replayed report keeps its recorded start and duration.
 pub fn emit(mut report: Report, common: &Common, started: Instant) -> Result<u8, AppError> {
     finish_report(&mut report, started);
+    if let Some(release) = &common.fortimail_version {
+        for finding in &mut report.findings {
+            for remediation in &mut finding.remediation {
+                crate::fortimail_version::select_release(remediation, release);
+            }
+        }
+    }
     report.command_line = Some(shell_words(
         std::iter::once("mxdoctor".to_string()).chain(std::env::args().skip(1)),
     ));

@@ -6,11 +6,12 @@ use std::io::{self, BufRead, BufReader, stdin};
 use std::process::{Command, Stdio};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use super::{emit, library};
+use super::{emit, library, probe};
 use crate::cli::{Common, QueueArgs, QueueInput};
 use crate::diagnose::{Diagnoser, Input};
 use crate::error::AppError;
 use crate::lines::for_each_line;
+use crate::playbook::schema::SharedEvidence;
 use crate::queue::model::QueueSettings;
 use crate::queue::{InputFormat, QueueScan};
 use crate::vocabulary::Platform;
@@ -23,11 +24,16 @@ pub const MAX_LINE_BYTES: usize = 4 * 1024 * 1024;
 pub fn run(common: &Common, args: &QueueArgs) -> Result<u8, AppError> {
     let started = Instant::now();
     let library = library(common)?;
-    let settings = QueueSettings {
+    let mut settings = QueueSettings {
         now: args.now.unwrap_or_else(clock_now),
         dsn_warn_secs: args.dsn_warn,
         max_lifetime_secs: args.max_lifetime,
     };
+    let audited = crate::audit::report::from_config(args.from_config.as_deref(), common)?;
+    let config_notes = audited
+        .as_ref()
+        .map(|a| crate::audit::queue::apply_lifetimes(a, &mut settings))
+        .unwrap_or_default();
     let format = args.input.map(|input| match input {
         QueueInput::PostqueueJson => InputFormat::PostqueueJson,
         QueueInput::FortimailCsv => InputFormat::FortimailCsv,
@@ -65,11 +71,31 @@ pub fn run(common: &Common, args: &QueueArgs) -> Result<u8, AppError> {
         (Platform::Generic, Some(InputFormat::FortimailCsv)) => Platform::Fortimail,
         (chosen, _) => chosen,
     };
-    let report = Diagnoser::new(&library.playbooks, platform).diagnose(Input::Queue {
+    let mut report = Diagnoser::new(&library.playbooks, platform).diagnose(Input::Queue {
         target: &target,
         scan: &scan,
         top: args.top,
     });
+    if let Some(audited) = &audited {
+        crate::audit::queue::cross_check(&library.playbooks, audited, &mut report);
+        report.notes.extend(config_notes);
+        crate::audit::report::select_audited_release(&mut report, Some(audited));
+    }
+    if args.probe.probe {
+        let targets = probe::queue_targets(
+            &report,
+            &library.playbooks,
+            usize::from(args.probe.probe_top),
+        );
+        let run = probe::probe(&targets, &args.probe, &library.playbooks, platform)?;
+        probe::attach(
+            &mut report,
+            run,
+            &library.playbooks,
+            SharedEvidence::SameDestination,
+            |evidence| (evidence.check == "queue.destination").then(|| evidence.subject.clone()),
+        );
+    }
     emit(report, common, started)
 }
 

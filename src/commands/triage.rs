@@ -5,21 +5,22 @@ use std::io::{BufReader, stdin};
 use std::path::PathBuf;
 use std::time::Instant;
 
-use super::{emit, library};
-use crate::cli::Common;
+use super::{emit, library, probe};
+use crate::cli::{Common, ProbeArgs};
 use crate::diagnose::text::Tally;
 use crate::diagnose::text::stream::{StreamStats, triage_reader};
 use crate::diagnose::{Diagnoser, Input};
 use crate::error::AppError;
+use crate::playbook::schema::SharedEvidence;
 
 const READ_BUFFER_BYTES: usize = 256 * 1024;
 
-pub fn run(common: &Common, files: &[PathBuf]) -> Result<u8, AppError> {
+pub fn run(common: &Common, files: &[PathBuf], probe_args: &ProbeArgs) -> Result<u8, AppError> {
     let started = Instant::now();
     let library = library(common)?;
     let diagnoser = Diagnoser::new(&library.playbooks, common.platform);
     let matcher = diagnoser.text_matcher();
-    let mut tally = Tally::default();
+    let mut tally = Tally::for_playbooks(&library.playbooks);
     let mut stats = StreamStats::default();
     for path in files {
         let name = path.display().to_string();
@@ -41,10 +42,21 @@ pub fn run(common: &Common, files: &[PathBuf]) -> Result<u8, AppError> {
         .map(|p| p.display().to_string())
         .collect::<Vec<_>>()
         .join(" ");
-    let report = diagnoser.diagnose(Input::Log {
+    let mut report = diagnoser.diagnose(Input::Log {
         target,
         tally,
         stats,
     });
+    if probe_args.probe {
+        let targets = probe::log_targets(&report.findings, usize::from(probe_args.probe_top));
+        let run = probe::probe(&targets, probe_args, &library.playbooks, common.platform)?;
+        probe::attach(
+            &mut report,
+            run,
+            &library.playbooks,
+            SharedEvidence::SameHost,
+            |evidence| probe::named_host(&evidence.detail).map(|(name, _, _)| name),
+        );
+    }
     emit(report, common, started)
 }

@@ -7,6 +7,7 @@
 //! hand it over as an [`Input`], and render the ranked [`Report`] that comes back. Nothing here does
 //! I/O or reads the clock or the host name: the same input always gives the same report.
 
+pub mod causes;
 pub mod evaluate;
 pub mod plan;
 pub mod queue_listing;
@@ -84,7 +85,8 @@ impl<'p> Diagnoser<'p> {
             .get_or_init(|| TextMatcher::new(self.playbooks))
     }
 
-    /// Diagnoses `input`: findings ranked (1 = most important), status set, notes explaining it.
+    /// Diagnoses `input`: findings explained by others folded under their causes (`causes`), ranked
+    /// (1 = most important, each symptom right after its cause), status set, notes explaining it.
     pub fn diagnose(&self, input: Input<'_>) -> Report {
         let mut report = match input {
             Input::Probes {
@@ -92,25 +94,40 @@ impl<'p> Diagnoser<'p> {
                 target,
                 vantage,
                 observations,
-            } => status::probes_report(
-                self.playbooks,
-                command,
-                target,
-                vantage,
-                observations,
-                self.platform,
-            ),
-            Input::Texts(items) => text::texts_report(self.text_matcher(), items, self.platform),
+            } => {
+                let mut report = status::probes_report(
+                    self.playbooks,
+                    command,
+                    target,
+                    vantage,
+                    observations,
+                    self.platform,
+                );
+                causes::fold_live_report(&mut report, self.playbooks);
+                report
+            }
+            Input::Texts(items) => {
+                let (report, groups) =
+                    text::texts_report(self.text_matcher(), items, self.platform);
+                causes::fold_text_report(report, &groups, self.playbooks)
+            }
             Input::Log {
                 target,
                 tally,
                 stats,
-            } => text::log_report(self.playbooks, target, tally, stats, self.platform),
+            } => {
+                let (report, groups) =
+                    text::log_report(self.playbooks, target, tally, stats, self.platform);
+                causes::fold_text_report(report, &groups, self.playbooks)
+            }
             Input::Queue { target, scan, top } => {
-                queue_listing::queue_report(self.playbooks, scan, target, top, self.platform)
+                let mut report =
+                    queue_listing::queue_report(self.playbooks, scan, target, top, self.platform);
+                causes::fold_live_report(&mut report, self.playbooks);
+                report
             }
         };
-        rank::rank(&mut report.findings);
+        causes::rank_with_causes(&mut report.findings);
         report
     }
 }

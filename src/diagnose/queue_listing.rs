@@ -78,6 +78,10 @@ pub fn queue_report(
 /// Playbooks whose rules read queue checks and nothing else: a `not` over a live probe must not fire
 /// just because a queue listing has no live probes.
 fn reads_only_queue_checks(playbook: &Playbook) -> bool {
+    // `config.*` rules (from `mxdoctor audit`) may sit beside the queue rules: they never hold here.
     let checks = needed_checks(std::slice::from_ref(playbook));
-    !checks.is_empty() && checks.iter().all(|check| check.starts_with("queue."))
+    checks.iter().any(|check| check.starts_with("queue."))
+        && checks
+            .iter()
+            .all(|check| check.starts_with("queue.") || check.starts_with("config."))
 }

@@ -7,7 +7,7 @@ use super::error::PlaybookError;
 use super::regex::PlaybookRegex;
 use super::schema::{
     Area, ConditionSource, Confidence, ExamplesSource, FieldTestSource, PatternSource,
-    PlaybookSource, RemediationSource, ReplyMatcherSource, RuleSource, Severity,
+    PlaybookSource, RemediationSource, ReplyMatcherSource, RuleSource, Severity, SharedEvidence,
 };
 
 /// A playbook ready for matching and evaluation.
@@ -28,6 +28,27 @@ pub struct Playbook {
     pub examples: ExamplesSource,
     /// Where it came from: `embedded:NAME` or a file path.
     pub origin: String,
+    /// Playbooks this one causes (`explains` in YAML), checked by `playbooks lint`.
+    pub explains: Vec<CausalLink>,
+    pub differential: Option<Differential>,
+}
+
+/// This playbook explains `symptom` when both share `evidence`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CausalLink {
+    pub symptom: String,
+    pub evidence: SharedEvidence,
+    /// Only symptom findings of this confidence or lower are folded.
+    pub up_to: Confidence,
+}
+
+/// Ambiguous findings of a playbook (confidence up to `up_to`) list these candidates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Differential {
+    pub up_to: Confidence,
+    pub decided_by: String,
+    /// (playbook id, the observation that decides for it)
+    pub candidates: Vec<(String, String)>,
 }
 
 #[derive(Debug)]
@@ -184,6 +205,29 @@ pub fn compile(
         .iter()
         .filter_map(|rule| ctx.rule(rule))
         .collect();
+    let explains = parsed
+        .explains
+        .iter()
+        .map(|link| CausalLink {
+            symptom: link.playbook.value.clone(),
+            evidence: link.evidence,
+            up_to: link.up_to.unwrap_or(Confidence::Confirmed),
+        })
+        .collect();
+    let differential = parsed.differential.as_ref().map(|d| Differential {
+        up_to: d.up_to,
+        decided_by: d.decided_by.clone(),
+        candidates: d
+            .candidates
+            .iter()
+            .map(|c| (c.playbook.value.clone(), c.decided_by.clone()))
+            .collect(),
+    });
+    for link in &parsed.explains {
+        if link.playbook.value == parsed.id.value {
+            ctx.error(&link.playbook, "a playbook cannot explain itself");
+        }
+    }
     if errors.is_empty() {
         Ok(Playbook {
             id: parsed.id.value,
@@ -200,6 +244,8 @@ pub fn compile(
             rules,
             examples: parsed.examples,
             origin: file.to_string(),
+            explains,
+            differential,
         })
     } else {
         Err(errors)

@@ -5,6 +5,7 @@ pub mod ere;
 pub mod error;
 pub mod load;
 pub mod regex;
+pub mod remediation_lint;
 pub mod schema;
 
 pub use compile::Playbook;

@@ -26,7 +26,9 @@ pub struct ProbeLatency {
 pub fn probe_latencies(report: &Report) -> Vec<ProbeLatency> {
     let mut merged: BTreeMap<(&str, &str), ProbeLatency> = BTreeMap::new();
     for observation in &report.observations {
+        // Audited configuration facts (`config.*`) are read, not probed: they have no latency.
         if observation.check == CONTEXT_CHECK
+            || observation.check.starts_with("config.")
             || observation.outcome == mxdoctor_model::Outcome::Skipped
         {
             continue;

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use super::Report;
 use super::facts::{confidence_word, evidence_line, headline, severity_word};
 use crate::finding::Finding;
+use crate::nesting::{depth, top_level};
 
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
@@ -24,7 +25,13 @@ pub fn render(report: &Report) -> String {
         report.status.as_str(),
         report.status.exit_code()
     );
-    let _ = writeln!(out, "| findings | {} |", report.findings.len());
+    let top = top_level(&report.findings).count();
+    let folded = report.findings.len() - top;
+    if folded == 0 {
+        let _ = writeln!(out, "| findings | {top} |");
+    } else {
+        let _ = writeln!(out, "| findings | {top} (+{folded} explained by them) |");
+    }
     if !report.observations.is_empty() {
         let _ = writeln!(out, "| observations | {} |", report.observations.len());
     }
@@ -47,9 +54,10 @@ pub fn render(report: &Report) -> String {
             "\n## Summary\n\n| # | severity | confidence | playbook | title | subject |\n|---|---|---|---|---|---|"
         );
         for finding in &report.findings {
+            let nesting = "↳ ".repeat(depth(&report.findings, finding));
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | `{}` | {} | {} |",
+                "| {} | {} | {} | {nesting}`{}` | {} | {} |",
                 finding.rank,
                 severity_word(finding.severity),
                 confidence_word(finding.confidence),
@@ -60,7 +68,7 @@ pub fn render(report: &Report) -> String {
         }
         let _ = writeln!(out, "\n## Findings");
         for finding in &report.findings {
-            render_finding(&mut out, finding);
+            render_finding(&mut out, finding, depth(&report.findings, finding));
         }
     }
     if !report.resolved.is_empty() {
@@ -85,14 +93,16 @@ pub fn render(report: &Report) -> String {
     out
 }
 
-fn render_finding(out: &mut String, finding: &Finding) {
+/// One finding; a symptom (`depth` > 0) gets a deeper heading under its cause's.
+fn render_finding(out: &mut String, finding: &Finding, depth: usize) {
     let tag = finding
         .baseline
         .map(|state| format!(" [{}]", state.as_str()))
         .unwrap_or_default();
+    let hashes = "#".repeat((3 + depth).min(6));
     let _ = writeln!(
         out,
-        "\n### {}. `{}` — {}{tag}\n",
+        "\n{hashes} {}. `{}` — {}{tag}\n",
         finding.rank,
         finding.playbook,
         inline(&finding.title)
@@ -104,8 +114,41 @@ fn render_finding(out: &mut String, finding: &Finding) {
         confidence_word(finding.confidence),
         inline(&finding.summary)
     );
+    if let Some(cause) = &finding.caused_by {
+        let _ = writeln!(
+            out,
+            "\nCaused by `{cause}` (above): fix that first; not counted in the status."
+        );
+    }
+    if !finding.explains.is_empty() {
+        let names: Vec<String> = finding
+            .explains
+            .iter()
+            .map(|id| format!("`{id}`"))
+            .collect();
+        let _ = writeln!(out, "\nExplains {} (below).", names.join(", "));
+    }
     if let Some(count) = finding.count {
         let _ = writeln!(out, "\nSeen {count} time(s).");
+    }
+    if !finding.alternatives.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n**The evidence fits several causes; what decides:**\n"
+        );
+        for alternative in &finding.alternatives {
+            let seen = if alternative.seen {
+                " (its own evidence is in this input)"
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                out,
+                "- `{}`{seen}: {}",
+                alternative.playbook,
+                inline(&alternative.decided_by)
+            );
+        }
     }
     if !finding.evidence.is_empty() {
         let lines: Vec<String> = finding.evidence.iter().map(evidence_line).collect();

@@ -100,7 +100,7 @@ impl Report {
         findings: Vec<Finding>,
         observations: Vec<Observation>,
     ) -> Self {
-        let status = Status::from_severities(findings.iter().map(|f| f.severity));
+        let status = crate::nesting::status_of(&findings);
         Self {
             schema: SCHEMA.to_string(),
             tool: Tool::default(),

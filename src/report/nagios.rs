@@ -21,9 +21,14 @@ pub fn render(report: &Report) -> String {
     out.push('\n');
     for finding in &report.findings {
         let subject = subject_suffix(finding.subject.as_deref());
+        let cause = finding
+            .caused_by
+            .as_ref()
+            .map(|cause| format!(" [caused by {cause}]"))
+            .unwrap_or_default();
         let _ = writeln!(
             out,
-            "{}. {} {}{subject}: {}",
+            "{}. {} {}{subject}{cause}: {}",
             finding.rank,
             severity_word(finding.severity).to_uppercase(),
             finding.playbook,
@@ -35,7 +40,8 @@ pub fn render(report: &Report) -> String {
 
 /// `'label'=value[UOM];warn;crit;min;max` items: the finding count, then each probe's latency.
 fn perfdata(report: &Report) -> Vec<String> {
-    let mut items = vec![format!("'findings'={};;;0", report.findings.len())];
+    let top = crate::nesting::top_level(&report.findings).count();
+    let mut items = vec![format!("'findings'={top};;;0")];
     let mut labels = BTreeSet::new();
     for probe in probe_latencies(report) {
         let base = perf_label(&format!("latency_{}_{}", probe.check, probe.subject));

@@ -113,10 +113,10 @@ pub fn write_report(exposition: &mut Exposition, report: &Report) {
     exposition.family(
         "mxdoctor_findings",
         MetricKind::Gauge,
-        "Number of findings per severity.",
+        "Number of findings per severity (not counting those explained by another finding).",
     );
     let mut per_severity: BTreeMap<Severity, usize> = BTreeMap::new();
-    for finding in &report.findings {
+    for finding in crate::nesting::top_level(&report.findings) {
         *per_severity.entry(finding.severity).or_default() += 1;
     }
     for severity in [

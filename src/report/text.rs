@@ -7,6 +7,7 @@ use colored::{ColoredString, Colorize};
 use super::Report;
 use super::facts::subject_suffix;
 use crate::finding::Finding;
+use crate::nesting::{depth, top_level};
 use crate::queue::overview::{QueueOverview, QueueRow};
 use crate::queue::time::format_age;
 use crate::vocabulary::{Confidence, Platform, Severity, Status};
@@ -34,10 +35,7 @@ pub fn render(report: &Report, options: &TextOptions) -> String {
         report.target,
         status_label(report.status)
     );
-    let mut facts = vec![
-        plural(report.findings.len(), "finding"),
-        format!("{} ms", report.duration_ms),
-    ];
+    let mut facts = vec![finding_count(report), format!("{} ms", report.duration_ms)];
     if !report.observations.is_empty() {
         facts.insert(1, plural(report.observations.len(), "observation"));
     }
@@ -53,7 +51,18 @@ pub fn render(report: &Report, options: &TextOptions) -> String {
     }
     for finding in &report.findings {
         out.push('\n');
-        render_finding(&mut out, finding, options);
+        let depth = depth(&report.findings, finding);
+        if depth == 0 {
+            render_finding(&mut out, finding, options);
+        } else {
+            // A symptom sits under its cause, indented one step per level.
+            let mut nested = String::new();
+            render_finding(&mut nested, finding, options);
+            let indent = "    ".repeat(depth);
+            for line in nested.lines() {
+                let _ = writeln!(out, "{indent}{line}");
+            }
+        }
     }
     if let Some(queue) = &report.queue {
         render_queue(&mut out, queue);
@@ -102,6 +111,46 @@ fn render_finding(out: &mut String, finding: &Finding, options: &TextOptions) {
     );
     push_wrapped(out, &finding.title, "    ", "    ");
     push_wrapped(out, &finding.summary.dimmed().to_string(), "    ", "    ");
+    if let Some(cause) = &finding.caused_by {
+        push_wrapped(
+            out,
+            &format!("caused by {cause} (above): fix that first; not counted in the status"),
+            "    ",
+            "    ",
+        );
+    }
+    if !finding.explains.is_empty() {
+        push_wrapped(
+            out,
+            &format!("explains {} (below)", finding.explains.join(", ")),
+            "    ",
+            "    ",
+        );
+    }
+    if !finding.alternatives.is_empty() {
+        let _ = writeln!(
+            out,
+            "    {}",
+            "the evidence fits several causes; what decides:".underline()
+        );
+        for alternative in &finding.alternatives {
+            let seen = if alternative.seen {
+                " [its own evidence is in this input]"
+            } else {
+                ""
+            };
+            push_wrapped(
+                out,
+                &format!(
+                    "{}{seen}: {}",
+                    alternative.playbook.bold(),
+                    alternative.decided_by
+                ),
+                "      - ",
+                "        ",
+            );
+        }
+    }
     if let Some(count) = finding.count {
         let mut seen = format!("seen {count} time{}", if count == 1 { "" } else { "s" });
         if let (Some(first), Some(last)) = (&finding.first_seen, &finding.last_seen) {
@@ -151,8 +200,22 @@ fn render_finding(out: &mut String, finding: &Finding, options: &TextOptions) {
                 "         ",
             );
         }
-        for command in &first.commands {
-            let _ = writeln!(out, "      {} {}", "$".dimmed(), command.green());
+        if first.command_blocks.is_empty() {
+            for command in &first.commands {
+                let _ = writeln!(out, "      {} {}", "$".dimmed(), command.green());
+            }
+        }
+        for block in &first.command_blocks {
+            let label = format!("# {}", block_label(block));
+            let wrap = textwrap::Options::new(WIDTH)
+                .initial_indent("      ")
+                .subsequent_indent("      #   ");
+            for line in textwrap::wrap(&label, wrap) {
+                let _ = writeln!(out, "{}", line.dimmed());
+            }
+            for line in &block.lines {
+                let _ = writeln!(out, "      {} {}", "$".dimmed(), line.green());
+            }
         }
         let others: Vec<&str> = finding
             .remediation
@@ -170,6 +233,19 @@ fn render_finding(out: &mut String, finding: &Finding, options: &TextOptions) {
     }
 }
 
+/// `read-only · FortiMail 7.4, 7.6 · note` for the comment line above a command block.
+pub fn block_label(block: &crate::finding::CommandBlock) -> String {
+    let mut parts = vec![
+        block
+            .mode
+            .map_or("unmarked", |mode| mode.as_str())
+            .to_string(),
+    ];
+    parts.extend(crate::finding::version_tag(&block.versions));
+    parts.extend(block.note.clone());
+    parts.join(" · ")
+}
+
 fn push_wrapped(out: &mut String, text: &str, first_indent: &str, rest_indent: &str) {
     let options = textwrap::Options::new(WIDTH)
         .initial_indent(first_indent)
@@ -178,6 +254,17 @@ fn push_wrapped(out: &mut String, text: &str, first_indent: &str, rest_indent: &
     for line in textwrap::wrap(text, options) {
         out.push_str(&line);
         out.push('\n');
+    }
+}
+
+/// "3 findings", or "2 findings (+1 explained by them)" when some are folded under their causes.
+fn finding_count(report: &Report) -> String {
+    let top = top_level(&report.findings).count();
+    let folded = report.findings.len() - top;
+    if folded == 0 {
+        plural(top, "finding")
+    } else {
+        format!("{} (+{folded} explained by them)", plural(top, "finding"))
     }
 }
 

@@ -124,8 +124,11 @@ case_dnsbl_listed() {
 
 case_dnsbl_slow() {
     check_run slow gateway.lab.test --dnsbl "$SLOW_ZONE" --dnsbl "$LISTING_ZONE"
-    expect_top slow milter-timeout-dnsbl 1
+    expect_top slow dnsbl-slow 1
+    expect_evidence slow dnsbl-slow "$SLOW_ZONE"
     expect_evidence slow milter-timeout-dnsbl "$SLOW_ZONE"
+    assert_eq "slow: the milter timeout is folded under the slow list" dnsbl-slow \
+        "$(finding slow milter-timeout-dnsbl caused_by)"
     assert_eq "slow: $SLOW_ZONE lookup took the proxy's ${SLOW_DELAY} s" true \
         "$(report slow '.observations[] | select(.check == "dnsbl" and .data.zone == $z) | .latency_ms >= $ms' --arg z "$SLOW_ZONE" --argjson ms $((SLOW_DELAY * 1000)))"
     assert_eq "slow: $LISTING_ZONE lookup was fast" true \
@@ -180,6 +183,23 @@ explain_cases() {
     expect_explained "swaks greylist reply" "$(swaks_rcpt_reply "$greylist_swaks")" greylisting
     expect_explained "swaks relay reply" "$(swaks_rcpt_reply "$(swaks_file gateway gateway-mx1.lab.test relay)")" relay-access-denied
     expect_explained "swaks unverified reply" "$(swaks_rcpt_reply "$(swaks_file verify verify-mx1.lab.test recipient.invalid)")" recipient-verification-unavailable
+}
+
+# Triage of the whole maillog postfix wrote: the verify probe's own connect failures (the reject
+# lines and the smtp client's lines for the same dead target) are folded under the verification
+# failure, never left as a separate smtp-unreachable.
+triage_cases() {
+    local code=0
+    "$MXDOCTOR" triage --format json --no-progress "$RUN/maillog" >"$RUN/triage.json" 2>"$RUN/triage.stderr" || code=$?
+    jq -e .schema "$RUN/triage.json" >/dev/null 2>&1 || {
+        not_ok "triage of the maillog printed no JSON report (exit $code)"
+        return
+    }
+    assert_eq "triage maillog: recipient-verification-unavailable found" true \
+        "$(jq '[.findings[] | select(.playbook == "recipient-verification-unavailable")] | length > 0' "$RUN/triage.json")"
+    assert_eq "triage maillog: every smtp-unreachable is caused by the verification failure" true \
+        "$(jq '[.findings[] | select(.playbook == "smtp-unreachable") | .caused_by == "recipient-verification-unavailable"] | all' "$RUN/triage.json")"
+    say "triage maillog: $(jq -c '[.findings[] | {playbook, count, caused_by}]' "$RUN/triage.json")"
 }
 
 # --- mxdoctor's reply codes against swaks' ------------------------------------------------------
@@ -242,6 +262,8 @@ run_cases() {
         cross_check_greetings "$name"
     done
     explain_cases
+    remediation_cases
+    triage_cases
     expect_nothing_delivered
 }
 

@@ -2,6 +2,7 @@
 
 use mxdoctor_model::Reply;
 
+use super::groups::LineGroups;
 use super::matcher::TextMatcher;
 use super::tally::Tally;
 use super::timestamp::leading_timestamp;
@@ -42,8 +43,13 @@ fn is_continuation(line: &str) -> bool {
 }
 
 /// Diagnoses each item; an item that is a whole SMTP reply is matched as one, others line by line.
-pub fn explain(matcher: &TextMatcher<'_>, items: &[String], platform: Platform) -> Vec<Finding> {
-    let mut tally = Tally::default();
+/// The line groups let causes claim the lines of their symptoms (`diagnose::causes`).
+pub fn explain(
+    matcher: &TextMatcher<'_>,
+    items: &[String],
+    platform: Platform,
+) -> (Vec<Finding>, LineGroups) {
+    let mut tally = Tally::for_playbooks(matcher.playbooks());
     for (number, item) in items.iter().enumerate() {
         let subject = || format!("input {}", number + 1);
         if let Ok(reply) = Reply::parse(item) {
@@ -57,7 +63,7 @@ pub fn explain(matcher: &TextMatcher<'_>, items: &[String], platform: Platform) 
             tally.record(&hits, subject, line, leading_timestamp(line));
         }
     }
-    tally.into_findings(matcher.playbooks(), platform)
+    tally.into_findings_and_groups(matcher.playbooks(), platform)
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 pub mod embedded_reply;
 pub mod explain;
+pub mod groups;
 pub mod literals;
 pub mod matcher;
 pub mod stream;
@@ -15,6 +16,7 @@ pub use tally::Tally;
 use crate::playbook::Playbook;
 use crate::report::{EvaluatedPlaybook, Report};
 use crate::vocabulary::Platform;
+use groups::LineGroups;
 use stream::{MAX_LINE_BYTES, StreamStats};
 
 /// The playbooks text diagnosis evaluates: those with reply, log or bounce symptoms.
@@ -26,27 +28,33 @@ pub fn text_playbooks(playbooks: &[Playbook]) -> Vec<EvaluatedPlaybook> {
         .collect()
 }
 
-/// `explain`: each item diagnosed on its own, the report named after how many there were.
-pub fn texts_report(matcher: &TextMatcher<'_>, items: &[String], platform: Platform) -> Report {
-    let findings = explain::explain(matcher, items, platform);
+/// `explain`: each item diagnosed on its own, the report named after how many there were; with the
+/// line groups causes fold their symptoms by.
+pub fn texts_report(
+    matcher: &TextMatcher<'_>,
+    items: &[String],
+    platform: Platform,
+) -> (Report, LineGroups) {
+    let (findings, groups) = explain::explain(matcher, items, platform);
     let target = match items.len() {
         1 => "1 input".to_string(),
         n => format!("{n} inputs"),
     };
     let mut report = Report::new("explain", target, findings, Vec::new());
     report.evaluated = text_playbooks(matcher.playbooks());
-    report
+    (report, groups)
 }
 
-/// `triage`: the tally of a streamed pass, with how much was read as notes.
+/// `triage`: the tally of a streamed pass, with how much was read as notes; with the line groups
+/// causes fold their symptoms by.
 pub fn log_report(
     playbooks: &[Playbook],
     target: String,
     tally: Tally,
     stats: StreamStats,
     platform: Platform,
-) -> Report {
-    let findings = tally.into_findings(playbooks, platform);
+) -> (Report, LineGroups) {
+    let (findings, groups) = tally.into_findings_and_groups(playbooks, platform);
     let mut report = Report::new("triage", target, findings, Vec::new());
     report.evaluated = text_playbooks(playbooks);
     report.notes.push(format!(
@@ -59,5 +67,5 @@ pub fn log_report(
             stats.truncated_lines,
         ));
     }
-    report
+    (report, groups)
 }

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use crate::finding::{Evidence, Finding};
 use crate::playbook::Playbook;
 
+pub use super::groups::LineGroups;
 use super::matcher::{Hit, SymptomKind};
 use crate::vocabulary::{Confidence, Platform};
 
@@ -25,9 +26,20 @@ struct PlaybookTally {
 #[derive(Debug, Default)]
 pub struct Tally {
     by_playbook: BTreeMap<usize, PlaybookTally>,
+    /// Lines grouped by the exact set of playbooks that matched them, so a cause and its symptom
+    /// can be shown to share lines (see `crate::causes`).
+    line_groups: LineGroups,
 }
 
 impl Tally {
+    /// A tally whose line groups read hosts for the playbooks in `same_host` links.
+    pub fn for_playbooks(playbooks: &[Playbook]) -> Self {
+        Self {
+            line_groups: LineGroups::for_playbooks(playbooks),
+            ..Self::default()
+        }
+    }
+
     /// Records that `line` (found at `subject`, seen at `timestamp`) produced `hits`.
     pub fn record(
         &mut self,
@@ -36,6 +48,16 @@ impl Tally {
         line: &str,
         timestamp: Option<&str>,
     ) {
+        if let Some(first) = hits.first() {
+            self.line_groups.record(
+                hits.iter().map(|hit| hit.playbook),
+                kind_name(first.kind),
+                &subject,
+                line,
+                || shorten(line),
+                timestamp,
+            );
+        }
         for hit in hits {
             let entry = self.by_playbook.entry(hit.playbook).or_default();
             entry.count += 1;
@@ -54,6 +76,16 @@ impl Tally {
                 });
             }
         }
+    }
+
+    /// The findings, and the line groups that let causes claim their symptoms' lines.
+    pub fn into_findings_and_groups(
+        mut self,
+        playbooks: &[Playbook],
+        platform: Platform,
+    ) -> (Vec<Finding>, LineGroups) {
+        let groups = std::mem::take(&mut self.line_groups);
+        (self.into_findings(playbooks, platform), groups)
     }
 
     pub fn into_findings(self, playbooks: &[Playbook], platform: Platform) -> Vec<Finding> {
