@@ -278,17 +278,7 @@ async fn probe_all(
     collected.finish(dns_token);
     progress.finished("DNS");
 
-    let mut settings = config.smtp.clone();
-    settings.probes = SmtpProbes {
-        tls: needed.contains("tls"),
-        relay: needed.contains("relay"),
-        recipient: needed.contains("recipient.invalid")
-            || needed.contains("recipient.valid")
-            || needed.contains("greylist"),
-        greylist: needed.contains("greylist"),
-        test_message: config.smtp.send_test_message && needed.contains("test_message"),
-    };
-    let settings = Arc::new(settings);
+    let settings = Arc::new(smtp_settings(config, needed));
     let mut trust = TlsTrust::system();
     for pem in &config.tls_roots_pem {
         match trust.clone().with_root_pem(pem) {
@@ -312,109 +302,94 @@ async fn probe_all(
         let so_far = collected.lock();
         probed_addresses(&so_far.observations, &hosts)
     };
-    for host in hosts.into_iter().filter(|_| config.probe_smtp) {
-        let subject = host.subject();
-        let planned = planned_checks(&settings)
-            .into_iter()
-            .map(|check| (check.to_string(), subject.clone()))
-            .collect();
-        let token = collected.start(planned);
-        let (settings, trust, progress, collected) = (
-            Arc::clone(&settings),
-            Arc::clone(&trust),
-            Arc::clone(&progress),
-            collected.clone(),
-        );
-        tasks.spawn(async move {
-            let report = |observation: &Observation| {
-                collected.add(Some(token), observation.clone());
-            };
-            probe_host_streaming(&host, &settings, &trust, progress.as_ref(), &report).await;
-            collected.finish(token);
-        });
-    }
-    let fcrdns_targets = addresses
-        .iter()
-        .map(|ip| (*ip, "mx"))
-        .chain(
-            config
-                .health
-                .outbound_ips
-                .iter()
-                .map(|ip| (*ip, "outbound")),
-        )
-        .filter(|_| config.health.rdns);
-    for (ip, role) in fcrdns_targets {
-        let fcrdns_dns = Arc::clone(&dns);
-        spawn_one(
-            &mut tasks,
-            collected,
-            label("dns.fcrdns", ip.to_canonical().to_string()),
-            async move { health::rdns::probe(&fcrdns_dns, ip, role).await },
-        );
-    }
-    for ip in &addresses {
-        let ip = *ip;
-        let ptr_dns = Arc::clone(&dns);
-        spawn_one(
-            &mut tasks,
-            collected,
-            label("dns.ptr", ip.to_string()),
-            async move { ptr_dns.ptr(ip).await },
-        );
-        for zone in &config.dnsbl_zones {
-            let (dns, zone, progress) = (Arc::clone(&dns), zone.clone(), Arc::clone(&progress));
-            spawn_one(
-                &mut tasks,
-                collected,
-                label("dnsbl", zone.clone()),
-                async move {
-                    timed(
-                        &progress,
-                        format!("DNSBL {zone}"),
-                        dnsbl::dnsbl(&dns, &zone, ip),
-                    )
-                    .await
-                },
-            );
+    for probe in plan(config, hosts, &addresses) {
+        let progress = Arc::clone(&progress);
+        match probe {
+            Probe::SmtpHost(host) => {
+                let subject = host.subject();
+                let planned = planned_checks(&settings)
+                    .into_iter()
+                    .map(|check| (check.to_string(), subject.clone()))
+                    .collect();
+                let token = collected.start(planned);
+                let (settings, trust, collected) =
+                    (Arc::clone(&settings), Arc::clone(&trust), collected.clone());
+                tasks.spawn(async move {
+                    let report = |observation: &Observation| {
+                        collected.add(Some(token), observation.clone());
+                    };
+                    probe_host_streaming(&host, &settings, &trust, progress.as_ref(), &report)
+                        .await;
+                    collected.finish(token);
+                });
+            }
+            Probe::Fcrdns { ip, role } => {
+                let dns = Arc::clone(&dns);
+                spawn_one(
+                    &mut tasks,
+                    collected,
+                    label("dns.fcrdns", ip.to_canonical().to_string()),
+                    async move { health::rdns::probe(&dns, ip, role).await },
+                );
+            }
+            Probe::Ptr(ip) => {
+                let dns = Arc::clone(&dns);
+                spawn_one(
+                    &mut tasks,
+                    collected,
+                    label("dns.ptr", ip.to_string()),
+                    async move { dns.ptr(ip).await },
+                );
+            }
+            Probe::Dnsbl { zone, ip } => {
+                let dns = Arc::clone(&dns);
+                spawn_one(
+                    &mut tasks,
+                    collected,
+                    label("dnsbl", zone.clone()),
+                    async move {
+                        timed(
+                            &progress,
+                            format!("DNSBL {zone}"),
+                            dnsbl::dnsbl(&dns, &zone, ip),
+                        )
+                        .await
+                    },
+                );
+            }
+            Probe::Surbl { zone, domain } => {
+                let dns = Arc::clone(&dns);
+                spawn_one(
+                    &mut tasks,
+                    collected,
+                    label("surbl", zone.clone()),
+                    async move {
+                        timed(
+                            &progress,
+                            format!("SURBL {zone}"),
+                            dnsbl::surbl(&dns, &zone, &domain),
+                        )
+                        .await
+                    },
+                );
+            }
+            Probe::HttpEgress { url } => {
+                let timeout = config.timeout;
+                spawn_one(
+                    &mut tasks,
+                    collected,
+                    label("http.egress", url.clone()),
+                    async move {
+                        timed(
+                            &progress,
+                            format!("HTTP {url}"),
+                            http::egress(&url, timeout, MAX_HTTP_HOPS),
+                        )
+                        .await
+                    },
+                );
+            }
         }
-    }
-    for zone in &config.surbl_zones {
-        let (dns, zone, domain, progress) = (
-            Arc::clone(&dns),
-            zone.clone(),
-            config.surbl_domain.clone(),
-            Arc::clone(&progress),
-        );
-        spawn_one(
-            &mut tasks,
-            collected,
-            label("surbl", zone.clone()),
-            async move {
-                timed(
-                    &progress,
-                    format!("SURBL {zone}"),
-                    dnsbl::surbl(&dns, &zone, &domain),
-                )
-                .await
-            },
-        );
-    }
-    for url in &config.http_egress {
-        let (url, timeout, progress) = (url.clone(), config.timeout, Arc::clone(&progress));
-        spawn_one(
-            &mut tasks,
-            collected,
-            label("http.egress", url.clone()),
-            async move {
-                timed(
-                    &progress,
-                    format!("HTTP {url}"),
-                    http::egress(&url, timeout, MAX_HTTP_HOPS),
-                )
-                .await
-            },
-        );
     }
     while let Some(joined) = tasks.join_next().await {
         if let Err(error) = joined {
@@ -484,6 +459,79 @@ fn spawn_many(
         }
         collected.finish(token);
     });
+}
+
+/// One probe of the stage after DNS, planned before anything is spawned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Probe {
+    SmtpHost(HostTarget),
+    /// Forward-confirmed reverse DNS of an MX address (`mx`) or an `--outbound-ip` (`outbound`).
+    Fcrdns {
+        ip: IpAddr,
+        role: &'static str,
+    },
+    Ptr(IpAddr),
+    Dnsbl {
+        zone: String,
+        ip: IpAddr,
+    },
+    Surbl {
+        zone: String,
+        domain: String,
+    },
+    HttpEgress {
+        url: String,
+    },
+}
+
+/// The run's SMTP settings with only the probes some playbook needs; DATA only when asked for.
+fn smtp_settings(config: &RunConfig, needed: &BTreeSet<String>) -> SmtpSettings {
+    let mut settings = config.smtp.clone();
+    settings.probes = SmtpProbes {
+        tls: needed.contains("tls"),
+        relay: needed.contains("relay"),
+        recipient: needed.contains("recipient.invalid")
+            || needed.contains("recipient.valid")
+            || needed.contains("greylist"),
+        greylist: needed.contains("greylist"),
+        test_message: config.smtp.send_test_message && needed.contains("test_message"),
+    };
+    settings
+}
+
+/// What to probe once DNS has answered (pure): every SMTP host unless the run is DNS-only, a PTR
+/// lookup and each DNSBL zone per probed address, each SURBL zone once, each egress URL once.
+fn plan(config: &RunConfig, hosts: Vec<HostTarget>, addresses: &[IpAddr]) -> Vec<Probe> {
+    let mut probes: Vec<Probe> = Vec::new();
+    if config.probe_smtp {
+        probes.extend(hosts.into_iter().map(Probe::SmtpHost));
+    }
+    if config.health.rdns {
+        let mx = addresses.iter().map(|&ip| Probe::Fcrdns { ip, role: "mx" });
+        let outbound = (config.health.outbound_ips.iter()).map(|&ip| Probe::Fcrdns {
+            ip,
+            role: "outbound",
+        });
+        probes.extend(mx.chain(outbound));
+    }
+    for &ip in addresses {
+        probes.push(Probe::Ptr(ip));
+        probes.extend(config.dnsbl_zones.iter().map(|zone| Probe::Dnsbl {
+            zone: zone.clone(),
+            ip,
+        }));
+    }
+    probes.extend(config.surbl_zones.iter().map(|zone| Probe::Surbl {
+        zone: zone.clone(),
+        domain: config.surbl_domain.clone(),
+    }));
+    probes.extend(
+        config
+            .http_egress
+            .iter()
+            .map(|url| Probe::HttpEgress { url: url.clone() }),
+    );
+    probes
 }
 
 /// Spawns a probe that makes one observation, registered as `planned` until it reports.
@@ -669,4 +717,163 @@ fn probed_addresses(observations: &[Observation], hosts: &[HostTarget]) -> Vec<I
         }
     }
     seen.into_iter().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::net::IpAddr;
+    use std::time::Duration;
+
+    use super::{Probe, RunConfig, Target, plan, smtp_settings};
+    use crate::smtp::{HostTarget, SmtpProbes, SmtpSettings};
+    use mxdoctor_model::observation::RunContext;
+
+    fn config(probe_smtp: bool, send_test_message: bool) -> RunConfig {
+        RunConfig {
+            target: Target::Domain("example.test".into()),
+            gateways: Vec::new(),
+            backend: None,
+            dns_servers: vec!["127.0.0.1:53".parse().expect("address")],
+            smtp_port: 25,
+            smtp: SmtpSettings {
+                helo: "probe.example.test".into(),
+                mail_from: "probe@example.test".into(),
+                rcpt_invalid: "nobody@example.test".into(),
+                rcpt_valid: Some("postmaster@example.test".into()),
+                relay_rcpt: "someone@example.org".into(),
+                greylist_wait: Duration::ZERO,
+                timeout: Duration::from_secs(5),
+                send_test_message,
+                probes: SmtpProbes::ALL,
+            },
+            dnsbl_zones: vec!["zen.example".into(), "bl.example".into()],
+            surbl_zones: vec!["multi.surbl.example".into()],
+            surbl_domain: "example.test".into(),
+            http_egress: vec!["http://127.0.0.1:8080/".into()],
+            timeout: Duration::from_secs(5),
+            context: RunContext::default(),
+            tls_roots_pem: Vec::new(),
+            deadline: None,
+            probe_smtp,
+            resolver_trust: None,
+            health: crate::health::HealthSettings::default(),
+        }
+    }
+
+    fn host(name: &str, address: &str) -> HostTarget {
+        HostTarget {
+            host: name.into(),
+            address: address.parse().expect("address"),
+            port: 25,
+            role: "mx".into(),
+            is_gateway: None,
+            mx_preference: Some(10),
+        }
+    }
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().expect("address")
+    }
+
+    #[test]
+    fn the_plan_has_each_host_and_per_address_lists_then_surbl_and_urls() {
+        let hosts = vec![host("mx1", "192.0.2.1"), host("mx2", "192.0.2.2")];
+        let addresses = [ip("192.0.2.1"), ip("192.0.2.2")];
+        let probes = plan(&config(true, false), hosts.clone(), &addresses);
+        let dnsbl = |zone: &str, at: &str| Probe::Dnsbl {
+            zone: zone.into(),
+            ip: ip(at),
+        };
+        assert_eq!(
+            probes,
+            vec![
+                Probe::SmtpHost(hosts[0].clone()),
+                Probe::SmtpHost(hosts[1].clone()),
+                Probe::Ptr(ip("192.0.2.1")),
+                dnsbl("zen.example", "192.0.2.1"),
+                dnsbl("bl.example", "192.0.2.1"),
+                Probe::Ptr(ip("192.0.2.2")),
+                dnsbl("zen.example", "192.0.2.2"),
+                dnsbl("bl.example", "192.0.2.2"),
+                Probe::Surbl {
+                    zone: "multi.surbl.example".into(),
+                    domain: "example.test".into()
+                },
+                Probe::HttpEgress {
+                    url: "http://127.0.0.1:8080/".into()
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn reverse_dns_is_planned_for_every_mx_address_then_each_outbound_address() {
+        let mut with_rdns = config(false, false);
+        with_rdns.health.rdns = true;
+        with_rdns.health.outbound_ips = vec![ip("198.51.100.7")];
+        let probes = plan(&with_rdns, Vec::new(), &[ip("192.0.2.1")]);
+        let fcrdns: Vec<&Probe> = (probes.iter())
+            .filter(|probe| matches!(probe, Probe::Fcrdns { .. }))
+            .collect();
+        assert_eq!(
+            fcrdns,
+            vec![
+                &Probe::Fcrdns {
+                    ip: ip("192.0.2.1"),
+                    role: "mx"
+                },
+                &Probe::Fcrdns {
+                    ip: ip("198.51.100.7"),
+                    role: "outbound"
+                },
+            ]
+        );
+        let without = plan(&config(false, false), Vec::new(), &[ip("192.0.2.1")]);
+        assert!(
+            !without
+                .iter()
+                .any(|probe| matches!(probe, Probe::Fcrdns { .. }))
+        );
+    }
+
+    #[test]
+    fn a_dns_only_run_plans_no_smtp_host() {
+        let probes = plan(
+            &config(false, false),
+            vec![host("mx1", "192.0.2.1")],
+            &[ip("192.0.2.1")],
+        );
+        assert!(!probes.iter().any(|p| matches!(p, Probe::SmtpHost(_))));
+        assert_eq!(probes.len(), 1 + 2 + 1 + 1);
+    }
+
+    #[test]
+    fn only_the_smtp_probes_a_playbook_needs_and_data_only_when_asked() {
+        let needed: BTreeSet<String> = ["greylist", "test_message"]
+            .into_iter()
+            .map(String::from)
+            .collect();
+        let probes = smtp_settings(&config(true, false), &needed).probes;
+        assert_eq!(
+            probes,
+            SmtpProbes {
+                tls: false,
+                relay: false,
+                recipient: true,
+                greylist: true,
+                test_message: false,
+            }
+        );
+        assert!(
+            smtp_settings(&config(true, true), &needed)
+                .probes
+                .test_message
+        );
+        assert!(
+            !smtp_settings(&config(true, true), &BTreeSet::new())
+                .probes
+                .test_message
+        );
+    }
 }

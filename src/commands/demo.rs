@@ -1,6 +1,7 @@
 //! `mxdoctor demo`: starts the simulated mail systems on loopback and diagnoses each with the real `check` path.
 
 use std::fmt::Write as _;
+use std::io::Write as _;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -193,26 +194,19 @@ fn render_text(diagnoses: &[Diagnosis], common: &Common, started: Instant) -> St
     out
 }
 
-/// The lab CA in a temporary file, for `--tls-ca` (removed when dropped).
-fn tempfile_with(contents: &[u8]) -> Result<TempFile, AppError> {
-    let path = std::env::temp_dir().join(format!("mxdoctor-lab-ca-{}.pem", std::process::id()));
-    std::fs::write(&path, contents).map_err(|source| AppError::Io {
-        path: path.display().to_string(),
+/// The lab CA in a temporary file, for `--tls-ca`: created exclusively under an unpredictable name
+/// (readable by this user only), removed when dropped.
+fn tempfile_with(contents: &[u8]) -> Result<tempfile::NamedTempFile, AppError> {
+    let io_error = |source| AppError::Io {
+        path: std::env::temp_dir().display().to_string(),
         source,
-    })?;
-    Ok(TempFile(path))
-}
-
-struct TempFile(std::path::PathBuf);
-
-impl TempFile {
-    fn path(&self) -> &std::path::Path {
-        &self.0
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
+    };
+    let mut file = tempfile::Builder::new()
+        .prefix("mxdoctor-lab-ca-")
+        .suffix(".pem")
+        .tempfile()
+        .map_err(io_error)?;
+    file.write_all(contents).map_err(io_error)?;
+    file.flush().map_err(io_error)?;
+    Ok(file)
 }

@@ -17,6 +17,10 @@ pub mod text;
 pub mod vantage;
 pub mod view;
 
+/// The engine tables of `tests/engine/`, run as unit tests so a mutation test rebuilds one target.
+#[cfg(test)]
+mod tables;
+
 use std::sync::OnceLock;
 
 use mxdoctor_model::Observation;

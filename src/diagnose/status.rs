@@ -71,3 +71,21 @@ pub fn vantage_label(host: &str, dns_servers: &[SocketAddr]) -> String {
     };
     format!("{host} via {resolvers}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::vantage_label;
+
+    #[test]
+    fn the_vantage_names_the_resolvers_or_the_system_one() {
+        assert_eq!(vantage_label("probe", &[]), "probe via system resolver");
+        let resolvers = [
+            "127.0.0.53:53".parse().expect("address"),
+            "[::1]:5353".parse().expect("address"),
+        ];
+        assert_eq!(
+            vantage_label("probe", &resolvers),
+            "probe via 127.0.0.53:53, [::1]:5353"
+        );
+    }
+}

@@ -5,7 +5,6 @@
 use std::borrow::Cow;
 
 use super::model::{HoldQueue, QueueKind, QueuedMessage, QueuedRecipient};
-use super::time::days_from_civil;
 
 /// A quoted field may span at most this many lines before the record is called malformed.
 pub const MAX_RECORD_LINES: usize = 32;
@@ -342,16 +341,21 @@ pub fn parse_time(text: &str, utc_offset_secs: i64) -> Result<u64, String> {
         )
         .map_err(|_| invalid())?,
     };
-    if !(1..=12).contains(&month)
-        || !(1..=31).contains(&day)
-        || hour > 23
-        || minute > 59
-        || second > 60
-    {
-        return Err(invalid());
-    }
-    let days = days_from_civil(i64::from(year), month, day);
-    let local = days * 86_400 + i64::from(hour * 3600 + minute * 60 + second);
+    // jiff refuses dates that do not exist (2024-02-31, 2023-02-29); a leap second (:60) is read
+    // as :59, one second early, rather than refusing the whole listing.
+    let small = |n: u32| i8::try_from(n).map_err(|_| invalid());
+    let local = jiff::civil::DateTime::new(
+        i16::try_from(year).map_err(|_| invalid())?,
+        small(month)?,
+        small(day)?,
+        small(hour)?,
+        small(minute)?,
+        if second == 60 { 59 } else { small(second)? },
+        0,
+    )
+    .and_then(|date_time| jiff::tz::Offset::UTC.to_timestamp(date_time))
+    .map_err(|_| invalid())?
+    .as_second();
     u64::try_from(local - offset).map_err(|_| invalid())
 }
 
@@ -473,6 +477,13 @@ mod tests {
         );
         assert_eq!(parse_time("1709648530", 0), Ok(1_709_648_530));
         assert!(parse_time("2024-13-05 14:22:10", 0).is_err());
+        // Days that do not exist are refused, not carried into the next month.
+        assert!(parse_time("2024-02-31 10:00:00", 0).is_err());
+        assert!(parse_time("2023-02-29 10:00:00", 0).is_err());
+        assert!(parse_time("2024-04-31 10:00", 0).is_err());
+        assert!(parse_time("2024-03-05 24:00:00", 0).is_err());
+        assert_eq!(parse_time("2024-02-29 00:00:00", 0), Ok(1_709_164_800));
+        assert_eq!(parse_time("2016-12-31 23:59:60", 0), Ok(1_483_228_799));
         assert!(parse_time("05/03/2024 14:22", 0).is_err());
     }
 }

@@ -1,5 +1,5 @@
-//! Time arithmetic the queue model needs without a date library: Postfix-style durations (`4h`, `5d`),
-//! UTC offsets, calendar dates to Unix seconds and back, and short ages for humans (`2d 3h`).
+//! Time arithmetic of the queue model: Postfix-style durations (`4h`, `5d`), UTC offsets, Unix
+//! seconds as calendar dates (jiff), and short ages for humans (`2d 3h`).
 
 /// Seconds in a Postfix time unit: `s`, `m`, `h`, `d`, `w`.
 fn unit_secs(unit: char) -> Option<u64> {
@@ -76,48 +76,15 @@ pub fn parse_utc_offset(text: &str) -> Result<i64, String> {
     Ok(sign * (hours * 3600 + minutes * 60))
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (valid for any year this tool will meet).
-pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    // Shift the year to start in March, so the leap day is the last day of the shifted year.
-    let shifted_year = if month <= 2 { year - 1 } else { year };
-    let era = shifted_year.div_euclid(400);
-    let year_of_era = shifted_year - era * 400;
-    let month_from_march = i64::from((month + 9) % 12);
-    let day_of_year = (153 * month_from_march + 2) / 5 + i64::from(day) - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
-}
-
-/// The date of a day count since 1970-01-01: (year, month, day).
-pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let shifted = days + 719_468;
-    let era = shifted.div_euclid(146_097);
-    let day_of_era = shifted - era * 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_from_march = (5 * day_of_year + 2) / 153;
-    let day = (day_of_year - (153 * month_from_march + 2) / 5 + 1) as u32;
-    let month = if month_from_march < 10 {
-        month_from_march + 3
-    } else {
-        month_from_march - 9
-    } as u32;
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
 /// `2024-03-05 14:22:10 UTC`.
 pub fn format_utc(epoch: u64) -> String {
-    let days = i64::try_from(epoch / 86_400).unwrap_or(i64::MAX / 86_400);
-    let secs = epoch % 86_400;
-    let (year, month, day) = civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
+    i64::try_from(epoch)
+        .ok()
+        .and_then(|secs| jiff::Timestamp::from_second(secs).ok())
+        .map_or_else(
+            || format!("{epoch} (Unix seconds)"),
+            |at| at.strftime("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        )
 }
 
 /// A short age for humans: `45s`, `12m`, `3h 20m`, `2d 3h`.
@@ -168,15 +135,10 @@ mod tests {
     }
 
     #[test]
-    fn calendar_round_trips() {
-        assert_eq!(days_from_civil(1970, 1, 1), 0);
-        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
-        assert_eq!(days_from_civil(2024, 2, 29), 19_782);
-        for days in [-1, 0, 59, 11_016, 19_782, 30_000] {
-            let (y, m, d) = civil_from_days(days);
-            assert_eq!(days_from_civil(y, m, d), days);
-        }
+    fn utc_times_print_as_calendar_dates() {
         assert_eq!(format_utc(1_709_648_530), "2024-03-05 14:22:10 UTC");
+        assert_eq!(format_utc(1_709_164_800), "2024-02-29 00:00:00 UTC");
+        assert_eq!(format_utc(u64::MAX), "18446744073709551615 (Unix seconds)");
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_native_tls::TlsStream;
 
@@ -77,15 +77,16 @@ impl SmtpError {
     }
 }
 
-enum Stream {
-    Plain(TcpStream),
-    Tls(Box<TlsStream<TcpStream>>),
+enum Stream<S> {
+    Plain(S),
+    Tls(Box<TlsStream<S>>),
 }
 
-/// An open SMTP connection.
-pub struct Session {
+/// An open SMTP connection over any byte stream: a TCP connection in a run, an in-memory
+/// `tokio::io::duplex` pipe in unit tests.
+pub struct Session<S = TcpStream> {
     /// `None` only while STARTTLS swaps the plain stream for the TLS one.
-    stream: Option<Stream>,
+    stream: Option<Stream<S>>,
     /// Bytes read but not yet consumed as a line.
     pending: Vec<u8>,
     connected_at: Instant,
@@ -93,7 +94,7 @@ pub struct Session {
     transcript: Vec<TranscriptLine>,
 }
 
-impl Session {
+impl Session<TcpStream> {
     /// Opens a TCP connection within `timeout`; the transcript clock starts here.
     pub async fn connect(address: SocketAddr, timeout: Duration) -> Result<Self, SmtpError> {
         let stream = match tokio::time::timeout(timeout, TcpStream::connect(address)).await {
@@ -106,13 +107,20 @@ impl Session {
                 });
             }
         };
-        Ok(Self {
+        Ok(Self::over(stream, timeout))
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
+    /// A session over an already open stream; the transcript clock starts here.
+    pub fn over(stream: S, timeout: Duration) -> Self {
+        Self {
             stream: Some(Stream::Plain(stream)),
             pending: Vec::new(),
             connected_at: Instant::now(),
             timeout,
             transcript: Vec::new(),
-        })
+        }
     }
 
     /// Time since the TCP connection was established.
@@ -310,7 +318,7 @@ impl Session {
     }
 }
 
-impl Stream {
+impl<S: AsyncRead + AsyncWrite + Unpin> Stream<S> {
     async fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
         match self {
             Self::Plain(stream) => stream.read(buffer).await,
@@ -348,10 +356,188 @@ fn dot_stuff(message: &[u8]) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests {
-    use super::dot_stuff;
+    use std::time::Duration;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream, duplex};
+
+    use super::{DataPermit, MAX_LINE_BYTES, MAX_REPLY_LINES, Session, SmtpError, dot_stuff};
+    use crate::smtp::{SmtpProbes, SmtpSettings};
+
+    const STEP: Duration = Duration::from_secs(5);
+
+    /// A session over an in-memory pipe whose far end already holds `server_says`.
+    async fn session_hearing(server_says: &[u8]) -> (Session<DuplexStream>, DuplexStream) {
+        let (client, mut server) = duplex(64 * 1024);
+        server.write_all(server_says).await.expect("pipe write");
+        (Session::over(client, STEP), server)
+    }
+
+    /// Everything the client wrote, once it is gone.
+    async fn written_by_client(session: Session<DuplexStream>, mut server: DuplexStream) -> String {
+        drop(session);
+        let mut received = Vec::new();
+        server.read_to_end(&mut received).await.expect("pipe read");
+        String::from_utf8(received).expect("ASCII")
+    }
+
+    fn settings(send_test_message: bool) -> SmtpSettings {
+        SmtpSettings {
+            helo: "probe.example.test".into(),
+            mail_from: "probe@example.test".into(),
+            rcpt_invalid: "nobody@example.test".into(),
+            rcpt_valid: Some("postmaster@example.test".into()),
+            relay_rcpt: "someone@example.org".into(),
+            greylist_wait: Duration::ZERO,
+            timeout: STEP,
+            send_test_message,
+            probes: SmtpProbes::ALL,
+        }
+    }
 
     #[test]
     fn dot_stuffing_doubles_leading_dots_and_uses_crlf() {
         assert_eq!(dot_stuff(b"a\n.b\r\n..c"), b"a\r\n..b\r\n...c\r\n".to_vec());
+    }
+
+    #[tokio::test]
+    async fn reads_a_multiline_reply_and_writes_the_command_with_crlf() {
+        let (mut session, server) = session_hearing(
+            b"220 mx.example.test ESMTP\r\n250-mx.example.test\r\n250-PIPELINING\r\n250 STARTTLS\r\n",
+        )
+        .await;
+        let banner = session.read_reply("the banner").await.expect("banner");
+        assert_eq!(banner.code, 220);
+        let ehlo = session
+            .command("EHLO probe.example.test")
+            .await
+            .expect("EHLO");
+        assert_eq!(ehlo.code, 250);
+        assert_eq!(ehlo.lines, ["mx.example.test", "PIPELINING", "STARTTLS"]);
+        let directions: String = session.transcript().iter().map(|l| l.dir).collect();
+        assert_eq!(directions, "SCSSS");
+        assert!(!session.is_tls());
+        assert_eq!(
+            written_by_client(session, server).await,
+            "EHLO probe.example.test\r\n"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_reply_split_across_reads_is_joined() {
+        let (client, mut server) = duplex(16);
+        let mut session = Session::over(client, STEP);
+        let writer = tokio::spawn(async move {
+            for piece in [&b"25"[..], b"0-first\r", b"\n250 second\n"] {
+                server.write_all(piece).await.expect("pipe write");
+                tokio::task::yield_now().await;
+            }
+            server
+        });
+        let reply = session.read_reply("a split reply").await.expect("reply");
+        assert_eq!(reply.lines, ["first", "second"]);
+        drop(writer.await.expect("writer"));
+    }
+
+    #[tokio::test]
+    async fn data_bdat_and_embedded_line_breaks_are_refused_without_writing() {
+        let (mut session, server) = session_hearing(b"").await;
+        for line in [
+            "DATA",
+            "data",
+            "BDAT 10 LAST",
+            "RCPT TO:<a@b>\r\nDATA",
+            "NOOP\nDATA",
+        ] {
+            let error = session.command(line).await.expect_err(line);
+            assert!(matches!(error, SmtpError::Forbidden(_)), "{line}: {error}");
+        }
+        assert_eq!(written_by_client(session, server).await, "");
+    }
+
+    #[tokio::test]
+    async fn a_line_longer_than_the_limit_is_an_error_not_a_buffer() {
+        let mut long = b"220 ".to_vec();
+        long.resize(MAX_LINE_BYTES + 2000, b'x');
+        let (mut session, _server) = session_hearing(&long).await;
+        let error = session
+            .read_reply("the banner")
+            .await
+            .expect_err("too long");
+        assert!(matches!(error, SmtpError::LineTooLong { .. }), "{error}");
+    }
+
+    #[tokio::test]
+    async fn an_endless_continuation_is_cut_at_the_line_limit() {
+        let endless = "250-more\r\n".repeat(MAX_REPLY_LINES + 5);
+        let (mut session, _server) = session_hearing(endless.as_bytes()).await;
+        let error = session.read_reply("EHLO").await.expect_err("too many");
+        assert!(matches!(error, SmtpError::TooManyLines { .. }), "{error}");
+    }
+
+    #[tokio::test]
+    async fn garbage_a_closed_peer_and_silence_are_errors_with_their_outcome() {
+        let (mut session, _server) = session_hearing(b"HTTP/1.1 400 Bad Request\r\n").await;
+        let garbage = session.read_reply("the banner").await.expect_err("garbage");
+        assert!(matches!(garbage, SmtpError::Garbage { .. }), "{garbage}");
+
+        let (mut session, server) = session_hearing(b"220 partial line without end").await;
+        drop(server);
+        let closed = session.read_reply("the banner").await.expect_err("closed");
+        assert!(matches!(closed, SmtpError::Closed { .. }), "{closed}");
+        assert_eq!(closed.outcome(), mxdoctor_model::Outcome::Error);
+
+        let (client, _server) = duplex(1024);
+        let mut session = Session::over(client, Duration::from_millis(50));
+        let silent = session.read_reply("the banner").await.expect_err("timeout");
+        assert!(matches!(silent, SmtpError::Timeout { .. }), "{silent}");
+        assert_eq!(silent.outcome(), mxdoctor_model::Outcome::Timeout);
+    }
+
+    #[tokio::test]
+    async fn the_message_goes_only_after_354_dot_stuffed_and_ended_by_a_dot() {
+        let permit = DataPermit::from_settings(&settings(true)).expect("asked for");
+        let (mut session, server) = session_hearing(b"354 go ahead\r\n250 2.0.0 queued\r\n").await;
+        let reply = session
+            .send_message(&permit, b"Subject: t\n\n.hidden\nend")
+            .await
+            .expect("sent");
+        assert_eq!(reply.code, 250);
+        assert_eq!(
+            written_by_client(session, server).await,
+            "DATA\r\nSubject: t\r\n\r\n..hidden\r\nend\r\n.\r\n"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refused_data_command_sends_no_message() {
+        let permit = DataPermit::from_settings(&settings(true)).expect("asked for");
+        let (mut session, server) = session_hearing(b"554 no valid recipients\r\n").await;
+        let reply = session.send_message(&permit, b"body").await.expect("reply");
+        assert_eq!(reply.code, 554);
+        assert_eq!(written_by_client(session, server).await, "DATA\r\n");
+    }
+
+    #[test]
+    fn no_permit_without_send_test_message_or_a_valid_recipient() {
+        assert!(DataPermit::from_settings(&settings(false)).is_none());
+        let mut without_rcpt = settings(true);
+        without_rcpt.rcpt_valid = None;
+        assert!(DataPermit::from_settings(&without_rcpt).is_none());
+    }
+
+    #[tokio::test]
+    async fn bytes_pipelined_before_the_tls_handshake_are_refused() {
+        let (mut session, _server) =
+            session_hearing(b"220 ready for TLS\r\n250 injected\r\n").await;
+        let reply = session.read_reply("STARTTLS").await.expect("220");
+        assert_eq!(reply.code, 220);
+        let connector = tokio_native_tls::TlsConnector::from(
+            native_tls::TlsConnector::new().expect("TLS connector"),
+        );
+        let error = session
+            .start_tls(&connector, "mx.example.test")
+            .await
+            .expect_err("injection");
+        assert!(matches!(error, SmtpError::PipelinedBeforeTls), "{error}");
     }
 }
