@@ -11,6 +11,7 @@ pub mod diagnose;
 pub mod error;
 pub mod finding;
 pub mod fortimail_version;
+pub mod input;
 pub mod lines;
 pub mod nesting;
 pub mod playbook;

@@ -111,3 +111,55 @@ fn non_utf8_and_huge_lines_do_not_stop_the_scan() {
     );
     assert!(report["notes"].to_string().contains("longer than"));
 }
+
+/// The findings of a triage report as (playbook, count, first seen, last seen), the parts that must
+/// not depend on how the file was stored.
+fn finding_summary(report: &serde_json::Value) -> Vec<(String, u64, String, String)> {
+    report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|finding| {
+            (
+                finding["playbook"].as_str().unwrap_or_default().to_string(),
+                finding["count"].as_u64().unwrap_or_default(),
+                finding["first_seen"].as_str().unwrap_or_default().to_string(),
+                finding["last_seen"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn gzip_zstd_bzip2_and_xz_copies_give_the_plain_files_report() {
+    use std::io::Write as _;
+    let plain = std::fs::read(fixture("logs/dialects/postfix-interop.log")).expect("fixture");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let plain_path = dir.path().join("mail.log");
+    std::fs::write(&plain_path, &plain).expect("write plain");
+    let (_, expected) = json_report(&["triage", plain_path.to_str().expect("utf-8 path")]);
+    let expected = finding_summary(&expected);
+    assert!(!expected.is_empty(), "the postfix log has findings");
+
+    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gzip.write_all(&plain).expect("gzip");
+    let mut bzip = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::default());
+    bzip.write_all(&plain).expect("bzip2");
+    let mut xz = liblzma::write::XzEncoder::new(Vec::new(), 6);
+    xz.write_all(&plain).expect("xz");
+    let copies = [
+        ("mail.log.1.gz", gzip.finish().expect("gzip")),
+        ("mail.log.2.zst", zstd::encode_all(&plain[..], 3).expect("zstd")),
+        ("mail.log.3.bz2", bzip.finish().expect("bzip2")),
+        ("mail.log.4.xz", xz.finish().expect("xz")),
+    ];
+    for (name, bytes) in copies {
+        assert_ne!(bytes, plain, "{name} is really compressed");
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).expect("write copy");
+        let (_, report) = json_report(&["triage", path.to_str().expect("utf-8 path")]);
+        assert_eq!(finding_summary(&report), expected, "{name}");
+        let notes = report["notes"].to_string();
+        assert!(notes.contains("compressed, read decompressed"), "{name}: {notes}");
+    }
+}

@@ -14,6 +14,7 @@ use crate::diagnose::text::Tally;
 use crate::diagnose::text::stream::{StreamStats, triage_reader};
 use crate::diagnose::{Diagnoser, Input};
 use crate::error::AppError;
+use crate::input::compression::{Compression, decompressed};
 use crate::playbook::schema::SharedEvidence;
 
 const READ_BUFFER_BYTES: usize = 256 * 1024;
@@ -28,6 +29,7 @@ pub fn run(common: &Common, files: &[PathBuf], probe_args: &ProbeArgs) -> Result
     let mut stats = StreamStats::default();
     let mut bounces = BounceTally::default();
     let mut message_inputs = 0usize;
+    let mut compressed: Vec<String> = Vec::new();
     for path in files {
         let name = path.display().to_string();
         let io_error = |source| AppError::Io {
@@ -35,7 +37,9 @@ pub fn run(common: &Common, files: &[PathBuf], probe_args: &ProbeArgs) -> Result
             source,
         };
         if name == "-" {
-            let reader = BufReader::with_capacity(READ_BUFFER_BYTES, stdin().lock());
+            let (compression, text) = decompressed(stdin()).map_err(io_error)?;
+            note_compression(&mut compressed, "stdin", compression);
+            let reader = BufReader::with_capacity(READ_BUFFER_BYTES, text);
             triage_reader(matcher, "stdin", reader, &mut tally, &mut stats).map_err(io_error)?;
         } else if holds_messages(path).map_err(io_error)? {
             message_inputs += 1;
@@ -43,7 +47,9 @@ pub fn run(common: &Common, files: &[PathBuf], probe_args: &ProbeArgs) -> Result
                 .map_err(|bounce::InputError::Io { path, source }| AppError::Io { path, source })?;
         } else {
             let file = File::open(path).map_err(io_error)?;
-            let reader = BufReader::with_capacity(READ_BUFFER_BYTES, file);
+            let (compression, text) = decompressed(file).map_err(io_error)?;
+            note_compression(&mut compressed, &name, compression);
+            let reader = BufReader::with_capacity(READ_BUFFER_BYTES, text);
             triage_reader(matcher, &name, reader, &mut tally, &mut stats).map_err(io_error)?;
         }
     }
@@ -58,6 +64,7 @@ pub fn run(common: &Common, files: &[PathBuf], probe_args: &ProbeArgs) -> Result
         tally,
         stats,
     });
+    report.notes.extend(compressed);
     if message_inputs > 0 {
         if !read_lines {
             // Only mailboxes were given: "0 lines read" would say nothing.
@@ -103,4 +110,12 @@ fn holds_messages(path: &Path) -> std::io::Result<bool> {
     let mut reader = BufReader::with_capacity(64 * 1024, file);
     let start = reader.fill_buf()?;
     Ok(bounce::looks_like_message(start))
+}
+
+/// Says which inputs were decompressed (by their magic bytes), so a report on `mail.log.2.gz` shows
+/// that its text, not its bytes, was read.
+fn note_compression(notes: &mut Vec<String>, name: &str, compression: Compression) {
+    if compression != Compression::Plain {
+        notes.push(format!("{name}: {} compressed, read decompressed", compression.name()));
+    }
 }
