@@ -123,8 +123,14 @@ fn finding_summary(report: &serde_json::Value) -> Vec<(String, u64, String, Stri
             (
                 finding["playbook"].as_str().unwrap_or_default().to_string(),
                 finding["count"].as_u64().unwrap_or_default(),
-                finding["first_seen"].as_str().unwrap_or_default().to_string(),
-                finding["last_seen"].as_str().unwrap_or_default().to_string(),
+                finding["first_seen"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                finding["last_seen"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
             )
         })
         .collect()
@@ -149,7 +155,10 @@ fn gzip_zstd_bzip2_and_xz_copies_give_the_plain_files_report() {
     xz.write_all(&plain).expect("xz");
     let copies = [
         ("mail.log.1.gz", gzip.finish().expect("gzip")),
-        ("mail.log.2.zst", zstd::encode_all(&plain[..], 3).expect("zstd")),
+        (
+            "mail.log.2.zst",
+            zstd::encode_all(&plain[..], 3).expect("zstd"),
+        ),
         ("mail.log.3.bz2", bzip.finish().expect("bzip2")),
         ("mail.log.4.xz", xz.finish().expect("xz")),
     ];
@@ -160,6 +169,9 @@ fn gzip_zstd_bzip2_and_xz_copies_give_the_plain_files_report() {
         let (_, report) = json_report(&["triage", path.to_str().expect("utf-8 path")]);
         assert_eq!(finding_summary(&report), expected, "{name}");
         let notes = report["notes"].to_string();
-        assert!(notes.contains("compressed, read decompressed"), "{name}: {notes}");
+        assert!(
+            notes.contains("compressed, read decompressed"),
+            "{name}: {notes}"
+        );
     }
 }

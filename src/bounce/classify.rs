@@ -492,6 +492,14 @@ impl<'a> Classifier<'a> {
         });
         match action {
             Some(Action::Delayed) => {
+                // Some MTAs report a dropped message with their delay template (OpenSMTPD 6.8:
+                // "Action: delayed" beside "Envelope expired"): when the text itself says the
+                // message expired, the queue has given up, whatever the template's Action says.
+                if let Some(reason) = said(self.kinds.expired)
+                    .filter(|reason| reason.confidence >= Confidence::Likely)
+                {
+                    return Some((reason, false, demoted(cause)));
+                }
                 let reason = structural(
                     self.kinds.delayed,
                     status_line("Action: delayed", dsn_status),

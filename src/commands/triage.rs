@@ -116,6 +116,9 @@ fn holds_messages(path: &Path) -> std::io::Result<bool> {
 /// that its text, not its bytes, was read.
 fn note_compression(notes: &mut Vec<String>, name: &str, compression: Compression) {
     if compression != Compression::Plain {
-        notes.push(format!("{name}: {} compressed, read decompressed", compression.name()));
+        notes.push(format!(
+            "{name}: {} compressed, read decompressed",
+            compression.name()
+        ));
     }
 }
