@@ -303,7 +303,13 @@ fn a_maildir_and_an_mbox_aggregate_by_reason_and_domain() {
     let mbox_path = dir.path().join("bounces.mbox");
     std::fs::write(&mbox_path, &mbox).unwrap();
     for input in [&maildir, &mbox_path] {
-        let (_, report) = json_report(&["triage", input.to_str().unwrap()]);
+        let (code, report) = json_report(&["triage", input.to_str().unwrap()]);
+        // The mailbox's findings decide the status, as they do for `explain --message`.
+        let (explain_code, explained) =
+            json_report(&["explain", "--message", input.to_str().unwrap()]);
+        assert_ne!(report["status"], "ok", "{report}");
+        assert_eq!(report["status"], explained["status"], "{report}");
+        assert_eq!(code, explain_code);
         let findings = report["findings"].as_array().unwrap();
         let unknown_finding = findings
             .iter()

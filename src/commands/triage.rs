@@ -86,6 +86,8 @@ pub fn run(common: &Common, files: &[PathBuf], probe_args: &ProbeArgs) -> Result
         report.findings.extend(messages.findings);
         report.notes.extend(messages.notes);
         rank(&mut report.findings);
+        // The status was set from the log lines alone; the mailbox's findings count as much.
+        report.status = crate::nesting::status_of(&report.findings);
     }
     if probe_args.probe {
         let targets = probe::log_targets(&report.findings, usize::from(probe_args.probe_top));
