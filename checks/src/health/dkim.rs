@@ -9,7 +9,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
 use super::txt_records;
-use crate::dns::{DnsClient, LookupFailure};
+use crate::dns::DnsClient;
 use crate::observation::{Data, DkimData, Observation, Outcome};
 
 /// RSA keys shorter than this are rejected by receivers (RFC 8301 §3.2).
@@ -36,13 +36,8 @@ pub async fn probe(dns: &DnsClient, domain: &str, selector: &str) -> Observation
         }
         Err(failure) => {
             "lookup_error".clone_into(&mut data.verdict);
-            let outcome = if failure == LookupFailure::Timeout {
-                Outcome::Timeout
-            } else {
-                Outcome::Error
-            };
             (
-                outcome,
+                failure.outcome(),
                 format!("TXT lookup for {name} failed: {}", failure.response_label()),
             )
         }

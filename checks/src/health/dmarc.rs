@@ -44,13 +44,8 @@ pub async fn probe(dns: &DnsClient, domain: &str) -> Observation {
     let (outcome, detail) = match found {
         Fetched::Failed(failure) => {
             "lookup_error".clone_into(&mut data.verdict);
-            let outcome = if failure == LookupFailure::Timeout {
-                Outcome::Timeout
-            } else {
-                Outcome::Error
-            };
             (
-                outcome,
+                failure.outcome(),
                 format!(
                     "TXT lookup for _dmarc.{} failed: {}",
                     data.record_domain,

@@ -44,13 +44,8 @@ pub async fn probe(dns: &DnsClient, ip: IpAddr, role: &str) -> Observation {
         }
         Err(failure) => {
             "lookup_error".clone_into(&mut data.verdict);
-            let outcome = if failure == LookupFailure::Timeout {
-                Outcome::Timeout
-            } else {
-                Outcome::Error
-            };
             (
-                outcome,
+                failure.outcome(),
                 format!("PTR lookup of {ip} failed: {}", failure.response_label()),
             )
         }

@@ -442,13 +442,8 @@ fn policy_observation(domain: &str, tree: &Tree, latency: Duration) -> Observati
         }
         Some(Published::Failed(failure)) => {
             "lookup_error".clone_into(&mut data.verdict);
-            let outcome = if *failure == LookupFailure::Timeout {
-                Outcome::Timeout
-            } else {
-                Outcome::Error
-            };
             (
-                outcome,
+                failure.outcome(),
                 format!(
                     "TXT lookup for {domain} failed: {}",
                     failure.response_label()
