@@ -247,6 +247,12 @@ pub enum ProbeGroup {
     Auth,
     /// Forward-confirmed reverse DNS of the MX addresses and --outbound-ip.
     Rdns,
+    /// MTA-STS policy and TLS-RPT record.
+    TlsPolicy,
+    /// DNSSEC of the domain and the MX zones, and DANE TLSA records.
+    Dnssec,
+    /// AAAA records of the MX hosts and reachability over IPv6.
+    Ipv6,
 }
 
 #[derive(Debug, Args, Clone)]

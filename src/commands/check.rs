@@ -227,6 +227,9 @@ pub fn run_config(args: &CheckArgs) -> Result<RunConfig, AppError> {
         health: HealthSettings {
             auth: !args.skip.contains(&ProbeGroup::Auth),
             rdns: !args.skip.contains(&ProbeGroup::Rdns),
+            tls_policy: !args.skip.contains(&ProbeGroup::TlsPolicy),
+            dnssec: !args.skip.contains(&ProbeGroup::Dnssec),
+            ipv6: !args.skip.contains(&ProbeGroup::Ipv6),
             dkim_selectors: args.dkim_selectors.clone(),
             outbound_ips: args.outbound_ips.clone(),
         },

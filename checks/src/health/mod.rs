@@ -25,6 +25,12 @@ pub struct HealthSettings {
     pub rdns: bool,
     /// The gateway's sending addresses (`--outbound-ip`): SPF must pass for them.
     pub outbound_ips: Vec<IpAddr>,
+    /// MTA-STS policy and TLS-RPT record of the domain (`--skip tls-policy`).
+    pub tls_policy: bool,
+    /// DNSSEC of the domain and the MX zones, and DANE TLSA records (`--skip dnssec`).
+    pub dnssec: bool,
+    /// AAAA records of the MX hosts and reachability over IPv6 (`--skip ipv6`).
+    pub ipv6: bool,
 }
 
 /// The TXT records at `name`, each record's character-strings joined (RFC 7208 §3.3).
