@@ -8,6 +8,7 @@ pub mod commands;
 pub mod engine;
 pub mod error;
 pub mod finding;
+pub mod input;
 pub mod lines;
 pub mod playbook;
 pub mod profile;

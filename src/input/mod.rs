@@ -1,0 +1,9 @@
+//! The input layer of text diagnoses: decompression by magic bytes, log dialects and timestamps.
+//!
+//! Kept apart from matching (`triage/`) so every reader of user-supplied logs opens, dates and
+//! recognises them the same way.
+
+pub mod compression;
+pub mod dialect;
+pub mod timestamp;
+pub mod window;
