@@ -67,10 +67,7 @@ pub enum Command {
     /// Explain SMTP replies, bounce text or log lines (stdin when no TEXT).
     Explain { text: Vec<String> },
     /// Scan log files (or - for stdin) for known problems, in one streaming pass.
-    Triage {
-        #[arg(required = true)]
-        files: Vec<PathBuf>,
-    },
+    Triage(TriageArgs),
     /// Diagnose a mail-queue listing (postqueue -j, FortiMail CSV export).
     Queue(QueueArgs),
     /// List, show or lint playbooks.
@@ -89,6 +86,20 @@ pub enum Command {
     Completions { shell: clap_complete::Shell },
     /// Print the manual page (roff).
     Man,
+}
+
+/// `mxdoctor triage`: log files (any mix of plain, gzip, zstd, bzip2, xz; any order) or `-`.
+#[derive(Debug, Args, Clone)]
+pub struct TriageArgs {
+    /// Log files, or - for stdin. Compression is recognised by content, not by name.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Only lines from this time on: 2024-11-08T06:00:00Z, local "2024-11-08 06:00", 2024-11-08, or an age (90m, 36h, 7d).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Only lines before this time (same forms as --since).
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -25,7 +25,7 @@ use error::AppError;
 pub fn run(cli: &Cli) -> Result<u8, AppError> {
     match &cli.command {
         Command::Explain { text } => commands::explain::run(&cli.common, text),
-        Command::Triage { files } => commands::triage::run(&cli.common, files),
+        Command::Triage(args) => commands::triage::run(&cli.common, args),
         Command::Playbooks { action } => commands::playbooks::run(&cli.common, action),
         Command::Check(args) => commands::check::run(&cli.common, args),
         Command::Demo => commands::demo::run(&cli.common),

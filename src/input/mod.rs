@@ -5,5 +5,6 @@
 
 pub mod compression;
 pub mod dialect;
+pub mod open;
 pub mod timestamp;
 pub mod window;

@@ -10,6 +10,8 @@
 use std::borrow::Cow;
 
 use jiff::civil::DateTime;
+
+use super::dialect::{TimeSource, csv_fields};
 use jiff::tz::{Offset, TimeZone};
 use jiff::{Timestamp, ToSpan};
 
@@ -142,6 +144,29 @@ impl TimeContext {
             parse_offset(&value[..end]).map(|(offset, _)| offset)
         });
         Some((start + 5 + 16 + used, self.instant(civil, offset)?))
+    }
+}
+
+/// How to date the lines of one input: where the time is, and how to read it.
+#[derive(Debug, Clone)]
+pub struct LineDating {
+    pub context: TimeContext,
+    pub source: TimeSource,
+}
+
+impl LineDating {
+    pub fn stamp<'a>(&self, line: &'a str) -> Option<Stamp<'a>> {
+        match self.source {
+            TimeSource::Leading => self.context.leading(line),
+            TimeSource::Columns { date, time } => {
+                let fields = csv_fields(line.as_bytes())?;
+                let time = match time {
+                    Some(index) => Some(fields.get(index)?.as_str()),
+                    None => None,
+                };
+                self.context.columns(fields.get(date)?, time)
+            }
+        }
     }
 }
 
