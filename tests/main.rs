@@ -13,3 +13,4 @@ mod report_json;
 mod safety;
 mod serve;
 mod triage;
+mod triage_inputs;

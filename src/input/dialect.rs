@@ -167,7 +167,8 @@ fn line_dialect(line: &[u8]) -> Option<Dialect> {
     None
 }
 
-/// `postfix/smtpd[`, `postfix/submission/smtpd[`, `postfix-out/smtp[`, `postfix[`.
+/// `postfix/smtpd[`, `postfix/submission/smtpd[`, `postfix-out/smtp[`, `postfix[`, or the RFC 5424
+/// framing `postfix/smtpd 4501` (APP-NAME, then PROCID).
 fn postfix_tag(line: &[u8]) -> bool {
     memchr::memmem::find_iter(line, b"postfix").any(|at| {
         let before_ok = at == 0 || matches!(line[at - 1], b' ' | b':');
@@ -176,9 +177,15 @@ fn postfix_tag(line: &[u8]) -> bool {
             .iter()
             .position(|&b| b == b'[' || b == b':' || b == b' ')
             .unwrap_or(after.len());
-        before_ok
-            && matches!(after.first(), Some(b'/' | b'-' | b'['))
-            && after.get(tag_end) == Some(&b'[')
+        let process_id = match after.get(tag_end) {
+            Some(b'[') => true,
+            Some(b' ') => {
+                after[..tag_end].contains(&b'/')
+                    && after.get(tag_end + 1).is_some_and(u8::is_ascii_digit)
+            }
+            _ => false,
+        };
+        before_ok && matches!(after.first(), Some(b'/' | b'-' | b'[')) && process_id
     })
 }
 
