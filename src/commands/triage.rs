@@ -4,7 +4,7 @@
 //! (`input/`); all are scanned on every core (`triage/scan.rs`). Without `--platform`, remediation
 //! is shown for the platform the logs come from, and the report says how that was decided.
 
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -130,7 +130,7 @@ pub fn run(common: &Common, args: &TriageArgs) -> Result<u8, AppError> {
     emit(report, &common, started)
 }
 
-fn input_name(path: &PathBuf) -> String {
+fn input_name(path: &Path) -> String {
     if path.as_os_str() == "-" {
         "stdin".to_string()
     } else {

@@ -265,9 +265,7 @@ fn exchange_header<'a>(lines: impl Iterator<Item = &'a [u8]>) -> Option<Detectio
 
 /// A CSV header row naming date and time columns and FortiMail log fields.
 fn csv_header(line: &[u8]) -> Option<Detection> {
-    if memchr::memchr(b',', line).is_none() {
-        return None;
-    }
+    memchr::memchr(b',', line)?;
     let names = csv_fields(line)?;
     let key = |name: &str| name.trim().to_ascii_lowercase().replace([' ', '-'], "_");
     let keys: Vec<String> = names.iter().map(|n| key(n)).collect();

@@ -321,7 +321,6 @@ impl Worker<'_, '_> {
         pool: &SyncSender<Vec<u8>>,
         merger: &Mutex<Merger>,
     ) {
-        let mut scratch = Vec::new();
         loop {
             let chunk = {
                 let receiver = work.lock().unwrap_or_else(PoisonError::into_inner);
@@ -330,7 +329,7 @@ impl Worker<'_, '_> {
             let Ok(chunk) = chunk else {
                 return;
             };
-            let result = self.scan_chunk(&chunk, &mut scratch);
+            let result = self.scan_chunk(&chunk);
             let _ = pool.send(chunk.data);
             merger
                 .lock()
@@ -339,7 +338,7 @@ impl Worker<'_, '_> {
         }
     }
 
-    fn scan_chunk(&self, chunk: &Chunk, scratch: &mut Vec<u8>) -> ChunkResult {
+    fn scan_chunk(&self, chunk: &Chunk) -> ChunkResult {
         let mut tally = Tally::default();
         let mut stats = StreamStats::default();
         let context = LineContext {
@@ -354,12 +353,10 @@ impl Worker<'_, '_> {
             stats.lines = 1;
             stats.truncated_lines = 1;
         } else {
-            stats.lines = self
-                .finder
-                .for_each_candidate(data, scratch, |number, line| {
-                    let kept = &line[..line.len().min(self.line_cap)];
-                    triage_line(self.matcher, context, number, kept, &mut tally, &mut stats);
-                });
+            stats.lines = self.finder.for_each_candidate(data, |number, line| {
+                let kept = &line[..line.len().min(self.line_cap)];
+                triage_line(self.matcher, context, number, kept, &mut tally, &mut stats);
+            });
             stats.truncated_lines = long_lines(data, self.line_cap);
         }
         stats.bytes = chunk.bytes;
@@ -377,16 +374,15 @@ fn long_lines(data: &[u8], cap: usize) -> u64 {
     let mut count = 0;
     let mut start = 0;
     while data.len() - start > cap {
-        match memchr::memrchr(b'\n', &data[start..start + cap]) {
-            Some(end) => start += end + 1,
-            None => {
-                count += 1;
-                match memchr::memchr(b'\n', &data[start + cap..]) {
-                    Some(end) => start += cap + end + 1,
-                    None => return count,
-                }
-            }
+        if let Some(end) = memchr::memrchr(b'\n', &data[start..start + cap]) {
+            start += end + 1;
+            continue;
         }
+        count += 1;
+        let Some(end) = memchr::memchr(b'\n', &data[start + cap..]) else {
+            return count;
+        };
+        start += cap + end + 1;
     }
     count
 }
@@ -515,6 +511,14 @@ mod tests {
         }
     }
 
+    struct Failing;
+
+    impl Read for Failing {
+        fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+            Err(io::Error::other("disk on fire"))
+        }
+    }
+
     #[test]
     fn several_inputs_number_their_lines_apart_and_errors_name_the_input() {
         let library = Library::load(&[]).unwrap();
@@ -546,12 +550,6 @@ mod tests {
         assert_eq!(outcome.per_input.len(), 2);
         assert_eq!(outcome.stats.lines, 4);
 
-        struct Failing;
-        impl Read for Failing {
-            fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
-                Err(io::Error::other("disk on fire"))
-            }
-        }
         let inputs = [Ok(ScanInput {
             name: Arc::from("broken"),
             reader: Box::new(Failing),
