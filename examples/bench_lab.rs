@@ -1,4 +1,4 @@
-//! Bench lab: starts the lab servers (`mxdoctor_checks::lab`) on 127.0.0.0/8 in the shape a bench
+//! Bench lab: starts the lab servers (`mxdoctor_lab`) on 127.0.0.0/8 in the shape a bench
 //! needs, prints what it started as one JSON line on stdout, and serves until stdin closes.
 //!
 //! ```text
@@ -12,10 +12,10 @@ use std::io::Read;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
 
-use mxdoctor_checks::lab::dns::{LabDns, LabDnsConfig};
-use mxdoctor_checks::lab::http::LabHttp;
-use mxdoctor_checks::lab::scenarios::SLOW_ZONE_DELAY;
-use mxdoctor_checks::lab::smtp::{LAB_CA_PEM, LabSmtp, Personality};
+use mxdoctor_lab::dns::{LabDns, LabDnsConfig};
+use mxdoctor_lab::http::LabHttp;
+use mxdoctor_lab::scenarios::SLOW_ZONE_DELAY;
+use mxdoctor_lab::smtp::{LAB_CA_PEM, LabSmtp, Personality};
 use serde_json::json;
 
 /// DNSBL plus SURBL zones of the P1 lab; the first DNSBL zone is the slow one.

@@ -1,9 +1,9 @@
 //! Support bundles (`check --record`, `mxdoctor replay`): everything a run observed, as versioned JSON,
 //! with AUTH secrets and message bodies redacted, so another engineer can re-diagnose it offline.
 
-use mxdoctor_checks::observation::TranscriptLine;
 use mxdoctor_checks::run::{RunConfig, Target};
-use mxdoctor_checks::{Data, Observation};
+use mxdoctor_model::observation::TranscriptLine;
+use mxdoctor_model::{Data, Observation};
 use serde::{Deserialize, Serialize};
 
 use crate::report::Tool;

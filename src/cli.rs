@@ -1,11 +1,12 @@
-//! The command line (clap): names and flags are a contract (DESIGN.md), so they change only by growing.
+//! The command line (clap): names, flags and exit codes are a contract (docs/architecture.md,
+//! "Contracts"), so they change only by growing.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::finding::Platform;
 use crate::report::Format;
+use crate::vocabulary::Platform;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -52,6 +53,9 @@ pub struct Common {
     /// Which remediation to show first (all are in JSON).
     #[arg(long, global = true, value_enum, default_value_t = Platform::Generic, env = "MXDOCTOR_PLATFORM")]
     pub platform: Platform,
+    /// FortiMail firmware release (7.2, 7.4.6, ...): print the CLI syntax and GUI paths verified for it.
+    #[arg(long, global = true, value_name = "X.Y", value_parser = crate::fortimail_version::parse_release, env = "MXDOCTOR_FORTIMAIL_VERSION")]
+    pub fortimail_version: Option<String>,
     /// No progress bar or countdown on stderr.
     #[arg(long, global = true)]
     pub no_progress: bool,
@@ -70,6 +74,8 @@ pub enum Command {
     Triage(TriageArgs),
     /// Diagnose a mail-queue listing (postqueue -j, FortiMail CSV export).
     Queue(QueueArgs),
+    /// Audit a configuration: a FortiMail `show full-configuration` / backup, or Postfix `postconf -n`.
+    Audit(AuditArgs),
     /// List, show or lint playbooks.
     Playbooks {
         #[command(subcommand)]
@@ -216,6 +222,10 @@ pub struct CheckArgs {
     /// Save everything this run observed as a support bundle (JSON) for `mxdoctor replay`.
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
+    /// A FortiMail configuration (or Postfix `postconf -n`): its DNSBL/SURBL servers are probed for latency
+    /// and its settings are audited alongside the live probes.
+    #[arg(long, value_name = "FILE")]
+    pub from_config: Option<PathBuf>,
     /// Seconds the whole run may take; probes still running then are reported as timeouts, with everything that finished.
     #[arg(long, value_name = "SECS", env = "MXDOCTOR_DEADLINE")]
     pub deadline: Option<f64>,
@@ -255,9 +265,19 @@ pub struct QueueArgs {
     /// Destinations and reasons shown (and destinations observed).
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub top: usize,
+    /// A Postfix `postconf -n` or FortiMail configuration: its lifetimes replace --dsn-warn and
+    /// --max-lifetime, and its outbreak hold period is checked against the held mail.
+    #[arg(long, value_name = "FILE")]
+    pub from_config: Option<PathBuf>,
     /// UTC offset of CSV times written without a zone, e.g. +02:00.
     #[arg(long, value_name = "OFFSET", default_value = "+00:00", allow_hyphen_values = true, value_parser = crate::queue::time::parse_utc_offset)]
     pub utc_offset: i64,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct AuditArgs {
+    /// The configuration file, or - for stdin (platform from --platform fortimail|postfix, else detected).
+    pub file: PathBuf,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -2,8 +2,7 @@
 
 use std::fmt::Write as _;
 
-use crate::playbook::PlaybookError;
-use crate::playbook::lint::LintFailure;
+use crate::playbook::{LintFailure, PlaybookError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {

@@ -2,8 +2,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::playbook::schema::PlatformSteps;
-use crate::playbook::{Confidence, Playbook, Severity};
+use crate::playbook::Playbook;
+use crate::playbook::schema::{CommandMode, PlatformSteps};
+use crate::vocabulary::{Confidence, Severity};
+
+// Platform lives in the vocabulary; re-exported so `finding::Platform` keeps naming it.
+pub use crate::vocabulary::Platform;
 
 /// One piece of evidence behind a finding.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -14,37 +18,49 @@ pub struct Evidence {
 }
 
 /// Remediation for one platform, in the order the user asked for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct PlatformRemediation {
     pub platform: Platform,
     pub steps: Vec<String>,
+    /// Every command line, in order (the lines of `command_blocks` when the playbook marks them).
     pub commands: Vec<String>,
+    /// The FortiMail releases each step is verified for, parallel to `steps` (empty: any release).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub step_versions: Vec<Vec<String>>,
+    /// The commands as the playbook groups them: marked read-only or change, version-tagged.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub command_blocks: Vec<CommandBlock>,
+    /// The FortiMail release the steps and commands were chosen for (`--fortimail-version`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fortimail_version: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum, Default)]
+/// One command block of a remediation: its lines, what it does, where it is verified.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommandBlock {
+    pub lines: Vec<String>,
+    /// `None` for a command the playbook left unmarked (older playbooks from `--playbooks`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<CommandMode>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub versions: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// How a finding compares with the baseline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Platform {
-    Fortimail,
-    Postfix,
-    Exchange,
-    #[default]
-    Generic,
+pub enum BaselineState {
+    New,
+    Unchanged,
 }
 
-impl Platform {
-    pub const ALL: [Self; 4] = [
-        Self::Fortimail,
-        Self::Postfix,
-        Self::Exchange,
-        Self::Generic,
-    ];
-
+impl BaselineState {
     pub fn as_str(self) -> &'static str {
         match self {
-            Self::Fortimail => "fortimail",
-            Self::Postfix => "postfix",
-            Self::Exchange => "exchange",
-            Self::Generic => "generic",
+            Self::New => "new",
+            Self::Unchanged => "unchanged",
         }
     }
 }
@@ -75,11 +91,11 @@ pub struct Finding {
     pub last_seen: Option<String>,
     /// Compared with `--baseline`: new or unchanged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub baseline: Option<crate::report::baseline::BaselineState>,
+    pub baseline: Option<BaselineState>,
 }
 
 impl Finding {
-    /// A finding for `playbook` with its texts and remediation; rank is set later by [`crate::rank`].
+    /// A finding for `playbook` with its texts and remediation; rank is set later by [`crate::diagnose::rank`].
     pub fn new(
         playbook: &Playbook,
         severity: Severity,
@@ -121,11 +137,50 @@ pub fn remediation_for(playbook: &Playbook, preferred: Platform) -> Vec<Platform
     std::iter::once(preferred)
         .chain(Platform::ALL.into_iter().filter(|p| *p != preferred))
         .filter_map(|platform| {
-            steps_of(platform).map(|steps| PlatformRemediation {
-                platform,
-                steps: steps.steps.clone(),
-                commands: steps.commands.clone(),
-            })
+            steps_of(platform).map(|steps| platform_remediation(platform, steps))
         })
         .collect()
+}
+
+/// One platform's remediation as written: step texts carry their version tags, commands keep their blocks.
+fn platform_remediation(platform: Platform, source: &PlatformSteps) -> PlatformRemediation {
+    let steps = source
+        .steps
+        .iter()
+        .map(|step| match version_tag(step.versions()) {
+            Some(tag) => format!("{} [{tag}]", step.text()),
+            None => step.text().to_string(),
+        })
+        .collect();
+    let step_versions = if source.steps.iter().any(|step| !step.versions().is_empty()) {
+        source.steps.iter().map(|s| s.versions().to_vec()).collect()
+    } else {
+        Vec::new()
+    };
+    let command_blocks: Vec<CommandBlock> = source
+        .commands
+        .iter()
+        .map(|command| CommandBlock {
+            lines: command.run().lines().map(str::to_string).collect(),
+            mode: command.mode(),
+            versions: command.versions().to_vec(),
+            note: command.note().map(str::to_string),
+        })
+        .collect();
+    PlatformRemediation {
+        platform,
+        steps,
+        commands: command_blocks
+            .iter()
+            .flat_map(|block| block.lines.iter().cloned())
+            .collect(),
+        step_versions,
+        command_blocks,
+        fortimail_version: None,
+    }
+}
+
+/// `FortiMail 7.2, 7.4, 7.6` for a non-empty tag list.
+pub fn version_tag(versions: &[String]) -> Option<String> {
+    (!versions.is_empty()).then(|| format!("FortiMail {}", versions.join(", ")))
 }

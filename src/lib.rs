@@ -2,21 +2,22 @@
 //!
 //! The binary is a thin shell over [`run`]; everything here but `commands` is pure logic.
 
+pub mod audit;
 pub mod bundle;
 pub mod cli;
 pub mod commands;
-pub mod engine;
+pub mod diagnose;
 pub mod error;
 pub mod finding;
+pub mod fortimail_version;
 pub mod input;
 pub mod lines;
 pub mod playbook;
 pub mod profile;
 pub mod progress_ui;
 pub mod queue;
-pub mod rank;
 pub mod report;
-pub mod triage;
+pub mod vocabulary;
 
 use cli::{Cli, Command};
 use error::AppError;
@@ -27,9 +28,13 @@ pub fn run(cli: &Cli) -> Result<u8, AppError> {
         Command::Explain { text } => commands::explain::run(&cli.common, text),
         Command::Triage(args) => commands::triage::run(&cli.common, args),
         Command::Playbooks { action } => commands::playbooks::run(&cli.common, action),
-        Command::Check(args) => commands::check::run(&cli.common, args),
+        Command::Check(args) => match &args.targets {
+            Some(file) => commands::fleet::run(&cli.common, args, file),
+            None => commands::check::run(&cli.common, args),
+        },
         Command::Demo => commands::demo::run(&cli.common),
         Command::Queue(args) => commands::queue::run(&cli.common, args),
+        Command::Audit(args) => commands::audit::run(&cli.common, args),
         Command::Replay { file } => commands::replay::run(&cli.common, file),
         Command::Serve(args) => commands::serve::run(&cli.common, args),
         Command::Completions { shell } => commands::shell::completions(*shell),

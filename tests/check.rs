@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use mxdoctor_checks::lab::scenarios::{Lab, SLOW_ZONE, SLOW_ZONE_DELAY};
-use mxdoctor_checks::lab::smtp::LAB_CA_PEM;
+use mxdoctor_lab::scenarios::{Lab, SLOW_ZONE, SLOW_ZONE_DELAY};
+use mxdoctor_lab::smtp::LAB_CA_PEM;
 use serde_json::Value;
 
 use crate::common::{mxdoctor, ranked_ids};

@@ -1,7 +1,7 @@
 //! `check --targets` (many targets at once, JSON Lines, worst exit code), `--skip`, and the grep
 //! export `playbooks patterns`, against the lab.
 
-use mxdoctor_checks::lab::scenarios::LISTING_ZONE;
+use mxdoctor_lab::scenarios::LISTING_ZONE;
 use serde_json::Value;
 
 use crate::check::start_lab;

@@ -9,8 +9,8 @@ use mxdoctor::playbook::{Confidence, Severity};
 use mxdoctor::report::baseline::{BaselineState, ResolvedFinding};
 use mxdoctor::report::text::TextOptions;
 use mxdoctor::report::{EvaluatedPlaybook, Format, Report, Status, render};
-use mxdoctor_checks::observation::Data;
-use mxdoctor_checks::{Observation, Outcome};
+use mxdoctor_model::observation::Data;
+use mxdoctor_model::{Observation, Outcome};
 use quick_xml::events::Event;
 use serde_json::Value;
 
@@ -429,6 +429,7 @@ fn fixed_report() -> Report {
             platform: Platform::Postfix,
             steps: vec!["Restrict relaying to your own networks.".into()],
             commands: vec!["postconf -e 'smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination'".into()],
+            ..PlatformRemediation::default()
         }],
         explanation: String::new(),
         references: vec![],

@@ -12,10 +12,10 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use mxdoctor_checks::lab::dns::{LabDns, LabDnsConfig};
-use mxdoctor_checks::lab::hostile::{Answer, DnsMisbehaviour, HostileDns, HostileTcp, Step};
-use mxdoctor_checks::lab::http::LabHttp;
-use mxdoctor_checks::lab::smtp::{LAB_CA_PEM, LabCert, LabSmtp, Personality};
+use mxdoctor_lab::dns::{LabDns, LabDnsConfig};
+use mxdoctor_lab::hostile::{Answer, DnsMisbehaviour, HostileDns, HostileTcp, Step};
+use mxdoctor_lab::http::LabHttp;
+use mxdoctor_lab::smtp::{LAB_CA_PEM, LabCert, LabSmtp, Personality};
 use serde_json::Value;
 
 /// Peak resident memory a run may reach.

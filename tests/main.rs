@@ -1,5 +1,7 @@
 //! The one integration-test binary (ripgrep style): a module per area, sharing helpers in `common`.
 
+mod architecture;
+mod audit;
 mod check;
 mod common;
 mod explain;

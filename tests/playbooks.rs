@@ -171,3 +171,37 @@ fn usage_errors_exit_3() {
         .assert()
         .code(3);
 }
+
+#[test]
+fn lint_rejects_unmarked_untagged_and_unshown_commands_but_loading_still_works() {
+    let dir = crate::common::fixture("playbooks-unmarked");
+    let output = mxdoctor()
+        .args(["playbooks", "lint", &dir])
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    for expected in [
+        "fortimail command \"config system mailserver\" is not marked",
+        "fortimail command \"config system mailserver\" names no firmware versions",
+        "fortimail step with a GUI path names no firmware versions",
+        "postfix change \"postsuper -d ALL deferred\" is not preceded by a read_only command",
+    ] {
+        assert!(
+            stderr.contains(expected),
+            "missing {expected:?} in {stderr}"
+        );
+    }
+    let shown = mxdoctor()
+        .args([
+            "--playbooks",
+            &dir,
+            "playbooks",
+            "show",
+            "fortimail-untagged",
+        ])
+        .output()
+        .expect("runs");
+    assert_eq!(shown.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&shown.stdout).contains("# unmarked"));
+}

@@ -1,4 +1,4 @@
-//! The JSON report contract (`mxdoctor/report/v1`, DESIGN.md): keys, types and value sets.
+//! The JSON report contract (`mxdoctor/report/v1`, docs/report.md): keys, types and value sets.
 
 use serde_json::Value;
 

@@ -3,17 +3,17 @@
 //! in a report or bundle, certificates verified by default, and the run deadline.
 //!
 //! Guarantees tested elsewhere: no DATA without `--send-test-message` (`check.rs`,
-//! `checks/tests/smtp_probes.rs`), the `serve` allow-list (`serve.rs`; here again with its
+//! `lab/tests/smtp_probes.rs`), the `serve` allow-list (`serve.rs`; here again with its
 //! concurrency limit).
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use mxdoctor_checks::lab::dns::{LabDns, LabDnsConfig};
-use mxdoctor_checks::lab::hostile::{HostileTcp, Step};
-use mxdoctor_checks::lab::http::LabHttp;
-use mxdoctor_checks::lab::smtp::{LabCert, LabSmtp, LabSmtpConfig, Personality};
 use mxdoctor_checks::smtp::test_message::{EICAR, GTUBE};
+use mxdoctor_lab::dns::{LabDns, LabDnsConfig};
+use mxdoctor_lab::hostile::{HostileTcp, Step};
+use mxdoctor_lab::http::LabHttp;
+use mxdoctor_lab::smtp::{LabCert, LabSmtp, LabSmtpConfig, Personality};
 use serde_json::Value;
 
 use crate::hostile::{exit_code_of, run_measured};

@@ -18,7 +18,7 @@ use hickory_resolver::net::{DnsError, NetError};
 use hickory_resolver::proto::op::ResponseCode;
 use hickory_resolver::proto::rr::{RData, Record, RecordType};
 
-use crate::observation::{Data, DnsData, MxData, MxRecord, Observation, Outcome};
+use mxdoctor_model::observation::{Data, DnsData, MxData, MxRecord, Observation, Outcome};
 
 /// Slack on top of the resolver's own timeout before we give up on it ourselves, so a resolver bug
 /// or an unexpected retry can never make a probe hang.
@@ -625,7 +625,7 @@ pub(crate) fn fully_qualified(name: &str) -> String {
 
 /// The labels of `ip` in reverse order, as DNSBLs and PTR zones want them:
 /// `192.0.2.1` → `1.2.0.192`, IPv6 one nibble per label.
-pub(crate) fn reversed_labels(ip: IpAddr) -> String {
+pub fn reversed_labels(ip: IpAddr) -> String {
     match ip.to_canonical() {
         IpAddr::V4(v4) => {
             let [a, b, c, d] = v4.octets();
@@ -645,7 +645,7 @@ pub(crate) fn reversed_labels(ip: IpAddr) -> String {
 }
 
 /// The PTR query name of `ip` (`in-addr.arpa` or `ip6.arpa`).
-pub(crate) fn reverse_name(ip: IpAddr) -> String {
+pub fn reverse_name(ip: IpAddr) -> String {
     let ip = ip.to_canonical();
     let zone = if ip.is_ipv4() {
         "in-addr.arpa"

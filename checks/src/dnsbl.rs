@@ -7,7 +7,7 @@ use std::time::Duration;
 use hickory_resolver::proto::rr::{RData, RecordType};
 
 use crate::dns::{DnsClient, LookupFailure, reversed_labels};
-use crate::observation::{Data, ListingData, Observation, Outcome};
+use mxdoctor_model::observation::{Data, ListingData, Observation, Outcome};
 
 /// Answers slower than this carry their latency in the evidence text: it is what milter timeouts are about.
 const SLOW_ANSWER: Duration = Duration::from_millis(500);

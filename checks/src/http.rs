@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::{Client, StatusCode, Url, redirect};
 
-use crate::observation::{Data, HttpData, HttpHop, Observation, Outcome};
+use mxdoctor_model::observation::{Data, HttpData, HttpHop, Observation, Outcome};
 
 /// Why a probe stopped before a final answer.
 struct Stop {

@@ -8,12 +8,12 @@ use std::time::Duration;
 use tokio::task::JoinSet;
 
 use crate::dns::DnsClient;
-use crate::observation::{Data, MxHostData, MxRecord, Observation, Outcome, RunContext};
 use crate::progress::Progress;
 use crate::smtp::{
     HostTarget, SmtpProbes, SmtpSettings, TlsTrust, planned_checks, probe_host_streaming,
 };
 use crate::{dnsbl, http};
+use mxdoctor_model::observation::{Data, MxHostData, MxRecord, Observation, Outcome, RunContext};
 
 /// What to probe: a domain (its MX set) or one SMTP host.
 #[derive(Debug, Clone, PartialEq, Eq)]

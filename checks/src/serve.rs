@@ -4,6 +4,7 @@
 
 use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -68,6 +69,22 @@ impl HttpResponse {
 /// What answers each request.
 pub type Handler =
     Arc<dyn Fn(HttpRequest) -> Pin<Box<dyn Future<Output = HttpResponse> + Send>> + Send + Sync>;
+
+/// Binds `address`, tells `on_listening` the bound address (port 0 picks one), then serves `handler`
+/// until `shutdown` completes or an accept error that is not transient.
+pub async fn listen_and_serve(
+    address: SocketAddr,
+    handler: Handler,
+    on_listening: impl FnOnce(SocketAddr),
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
+    let listener = TcpListener::bind(address).await?;
+    on_listening(listener.local_addr()?);
+    tokio::select! {
+        result = serve(listener, handler) => result,
+        () = shutdown => Ok(()),
+    }
+}
 
 /// Serves `listener` until an accept error that is not transient.
 pub async fn serve(listener: TcpListener, handler: Handler) -> io::Result<()> {

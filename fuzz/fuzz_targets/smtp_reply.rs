@@ -2,7 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use mxdoctor_checks::smtp::reply::{Reply, ReplyBuilder, enhanced_code, parse_line};
+use mxdoctor_model::reply::{Reply, ReplyBuilder, enhanced_code, parse_line};
 
 fuzz_target!(|bytes: &[u8]| {
     let text = String::from_utf8_lossy(bytes);

@@ -5,8 +5,8 @@ use std::sync::LazyLock;
 
 use libfuzzer_sys::fuzz_target;
 use mxdoctor::playbook::load::Library;
-use mxdoctor::triage::embedded_reply::find_reply;
-use mxdoctor::triage::matcher::TextMatcher;
+use mxdoctor::diagnose::text::embedded_reply::find_reply;
+use mxdoctor::diagnose::text::matcher::TextMatcher;
 
 static LIBRARY: LazyLock<Library> =
     LazyLock::new(|| Library::load(&[]).expect("the shipped playbooks load"));

@@ -5,36 +5,36 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use mxdoctor_checks::Observation;
-use mxdoctor_checks::observation::RunContext;
 use mxdoctor_checks::progress::{Progress, Silent};
 use mxdoctor_checks::run::{RunConfig, Target, run_checks};
 use mxdoctor_checks::smtp::{SmtpProbes, SmtpSettings};
+use mxdoctor_model::Observation;
+use mxdoctor_model::observation::RunContext;
 
 use super::{emit, library, unix_now, write_file};
 use crate::bundle::Bundle;
 use crate::cli::{CheckArgs, Common, ProbeGroup};
-use crate::engine::vantage::{inconclusive_reason, nothing_answered};
-use crate::engine::{evaluate, needed_checks};
+use crate::diagnose::needed_checks;
+use crate::diagnose::status::vantage_label;
+use crate::diagnose::{Diagnoser, Input};
 use crate::error::AppError;
-use crate::finding::Platform;
 use crate::playbook::Library;
 use crate::profile::{DEFAULT_TIMEOUT_SECS, Profile};
 use crate::progress_ui::TerminalProgress;
-use crate::report::EvaluatedPlaybook;
+use crate::report::Report;
 use crate::report::output::shell_words;
-use crate::report::{Report, Status};
 
 pub fn run(common: &Common, args: &CheckArgs) -> Result<u8, AppError> {
-    if let Some(file) = &args.targets {
-        return super::fleet::run(common, args, file);
-    }
     let started = Instant::now();
     let library = library(common)?;
-    let args = args.with_profile(common.profile);
+    let (args, audited) =
+        crate::audit::report::for_check(&args.with_profile(common.profile), common)?;
     let config = run_config(&args)?;
     let no_progress = common.no_progress || Profile::no_progress(common.profile);
-    let observations = probe(&library, &config, no_progress)?;
+    let mut observations = probe(&library, &config, no_progress)?;
+    if let Some(audited) = &audited {
+        observations.extend(audited.observations.iter().cloned());
+    }
     if let Some(path) = &args.record {
         let mut bundle = Bundle::new(
             &config,
@@ -46,7 +46,8 @@ pub fn run(common: &Common, args: &CheckArgs) -> Result<u8, AppError> {
         bundle.started_unix = unix_now().saturating_sub(bundle.duration_ms / 1000);
         write_file(path, &bundle.to_json())?;
     }
-    let report = diagnose(&library, &config, &args, observations, common);
+    let mut report = diagnose(&library, &config, &args, observations, common);
+    crate::audit::report::select_audited_release(&mut report, audited.as_ref());
     emit(report, common, started)
 }
 
@@ -89,7 +90,7 @@ pub fn probe(
     Ok(observations)
 }
 
-/// Pure: observations in, report out.
+/// The report of a live run's `observations`: `diagnose` with this host as the vantage.
 pub fn diagnose(
     library: &Library,
     config: &RunConfig,
@@ -97,61 +98,19 @@ pub fn diagnose(
     observations: Vec<Observation>,
     common: &Common,
 ) -> Report {
-    diagnose_observations(
-        library,
-        "check",
-        &args.target,
-        vantage(config),
+    Diagnoser::new(&library.playbooks, common.platform).diagnose(Input::Probes {
+        command: "check",
+        target: &args.target,
+        vantage: vantage(config),
         observations,
-        common.platform,
-    )
+    })
 }
 
-/// Evaluates every playbook with live rules on `observations` (a fresh run or a replayed bundle).
-pub fn diagnose_observations(
-    library: &Library,
-    command: &str,
-    target: &str,
-    vantage: String,
-    observations: Vec<Observation>,
-    platform: Platform,
-) -> Report {
-    let findings = evaluate(&library.playbooks, &observations, platform);
-    let mut report = Report::new(command, target, findings, Vec::new());
-    report.vantage = Some(vantage);
-    report.evaluated = library
-        .playbooks
-        .iter()
-        .filter(|p| !p.rules.is_empty())
-        .map(EvaluatedPlaybook::of)
-        .collect();
-    if let Some(reason) = inconclusive_reason(&observations) {
-        report.notes.push(reason);
-        report.status = Status::Unknown;
-    } else if nothing_answered(&observations) {
-        report
-            .notes
-            .push("nothing could be probed: no probe got an answer".into());
-        report.status = Status::Unknown;
-    }
-    report.observations = observations;
-    report
-}
-
+/// Where this run probes from: this host's name and the resolvers it asks.
 pub fn vantage(config: &RunConfig) -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map_or_else(|_| "this host".to_string(), |h| h.trim().to_string());
-    let resolvers = if config.dns_servers.is_empty() {
-        "system resolver".to_string()
-    } else {
-        config
-            .dns_servers
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    format!("{host} via {resolvers}")
+    vantage_label(&host, &config.dns_servers)
 }
 
 /// Validates the flags into a probe configuration.

@@ -6,21 +6,21 @@ use std::time::Instant;
 
 use clap::Parser;
 use colored::Colorize;
-use mxdoctor_checks::lab::scenarios::{Lab, Scenario};
-use mxdoctor_checks::lab::smtp::LAB_CA_PEM;
 use mxdoctor_checks::progress::Silent;
 use mxdoctor_checks::run::run_checks;
+use mxdoctor_lab::scenarios::{Lab, Scenario};
+use mxdoctor_lab::smtp::LAB_CA_PEM;
 use tokio::task::JoinSet;
 
 use super::check::{diagnose, run_config};
 use super::{library, print_stdout};
 use crate::cli::{CheckArgs, Cli, Command, Common};
-use crate::engine::needed_checks;
+use crate::diagnose::needed_checks;
 use crate::error::AppError;
-use crate::playbook::{Library, Severity};
-use crate::rank::rank;
+use crate::playbook::Library;
 use crate::report::text::TextOptions;
 use crate::report::{Format, Report, render};
+use crate::vocabulary::Severity;
 
 /// One scenario's outcome.
 struct Diagnosis {
@@ -118,7 +118,6 @@ async fn diagnose_all(
             |((scenario, command, args, config), (observations, took))| {
                 let mut report = diagnose(library, &config, &args, observations, common);
                 report.duration_ms = u64::try_from(took.as_millis()).unwrap_or(u64::MAX);
-                rank(&mut report.findings);
                 Diagnosis {
                     scenario,
                     command,

@@ -3,12 +3,11 @@
 use std::io::Read;
 use std::time::Instant;
 
-use super::{emit, library, text_playbooks};
+use super::{emit, library};
 use crate::cli::Common;
+use crate::diagnose::text::explain::split_items;
+use crate::diagnose::{Diagnoser, Input};
 use crate::error::AppError;
-use crate::report::Report;
-use crate::triage::TextMatcher;
-use crate::triage::explain::{explain, split_items};
 
 /// Reads at most this much from stdin: explain is for pasted text; use `triage` for files.
 const MAX_STDIN_BYTES: u64 = 16 << 20;
@@ -29,13 +28,6 @@ pub fn run(common: &Common, texts: &[String]) -> Result<u8, AppError> {
     } else {
         texts.to_vec()
     };
-    let matcher = TextMatcher::new(&library.playbooks);
-    let findings = explain(&matcher, &items, common.platform);
-    let target = match items.len() {
-        1 => "1 input".to_string(),
-        n => format!("{n} inputs"),
-    };
-    let mut report = Report::new("explain", target, findings, Vec::new());
-    report.evaluated = text_playbooks(&library);
+    let report = Diagnoser::new(&library.playbooks, common.platform).diagnose(Input::Texts(&items));
     emit(report, common, started)
 }

@@ -15,12 +15,14 @@ use mxdoctor_checks::progress::Silent;
 use mxdoctor_checks::run::run_checks;
 use tokio::task::JoinSet;
 
-use super::check::{diagnose_observations, run_config, vantage};
+use super::check::{run_config, vantage};
 use super::{finish_report, library};
 use crate::cli::{CheckArgs, Common};
-use crate::engine::needed_checks;
+use crate::diagnose::needed_checks;
+use crate::diagnose::{Diagnoser, Input};
 use crate::error::AppError;
-use crate::report::{Format, Report, Status};
+use crate::report::{Format, Report};
+use crate::vocabulary::Status;
 
 /// Longest target line read; longer lines are reported as invalid targets, not buffered.
 const MAX_TARGET_LINE: u64 = 4096;
@@ -87,14 +89,12 @@ pub fn run(common: &Common, args: &CheckArgs, file: &Path) -> Result<u8, AppErro
                     let mut report = match config {
                         Ok(config) => {
                             let observations = run_checks(&config, &needed, Arc::new(Silent)).await;
-                            diagnose_observations(
-                                &library,
-                                "check",
-                                &target,
-                                (*vantage).clone(),
+                            Diagnoser::new(&library.playbooks, platform).diagnose(Input::Probes {
+                                command: "check",
+                                target: &target,
+                                vantage: (*vantage).clone(),
                                 observations,
-                                platform,
-                            )
+                            })
                         }
                         Err(error) => {
                             let mut report = Report::new("check", target, Vec::new(), Vec::new());

@@ -1,9 +1,11 @@
 //! One module per subcommand; each turns arguments into a `Report` (or a listing) and an exit code.
 
+pub mod audit;
 pub mod check;
 pub mod demo;
 pub mod explain;
 pub mod fleet;
+pub mod lint;
 pub mod playbooks;
 pub mod queue;
 pub mod replay;
@@ -19,30 +21,18 @@ use crate::cli::Common;
 use crate::error::AppError;
 use crate::playbook::Library;
 use crate::profile::Profile;
-use crate::rank::rank;
 use crate::report::baseline;
 use crate::report::output::shell_words;
 use crate::report::text::TextOptions;
-use crate::report::{EvaluatedPlaybook, Report, render};
+use crate::report::{Report, render};
 
 /// The playbooks of this run: shipped ones plus `--playbooks` directories.
 pub fn library(common: &Common) -> Result<Library, AppError> {
     Library::load(&common.playbooks).map_err(AppError::Playbooks)
 }
 
-/// The playbooks text diagnosis (`explain`, `triage`) evaluates: those with reply, log or bounce symptoms.
-pub fn text_playbooks(library: &Library) -> Vec<EvaluatedPlaybook> {
-    library
-        .playbooks
-        .iter()
-        .filter(|p| !(p.replies.is_empty() && p.logs.is_empty() && p.bounces.is_empty()))
-        .map(EvaluatedPlaybook::of)
-        .collect()
-}
-
-/// Ranks the findings and sets the run's duration and start time (a replay keeps its recorded ones).
+/// Sets the run's duration and start time (a replay keeps its recorded ones).
 pub fn finish_report(report: &mut Report, started: Instant) {
-    rank(&mut report.findings);
     if report.duration_ms == 0 {
         report.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     }
@@ -51,10 +41,17 @@ pub fn finish_report(report: &mut Report, started: Instant) {
     }
 }
 
-/// Ranks, times and compares `report` (`--baseline`), writes `--report` files, prints it unless
+/// Times and compares `report` (`--baseline`), writes `--report` files, prints it unless
 /// `--quiet`; returns its exit code. A replayed report keeps its recorded start and duration.
 pub fn emit(mut report: Report, common: &Common, started: Instant) -> Result<u8, AppError> {
     finish_report(&mut report, started);
+    if let Some(release) = &common.fortimail_version {
+        for finding in &mut report.findings {
+            for remediation in &mut finding.remediation {
+                crate::fortimail_version::select_release(remediation, release);
+            }
+        }
+    }
     report.command_line = Some(shell_words(
         std::iter::once("mxdoctor".to_string()).chain(std::env::args().skip(1)),
     ));

@@ -2,14 +2,17 @@
 
 use std::fmt::Write as _;
 
+use super::lint::lint;
 use super::{library, print_stdout};
 use crate::cli::{Common, PlaybooksAction};
 use crate::error::AppError;
-use crate::finding::{Platform, remediation_for};
+use crate::finding::remediation_for;
+use crate::fortimail_version::select_release;
 use crate::playbook::ere::to_ere;
-use crate::playbook::lint::lint;
 use crate::playbook::{Library, Playbook};
 use crate::report::Format;
+use crate::report::text::block_label;
+use crate::vocabulary::Platform;
 
 pub fn run(common: &Common, action: &PlaybooksAction) -> Result<u8, AppError> {
     match action {
@@ -23,7 +26,11 @@ pub fn run(common: &Common, action: &PlaybooksAction) -> Result<u8, AppError> {
             let playbook = library
                 .get(id)
                 .ok_or_else(|| AppError::UnknownPlaybook(id.clone()))?;
-            print_stdout(&show(playbook, common.platform))?;
+            print_stdout(&show(
+                playbook,
+                common.platform,
+                common.fortimail_version.as_deref(),
+            ))?;
             Ok(0)
         }
         PlaybooksAction::Patterns { fold_case } => {
@@ -121,7 +128,7 @@ fn list(library: &Library, format: Format) -> String {
     out
 }
 
-fn show(playbook: &Playbook, platform: Platform) -> String {
+fn show(playbook: &Playbook, platform: Platform, release: Option<&str>) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{} — {}", playbook.id, playbook.title);
     let _ = writeln!(
@@ -135,13 +142,24 @@ fn show(playbook: &Playbook, platform: Platform) -> String {
         playbook.summary.trim(),
         playbook.explanation.trim()
     );
-    for remediation in remediation_for(playbook, platform) {
+    for mut remediation in remediation_for(playbook, platform) {
+        if let Some(release) = release {
+            select_release(&mut remediation, release);
+        }
         let _ = writeln!(out, "\nfix ({}):", remediation.platform.as_str());
         for (number, step) in remediation.steps.iter().enumerate() {
             let _ = writeln!(out, "  {}. {step}", number + 1);
         }
-        for command in &remediation.commands {
-            let _ = writeln!(out, "  $ {command}");
+        if remediation.command_blocks.is_empty() {
+            for command in &remediation.commands {
+                let _ = writeln!(out, "  $ {command}");
+            }
+        }
+        for block in &remediation.command_blocks {
+            let _ = writeln!(out, "  # {}", block_label(block));
+            for line in &block.lines {
+                let _ = writeln!(out, "  $ {line}");
+            }
         }
     }
     if !playbook.references.is_empty() {

@@ -8,18 +8,12 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use super::{emit, library};
 use crate::cli::{Common, QueueArgs, QueueInput};
-use crate::engine::{evaluate, needed_checks};
+use crate::diagnose::{Diagnoser, Input};
 use crate::error::AppError;
-use crate::finding::Platform;
 use crate::lines::for_each_line;
-use crate::playbook::Playbook;
 use crate::queue::model::QueueSettings;
-use crate::queue::observe::observations;
-use crate::queue::overview::overview;
-use crate::queue::time::{format_duration, format_utc};
 use crate::queue::{InputFormat, QueueScan};
-use crate::report::EvaluatedPlaybook;
-use crate::report::Report;
+use crate::vocabulary::Platform;
 
 const READ_BUFFER_BYTES: usize = 256 * 1024;
 /// A longer line is skipped as malformed without being buffered (a message with thousands of recipients
@@ -29,11 +23,16 @@ pub const MAX_LINE_BYTES: usize = 4 * 1024 * 1024;
 pub fn run(common: &Common, args: &QueueArgs) -> Result<u8, AppError> {
     let started = Instant::now();
     let library = library(common)?;
-    let settings = QueueSettings {
+    let mut settings = QueueSettings {
         now: args.now.unwrap_or_else(clock_now),
         dsn_warn_secs: args.dsn_warn,
         max_lifetime_secs: args.max_lifetime,
     };
+    let audited = crate::audit::report::from_config(args.from_config.as_deref(), common)?;
+    let config_notes = audited
+        .as_ref()
+        .map(|a| crate::audit::queue::apply_lifetimes(a, &mut settings))
+        .unwrap_or_default();
     let format = args.input.map(|input| match input {
         QueueInput::PostqueueJson => InputFormat::PostqueueJson,
         QueueInput::FortimailCsv => InputFormat::FortimailCsv,
@@ -71,78 +70,17 @@ pub fn run(common: &Common, args: &QueueArgs) -> Result<u8, AppError> {
         (Platform::Generic, Some(InputFormat::FortimailCsv)) => Platform::Fortimail,
         (chosen, _) => chosen,
     };
-    let report = diagnose(&library.playbooks, &scan, &target, args.top, platform);
+    let mut report = Diagnoser::new(&library.playbooks, platform).diagnose(Input::Queue {
+        target: &target,
+        scan: &scan,
+        top: args.top,
+    });
+    if let Some(audited) = &audited {
+        crate::audit::queue::cross_check(&library.playbooks, audited, &mut report);
+        report.notes.extend(config_notes);
+        crate::audit::report::select_audited_release(&mut report, Some(audited));
+    }
     emit(report, common, started)
-}
-
-/// Pure: a finished scan in, the report out.
-pub fn diagnose(
-    playbooks: &[Playbook],
-    scan: &QueueScan,
-    target: &str,
-    top: usize,
-    platform: Platform,
-) -> Report {
-    let aggregate = &scan.aggregate;
-    let observations = observations(aggregate, target, top);
-    // Playbooks are evaluated one at a time: `evaluate` takes a slice, and only queue playbooks apply.
-    let findings = playbooks
-        .iter()
-        .filter(|playbook| reads_only_queue_checks(playbook))
-        .flat_map(|playbook| evaluate(std::slice::from_ref(playbook), &observations, platform))
-        .collect();
-    let input = scan.format().unwrap_or(InputFormat::PostqueueJson).as_str();
-    let mut report = Report::new("queue", target, findings, observations);
-    report.evaluated = playbooks
-        .iter()
-        .filter(|playbook| reads_only_queue_checks(playbook))
-        .map(EvaluatedPlaybook::of)
-        .collect();
-    let settings = &aggregate.settings;
-    report.notes.push(format!(
-        "{} message{} read ({input}), judged as of {} (--now {}); DSN warning after {}, lifetime {}",
-        scan.records,
-        if scan.records == 1 { "" } else { "s" },
-        format_utc(settings.now),
-        settings.now,
-        format_duration(settings.dsn_warn_secs),
-        format_duration(settings.max_lifetime_secs)
-    ));
-    if aggregate.tries_estimated {
-        report.notes.push(
-            "postqueue -j lists no attempt counts: tries are estimated from each message's age with Postfix's \
-             default backoff (attempts at 0, 5, 10, 20, 40, 80 min, then every 4000 s); slow = 3 or more tries"
-                .into(),
-        );
-    }
-    if let Some(note) = scan.malformed.note() {
-        report.notes.push(note);
-    }
-    for (what, folded) in [
-        ("destinations", aggregate.destinations.folded_keys()),
-        ("delay reasons", aggregate.reasons.folded_keys()),
-    ] {
-        if folded > 0 {
-            report.notes.push(format!(
-                "{folded} rarely seen {what} were folded into \"(other)\" to keep memory bounded"
-            ));
-        }
-    }
-    report.queue = Some(overview(
-        aggregate,
-        input,
-        scan.records,
-        scan.malformed.count,
-        top,
-    ));
-    report
-}
-
-/// Playbooks whose rules read queue checks and nothing else: a `not` over a live probe must not fire
-/// just because a queue listing has no live probes.
-fn reads_only_queue_checks(playbook: &Playbook) -> bool {
-    let checks = needed_checks(std::slice::from_ref(playbook));
-    !checks.is_empty() && checks.iter().all(|check| check.starts_with("queue."))
 }
 
 fn clock_now() -> u64 {

@@ -3,10 +3,10 @@
 use std::path::Path;
 use std::time::Instant;
 
-use super::check::diagnose_observations;
 use super::{emit, library};
 use crate::bundle::Bundle;
 use crate::cli::Common;
+use crate::diagnose::{Diagnoser, Input};
 use crate::error::AppError;
 
 pub fn run(common: &Common, file: &Path) -> Result<u8, AppError> {
@@ -19,14 +19,12 @@ pub fn run(common: &Common, file: &Path) -> Result<u8, AppError> {
     })?;
     let bundle =
         Bundle::from_json(&text).map_err(|error| AppError::Usage(format!("{name}: {error}")))?;
-    let mut report = diagnose_observations(
-        &library,
-        "replay",
-        &bundle.target,
-        bundle.vantage,
-        bundle.observations,
-        common.platform,
-    );
+    let mut report = Diagnoser::new(&library.playbooks, common.platform).diagnose(Input::Probes {
+        command: "replay",
+        target: &bundle.target,
+        vantage: bundle.vantage,
+        observations: bundle.observations,
+    });
     report.started_unix = bundle.started_unix;
     report.duration_ms = bundle.duration_ms;
     report.notes.push(format!(

@@ -11,18 +11,18 @@ use std::time::Instant;
 use clap::ValueEnum;
 use mxdoctor_checks::progress::Silent;
 use mxdoctor_checks::run::run_checks;
-use mxdoctor_checks::serve::{Handler, HttpRequest, HttpResponse, serve};
+use mxdoctor_checks::serve::{Handler, HttpRequest, HttpResponse, listen_and_serve};
 use tokio::sync::Semaphore;
 
 use super::check::{diagnose, run_config};
 use super::{finish_report, library};
 use crate::cli::{CheckArgs, Common, ServeArgs};
-use crate::engine::needed_checks;
+use crate::diagnose::needed_checks;
 use crate::error::AppError;
 use crate::playbook::Library;
 use crate::profile::Profile;
-use crate::report::Status;
 use crate::report::prometheus::{self, Exposition, MetricKind};
+use crate::vocabulary::Status;
 
 const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
 
@@ -39,25 +39,27 @@ pub fn run(common: &Common, args: &ServeArgs) -> Result<u8, AppError> {
     let exporter = Arc::new(Exporter::new(library(common)?, common, args));
     let runtime = super::runtime()?;
     runtime.block_on(async move {
-        let io_error = |source| AppError::Io {
-            path: format!("listen {address}"),
-            source,
-        };
-        let listener = tokio::net::TcpListener::bind(address)
-            .await
-            .map_err(io_error)?;
-        let bound = listener.local_addr().map_err(io_error)?;
-        eprintln!(
-            "mxdoctor serve: listening on http://{bound}/ (GET /probe?target=DOMAIN, GET /metrics)"
-        );
         let handler: Handler = Arc::new(move |request| {
             let exporter = Arc::clone(&exporter);
             Box::pin(async move { exporter.answer(&request).await })
         });
-        tokio::select! {
-            result = serve(listener, handler) => result.map_err(io_error)?,
-            _ = tokio::signal::ctrl_c() => {}
-        }
+        let announce = |bound| {
+            eprintln!(
+                "mxdoctor serve: listening on http://{bound}/ (GET /probe?target=DOMAIN, GET /metrics)"
+            );
+        };
+        // Ctrl-C ends the exporter cleanly; if the signal cannot be watched, serve until killed.
+        let ctrl_c = async {
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        };
+        listen_and_serve(address, handler, announce, ctrl_c)
+            .await
+            .map_err(|source| AppError::Io {
+                path: format!("listen {address}"),
+                source,
+            })?;
         Ok(0)
     })
 }

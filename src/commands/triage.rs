@@ -1,7 +1,7 @@
 //! `mxdoctor triage`: streams log files (or stdin) once and reports which known problems they show.
 //!
 //! Each input is decompressed by its magic bytes and its dialect recognised from its first lines
-//! (`input/`); all are scanned on every core (`triage/scan.rs`). Without `--platform`, remediation
+//! (`input/`); all are scanned on every core (`diagnose/text/scan.rs`). Without `--platform`, remediation
 //! is shown for the platform the logs come from, and the report says how that was decided.
 
 use std::path::Path;
@@ -11,19 +11,18 @@ use std::time::Instant;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
-use super::{emit, library, text_playbooks};
+use super::{emit, library};
 use crate::cli::{Common, TriageArgs};
+use crate::diagnose::text::scan::{ScanConfig, ScanError, ScanInput, scan};
+use crate::diagnose::{Diagnoser, Input};
 use crate::error::AppError;
-use crate::finding::Platform;
 use crate::input::compression::Compression;
 use crate::input::dialect::Detection;
 use crate::input::open::{OnRead, open};
 use crate::input::window::{TimeWindow, parse_bound};
 use crate::progress_ui::byte_bar;
-use crate::report::{Report, Status};
-use crate::triage::TextMatcher;
-use crate::triage::scan::{ScanConfig, ScanError, ScanInput, scan};
-use crate::triage::stream::MAX_LINE_BYTES;
+use crate::report::Status;
+use crate::vocabulary::Platform;
 
 /// What was learnt about one input while opening it.
 struct InputSummary {
@@ -35,7 +34,8 @@ struct InputSummary {
 pub fn run(common: &Common, args: &TriageArgs) -> Result<u8, AppError> {
     let started = Instant::now();
     let library = library(common)?;
-    let matcher = TextMatcher::new(&library.playbooks);
+    let scanning = Diagnoser::new(&library.playbooks, common.platform);
+    let matcher = scanning.text_matcher();
     let window = time_window(args)?;
     let total_bytes: u64 = args
         .files
@@ -67,7 +67,7 @@ pub fn run(common: &Common, args: &TriageArgs) -> Result<u8, AppError> {
             dating: opened.dating,
         })
     });
-    let outcome = scan(&matcher, inputs, window, ScanConfig::default());
+    let outcome = scan(matcher, inputs, window, ScanConfig::default());
     bar.finish_and_clear();
     let outcome = outcome.map_err(|error| AppError::Io {
         path: error.input,
@@ -75,20 +75,18 @@ pub fn run(common: &Common, args: &TriageArgs) -> Result<u8, AppError> {
     })?;
 
     let (platform, platform_note) = remediation_platform(common.platform, &summaries);
-    let findings = outcome.tally.into_findings(&library.playbooks, platform);
     let target = args
         .files
         .iter()
         .map(|p| p.display().to_string())
         .collect::<Vec<_>>()
         .join(" ");
-    let mut report = Report::new("triage", target, findings, Vec::new());
-    report.evaluated = text_playbooks(&library);
     let stats = outcome.stats;
-    report.notes.push(format!(
-        "{} lines ({} bytes) read, {} matched a playbook",
-        stats.lines, stats.bytes, stats.matched_lines
-    ));
+    let mut report = Diagnoser::new(&library.playbooks, platform).diagnose(Input::Log {
+        target,
+        tally: outcome.tally,
+        stats,
+    });
     for (index, summary) in summaries.iter().enumerate() {
         let lines = outcome.per_input.get(index).map_or(0, |s| s.lines);
         let compression = match summary.compression {
@@ -103,12 +101,6 @@ pub fn run(common: &Common, args: &TriageArgs) -> Result<u8, AppError> {
         ));
     }
     report.notes.extend(platform_note);
-    if stats.truncated_lines > 0 {
-        report.notes.push(format!(
-            "{} lines longer than {MAX_LINE_BYTES} bytes were matched on their first {MAX_LINE_BYTES} bytes only",
-            stats.truncated_lines,
-        ));
-    }
     if !window.is_open() {
         report.notes.push(format!(
             "time window {}: {} matching lines outside it and {} without a readable time were left out",

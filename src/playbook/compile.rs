@@ -342,8 +342,8 @@ impl Ctx<'_> {
             return self.condition(child).map(|c| Condition::Not(Box::new(c)));
         }
         let check = source.check.as_ref()?;
-        let Some(spec) = mxdoctor_checks::catalog::find(&check.value) else {
-            let known: Vec<&str> = mxdoctor_checks::catalog::CHECKS
+        let Some(spec) = mxdoctor_model::catalog::find(&check.value) else {
+            let known: Vec<&str> = mxdoctor_model::catalog::CHECKS
                 .iter()
                 .map(|c| c.name)
                 .collect();

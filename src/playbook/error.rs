@@ -76,6 +76,14 @@ fn snippet(source: &str, line: u64, column: u64) -> String {
     out
 }
 
+/// One example that did not behave (`playbooks lint`, in `commands::lint`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LintFailure {
+    pub playbook: String,
+    pub origin: String,
+    pub message: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

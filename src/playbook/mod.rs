@@ -1,14 +1,14 @@
-//! Playbooks: the knowledge base as data — schema, loading, compilation and the lint of their examples.
+//! Playbooks: the knowledge base as data — schema, loading and compilation (their lint is the `playbooks lint` command).
 
 pub mod compile;
 pub mod ere;
 pub mod error;
-pub mod lint;
 pub mod load;
 pub mod regex;
+pub mod remediation_lint;
 pub mod schema;
 
 pub use compile::Playbook;
-pub use error::PlaybookError;
+pub use error::{LintFailure, PlaybookError};
 pub use load::Library;
 pub use schema::{Area, Confidence, Severity};

@@ -3,28 +3,8 @@
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
-/// How bad a problem is when it is present.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Severity {
-    Info,
-    Low,
-    Medium,
-    High,
-    Critical,
-}
-
-/// How sure mxdoctor is that the problem is what it says.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Confidence {
-    Possible,
-    #[default]
-    Likely,
-    Confirmed,
-}
+// Re-exported from their home so the older paths (`playbook::schema::Severity`) keep working.
+pub use crate::vocabulary::{Area, Confidence, Severity};
 
 /// One playbook file.
 #[derive(Debug, Deserialize)]
@@ -45,21 +25,6 @@ pub struct PlaybookSource {
     pub references: Vec<String>,
     #[serde(default)]
     pub examples: ExamplesSource,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Area {
-    Dns,
-    Connectivity,
-    Relay,
-    Recipient,
-    Greylisting,
-    Reputation,
-    Scanning,
-    Tls,
-    Milter,
-    Queue,
 }
 
 /// Text patterns that recognise the problem in what the system already said.
@@ -159,9 +124,115 @@ pub struct RemediationSource {
 #[serde(deny_unknown_fields)]
 pub struct PlatformSteps {
     #[serde(default)]
-    pub steps: Vec<String>,
+    pub steps: Vec<StepSource>,
     #[serde(default)]
-    pub commands: Vec<String>,
+    pub commands: Vec<CommandSource>,
+}
+
+/// A step: plain text (any release), or text with the FortiMail releases it is verified for.
+#[derive(Debug, Deserialize, Serialize, Clone, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum StepSource {
+    Plain(String),
+    Tagged(TaggedStep),
+}
+
+#[derive(Debug, Deserialize, Serialize, Clone, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct TaggedStep {
+    pub text: String,
+    /// FortiMail releases (`7.2`, `7.4`, ...) whose Administration Guide / CLI Reference was checked.
+    pub versions: Vec<String>,
+}
+
+impl StepSource {
+    pub fn text(&self) -> &str {
+        match self {
+            Self::Plain(text) => text,
+            Self::Tagged(tagged) => &tagged.text,
+        }
+    }
+
+    /// The releases this step is verified for; empty for a plain step.
+    pub fn versions(&self) -> &[String] {
+        match self {
+            Self::Plain(_) => &[],
+            Self::Tagged(tagged) => &tagged.versions,
+        }
+    }
+}
+
+/// A command: a bare string (the old form: unmarked, `playbooks lint` rejects it), or a marked block.
+#[derive(Debug, Deserialize, Serialize, Clone, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum CommandSource {
+    Plain(String),
+    Marked(MarkedCommand),
+}
+
+/// One command block (one line, or a FortiMail `config ... end` block) with what it does.
+#[derive(Debug, Deserialize, Serialize, Clone, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct MarkedCommand {
+    /// The command text, one command per line, typed literally.
+    pub run: String,
+    /// Whether it only shows state or changes the configuration.
+    pub mode: CommandMode,
+    /// FortiMail releases whose CLI Reference was checked for this exact syntax.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub versions: Vec<String>,
+    /// A warning printed next to the command (what it also does, what to check first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// What a command does to the system it runs on.
+#[derive(Debug, Deserialize, Serialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum CommandMode {
+    /// Shows state; safe to paste.
+    ReadOnly,
+    /// Changes configuration or data.
+    Change,
+}
+
+impl CommandMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ReadOnly => "read-only",
+            Self::Change => "change",
+        }
+    }
+}
+
+impl CommandSource {
+    pub fn run(&self) -> &str {
+        match self {
+            Self::Plain(text) => text,
+            Self::Marked(marked) => &marked.run,
+        }
+    }
+
+    pub fn mode(&self) -> Option<CommandMode> {
+        match self {
+            Self::Plain(_) => None,
+            Self::Marked(marked) => Some(marked.mode),
+        }
+    }
+
+    pub fn versions(&self) -> &[String] {
+        match self {
+            Self::Plain(_) => &[],
+            Self::Marked(marked) => &marked.versions,
+        }
+    }
+
+    pub fn note(&self) -> Option<&str> {
+        match self {
+            Self::Plain(_) => None,
+            Self::Marked(marked) => marked.note.as_deref(),
+        }
+    }
 }
 
 /// Texts that must (and must not) be diagnosed as this playbook; `playbooks lint` runs them.

@@ -4,8 +4,8 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use mxdoctor_checks::Observation;
-use mxdoctor_checks::observation::{Data, Outcome, QueueData};
+use mxdoctor_model::Observation;
+use mxdoctor_model::observation::{Data, Outcome, QueueData};
 
 use super::aggregate::{DestinationStats, GroupStats, QueueAggregate};
 use super::bounded::OTHER_KEY;

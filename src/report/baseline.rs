@@ -4,26 +4,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Report, Status};
+use super::Report;
 use crate::finding::Finding;
-use crate::playbook::Severity;
-
-/// How a finding compares with the baseline.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BaselineState {
-    New,
-    Unchanged,
-}
-
-impl BaselineState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::New => "new",
-            Self::Unchanged => "unchanged",
-        }
-    }
-}
+// Defined with the finding it describes; re-exported under its older path.
+pub use crate::finding::BaselineState;
+use crate::vocabulary::{Severity, Status};
 
 /// A baseline finding this run no longer shows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,5 +66,5 @@ pub fn exit_code_for_new(report: &Report) -> u8 {
         .filter(|f| f.baseline != Some(BaselineState::Unchanged))
         .cloned()
         .collect();
-    Status::from_findings(&new).exit_code()
+    Status::from_severities(new.iter().map(|f| f.severity)).exit_code()
 }

@@ -2,9 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use super::{Report, Status};
+use super::Report;
 use crate::finding::{Evidence, Finding};
-use crate::playbook::Severity;
+use crate::vocabulary::{Severity, Status};
 
 /// The check that only carries the run's flags: never a probe with a latency.
 const CONTEXT_CHECK: &str = "run.context";
@@ -26,13 +26,15 @@ pub struct ProbeLatency {
 pub fn probe_latencies(report: &Report) -> Vec<ProbeLatency> {
     let mut merged: BTreeMap<(&str, &str), ProbeLatency> = BTreeMap::new();
     for observation in &report.observations {
+        // Audited configuration facts (`config.*`) are read, not probed: they have no latency.
         if observation.check == CONTEXT_CHECK
-            || observation.outcome == mxdoctor_checks::Outcome::Skipped
+            || observation.check.starts_with("config.")
+            || observation.outcome == mxdoctor_model::Outcome::Skipped
         {
             continue;
         }
         let seconds = observation.latency.as_secs_f64();
-        let success = observation.outcome == mxdoctor_checks::Outcome::Ok;
+        let success = observation.outcome == mxdoctor_model::Outcome::Ok;
         merged
             .entry((&observation.check, &observation.subject))
             .and_modify(|probe| {
@@ -136,10 +138,10 @@ pub fn severity_word(severity: Severity) -> &'static str {
 }
 
 /// The confidence as the lower-case word used in JSON and labels.
-pub fn confidence_word(confidence: crate::playbook::Confidence) -> &'static str {
+pub fn confidence_word(confidence: crate::vocabulary::Confidence) -> &'static str {
     match confidence {
-        crate::playbook::Confidence::Possible => "possible",
-        crate::playbook::Confidence::Likely => "likely",
-        crate::playbook::Confidence::Confirmed => "confirmed",
+        crate::vocabulary::Confidence::Possible => "possible",
+        crate::vocabulary::Confidence::Likely => "likely",
+        crate::vocabulary::Confidence::Confirmed => "confirmed",
     }
 }

@@ -1,4 +1,4 @@
-//! The `mxdoctor/report/v1` JSON report: the machine-readable contract of DESIGN.md.
+//! The `mxdoctor/report/v1` JSON report: the machine-readable contract, documented in docs/report.md.
 
 use super::Report;
 

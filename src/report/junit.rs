@@ -5,11 +5,12 @@ use std::fmt::Write as _;
 
 use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
 
+use super::Report;
 use super::facts::{
     PlaybookCase, cases_by_area, confidence_word, evidence_line, is_problem, severity_word,
 };
-use super::{Report, Status};
 use crate::finding::Finding;
+use crate::vocabulary::Status;
 
 /// The suite that reports a run that could not diagnose anything.
 const RUN_SUITE: &str = "run";
@@ -33,13 +34,36 @@ pub fn render(report: &Report) -> String {
         suite.add_test_case(case);
         junit.add_test_suite(suite);
     }
-    let mut xml = junit
-        .to_string()
-        .expect("a JUnit report of strings always serialises");
+    let mut xml = without_root_skipped(
+        junit
+            .to_string()
+            .expect("a JUnit report of strings always serialises"),
+    );
     if !xml.ends_with('\n') {
         xml.push('\n');
     }
     xml
+}
+
+/// Drops the `skipped` attribute of the root `<testsuites>` element. Jenkins' JUnit schema
+/// (junit-10.xsd, which CI readers validate against) allows it on `<testsuite>` but not on the root,
+/// where quick-junit always writes it; mxdoctor never skips a testcase, so the count there is always 0.
+fn without_root_skipped(xml: String) -> String {
+    let Some(start) = xml.find("<testsuites") else {
+        return xml;
+    };
+    // Attribute values are escaped, so the first `>` after the tag name closes the start tag.
+    let Some(length) = xml[start..].find('>') else {
+        return xml;
+    };
+    let tag = &xml[start..start + length];
+    match tag.find(" skipped=\"0\"") {
+        Some(at) => {
+            let at = start + at;
+            format!("{}{}", &xml[..at], &xml[at + " skipped=\"0\"".len()..])
+        }
+        None => xml,
+    }
 }
 
 fn test_case(area: &str, case: &PlaybookCase<'_>) -> TestCase {
@@ -104,4 +128,20 @@ fn failure_text(finding: &Finding) -> String {
         }
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_root_loses_its_skipped_count() {
+        let xml = "<?xml version=\"1.0\"?>\n<testsuites name=\"a\" tests=\"1\" skipped=\"0\" failures=\"0\">\n<testsuite name=\"b\" tests=\"1\" skipped=\"0\"/>\n</testsuites>";
+        assert_eq!(
+            without_root_skipped(xml.to_string()),
+            "<?xml version=\"1.0\"?>\n<testsuites name=\"a\" tests=\"1\" failures=\"0\">\n<testsuite name=\"b\" tests=\"1\" skipped=\"0\"/>\n</testsuites>"
+        );
+        let no_root = "<testsuite name=\"b\" skipped=\"0\"/>";
+        assert_eq!(without_root_skipped(no_root.to_string()), no_root);
+    }
 }

@@ -13,50 +13,14 @@ pub mod text;
 use serde::{Deserialize, Serialize};
 
 use crate::finding::Finding;
-use crate::playbook::{Playbook, Severity};
+use crate::playbook::Playbook;
 use crate::queue::overview::QueueOverview;
-use mxdoctor_checks::Observation;
+use mxdoctor_model::Observation;
+
+// Status lives in the vocabulary; re-exported so `report::Status` keeps naming it.
+pub use crate::vocabulary::Status;
 
 pub const SCHEMA: &str = "mxdoctor/report/v1";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    Ok,
-    Warning,
-    Critical,
-    Unknown,
-}
-
-impl Status {
-    /// The monitoring-plugins exit code.
-    pub fn exit_code(self) -> u8 {
-        match self {
-            Self::Ok => 0,
-            Self::Warning => 1,
-            Self::Critical => 2,
-            Self::Unknown => 3,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Ok => "ok",
-            Self::Warning => "warning",
-            Self::Critical => "critical",
-            Self::Unknown => "unknown",
-        }
-    }
-
-    /// OK when nothing is above info, WARNING for low/medium, CRITICAL for high/critical.
-    pub fn from_findings(findings: &[Finding]) -> Self {
-        match findings.iter().map(|f| f.severity).max() {
-            None | Some(Severity::Info) => Self::Ok,
-            Some(Severity::Low | Severity::Medium) => Self::Warning,
-            Some(Severity::High | Severity::Critical) => Self::Critical,
-        }
-    }
-}
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Tool {
@@ -136,7 +100,7 @@ impl Report {
         findings: Vec<Finding>,
         observations: Vec<Observation>,
     ) -> Self {
-        let status = Status::from_findings(&findings);
+        let status = Status::from_severities(findings.iter().map(|f| f.severity));
         Self {
             schema: SCHEMA.to_string(),
             tool: Tool::default(),

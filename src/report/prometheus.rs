@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use super::Report;
 use super::facts::{confidence_word, probe_latencies, severity_word};
-use crate::playbook::Severity;
+use crate::vocabulary::Severity;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MetricKind {

@@ -4,12 +4,12 @@ use std::fmt::Write as _;
 
 use colored::{ColoredString, Colorize};
 
+use super::Report;
 use super::facts::subject_suffix;
-use super::{Report, Status};
-use crate::finding::{Finding, Platform};
-use crate::playbook::{Confidence, Severity};
+use crate::finding::Finding;
 use crate::queue::overview::{QueueOverview, QueueRow};
 use crate::queue::time::format_age;
+use crate::vocabulary::{Confidence, Platform, Severity, Status};
 
 const WIDTH: usize = 80;
 const EVIDENCE_SHOWN: usize = 5;
@@ -151,8 +151,22 @@ fn render_finding(out: &mut String, finding: &Finding, options: &TextOptions) {
                 "         ",
             );
         }
-        for command in &first.commands {
-            let _ = writeln!(out, "      {} {}", "$".dimmed(), command.green());
+        if first.command_blocks.is_empty() {
+            for command in &first.commands {
+                let _ = writeln!(out, "      {} {}", "$".dimmed(), command.green());
+            }
+        }
+        for block in &first.command_blocks {
+            let label = format!("# {}", block_label(block));
+            let wrap = textwrap::Options::new(WIDTH)
+                .initial_indent("      ")
+                .subsequent_indent("      #   ");
+            for line in textwrap::wrap(&label, wrap) {
+                let _ = writeln!(out, "{}", line.dimmed());
+            }
+            for line in &block.lines {
+                let _ = writeln!(out, "      {} {}", "$".dimmed(), line.green());
+            }
         }
         let others: Vec<&str> = finding
             .remediation
@@ -168,6 +182,19 @@ fn render_finding(out: &mut String, finding: &Finding, options: &TextOptions) {
             );
         }
     }
+}
+
+/// `read-only · FortiMail 7.4, 7.6 · note` for the comment line above a command block.
+pub fn block_label(block: &crate::finding::CommandBlock) -> String {
+    let mut parts = vec![
+        block
+            .mode
+            .map_or("unmarked", |mode| mode.as_str())
+            .to_string(),
+    ];
+    parts.extend(crate::finding::version_tag(&block.versions));
+    parts.extend(block.note.clone());
+    parts.join(" · ")
 }
 
 fn push_wrapped(out: &mut String, text: &str, first_indent: &str, rest_indent: &str) {

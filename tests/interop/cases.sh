@@ -242,6 +242,7 @@ run_cases() {
         cross_check_greetings "$name"
     done
     explain_cases
+    remediation_cases
     triage_cases
     expect_nothing_delivered
 }

@@ -3,6 +3,8 @@
 # itself, so this installs real mail software from Debian packages (postfix, postgrey, nsd, swaks),
 # starts it by hand on 127.0.0.0/8, and checks that `mxdoctor check` and `mxdoctor explain` diagnose
 # each personality correctly, cross-checked against swaks' transcript of the same SMTP dialogue.
+# Then the real consumers of its outputs (clients.sh): Prometheus scraping `mxdoctor serve` with the
+# shipped docs/prometheus.yml, promtool, JUnit schemas and readers, Nagios perfdata parsers.
 #
 # Needs root and apt-get; without them it skips (exit 0), except under CI=true (exit 1).
 # Nothing is ever delivered (every postfix transport is discard:) and no traffic leaves 127.0.0.0/8.
@@ -19,6 +21,8 @@ RUN=""
 source "$INTEROP_DIR/lib.sh"
 source "$INTEROP_DIR/services.sh"
 source "$INTEROP_DIR/cases.sh"
+source "$INTEROP_DIR/clients.sh"
+source "$INTEROP_DIR/remediation.sh"
 
 # Skips (exit 0) when this machine cannot run the suite; under CI that is a failure (exit 1).
 require_root_and_apt() {
@@ -70,6 +74,7 @@ main() {
     start_everything
     say "services up in $((SECONDS - started)) s: postfix ${POSTFIX_IPS[*]}, silent $SILENT_IP, nsd $NSD_ADDR, dns $DNS_PROXY, postgrey $POSTGREY_ADDR"
     run_cases
+    run_client_cases
     print_table
     say "suite finished in $((SECONDS - started)) s"
     summary

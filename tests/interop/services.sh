@@ -77,7 +77,7 @@ start_postgrey() {
 start_postfix() {
     local conf=$RUN/postfix ip
     mkdir -p "$conf" "$RUN/queue" "$RUN/data" "$RUN/certs"
-    cp "$ROOT"/checks/src/lab/certs/{valid.pem,valid.key,lab-ca.pem} "$RUN/certs/"
+    cp "$ROOT"/lab/src/certs/{valid.pem,valid.key,lab-ca.pem} "$RUN/certs/"
     chmod 600 "$RUN/certs/valid.key"
     chown postfix "$RUN/data"
     render "$INTEROP_DIR/postfix/main.cf" "$conf/main.cf"

@@ -11,9 +11,23 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_native_tls::TlsStream;
 
-use crate::observation::{Outcome, TranscriptLine};
-use crate::smtp::reply::{Reply, ReplyBuilder, ReplyError};
-use crate::smtp::test_message::DataPermit;
+use crate::smtp::SmtpSettings;
+use mxdoctor_model::observation::{Outcome, TranscriptLine};
+use mxdoctor_model::reply::{Reply, ReplyBuilder, ReplyError};
+
+/// Proof that the user asked for test messages: the only key to DATA.
+#[derive(Debug)]
+pub struct DataPermit {
+    _private: (),
+}
+
+impl DataPermit {
+    /// `Some` only when `send_test_message` is set and there is a valid recipient to send to.
+    pub fn from_settings(settings: &SmtpSettings) -> Option<Self> {
+        (settings.send_test_message && settings.rcpt_valid.is_some())
+            .then_some(Self { _private: () })
+    }
+}
 
 /// Longest reply line accepted; a longer one is reported, never buffered further.
 pub const MAX_LINE_BYTES: usize = 4096;

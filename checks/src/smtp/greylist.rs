@@ -2,12 +2,12 @@
 
 use std::time::Instant;
 
-use crate::observation::{Data, GreylistData, Observation, Outcome, RcptData};
 use crate::progress::Progress;
 use crate::smtp::rcpt::RcptProbe;
-use crate::smtp::reply::Reply;
 use crate::smtp::session::{Attempt, Verdict, envelope, open};
 use crate::smtp::{HostTarget, SmtpSettings};
+use mxdoctor_model::observation::{Data, GreylistData, Observation, Outcome, RcptData};
+use mxdoctor_model::reply::Reply;
 
 /// Whether a deferral's text says it is greylisting: `(?i)gr[ae]y.?list|postgrey`.
 pub fn text_says_greylist(text: &str) -> bool {

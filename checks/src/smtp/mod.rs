@@ -6,7 +6,6 @@
 pub mod client;
 mod greylist;
 mod rcpt;
-pub mod reply;
 mod session;
 pub mod software;
 pub mod test_message;
@@ -15,13 +14,15 @@ mod tls;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-pub use client::{Session, SmtpError};
+pub use client::{DataPermit, Session, SmtpError};
+// The reply parser lives in `mxdoctor-model`; re-exported under its old path.
 pub use greylist::text_says_greylist;
-pub use test_message::{DataPermit, Sample};
+pub use mxdoctor_model::reply;
+pub use test_message::Sample;
 pub use tls::TlsTrust;
 
-use crate::observation::Observation;
 use crate::progress::Progress;
+use mxdoctor_model::observation::Observation;
 
 /// One SMTP host to probe.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,10 +2,10 @@
 
 use std::time::Instant;
 
-use crate::observation::{Data, Observation, Outcome};
 use crate::smtp::client::Session;
 use crate::smtp::session::{Attempt, Reusable, Verdict, envelope};
 use crate::smtp::{HostTarget, SmtpSettings};
+use mxdoctor_model::observation::{Data, Observation, Outcome};
 
 /// Which RCPT probe: decides the check name and what counts as healthy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

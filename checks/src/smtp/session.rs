@@ -5,10 +5,12 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use crate::observation::{Data, Observation, Outcome, RcptData, SessionData, TranscriptLine};
 use crate::smtp::client::{Session, SmtpError};
-use crate::smtp::reply::{Reply, ReplyClass};
 use crate::smtp::{HostTarget, SmtpSettings, software};
+use mxdoctor_model::observation::{
+    Data, Observation, Outcome, RcptData, SessionData, TranscriptLine,
+};
+use mxdoctor_model::reply::{Reply, ReplyClass};
 
 /// What the opening of a connection saw, filled as far as it got.
 #[derive(Debug, Default)]

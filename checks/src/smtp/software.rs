@@ -1,6 +1,6 @@
 //! Guesses the MTA family from what it says about itself, so remediation can be shown for that platform.
 
-use crate::smtp::reply::Reply;
+use mxdoctor_model::reply::Reply;
 
 /// EHLO keywords only Microsoft Exchange announces.
 const EXCHANGE_KEYWORDS: &[&str] = &["X-EXPS", "XEXCH50", "X-ANONYMOUSTLS", "X-LINK2STATE"];

@@ -1,7 +1,8 @@
 //! GTUBE and EICAR test messages: the only place mail content is ever sent, and only with `--send-test-message`.
 //!
-//! [`DataPermit`] can only be obtained from settings that ask for test messages, and
-//! [`Session::send_message`](crate::smtp::client::Session::send_message) is the only way to send DATA.
+//! [`DataPermit`] (defined with the client) can only be obtained from settings that ask for test
+//! messages, and [`Session::send_message`](crate::smtp::client::Session::send_message) is the only way
+//! to send DATA.
 
 use std::time::Instant;
 
@@ -9,9 +10,10 @@ use lettre::Message;
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 
-use crate::observation::{Data, Observation, Outcome, TestMessageData};
+use crate::smtp::client::DataPermit;
 use crate::smtp::session::{Attempt, Reusable, Verdict, envelope};
 use crate::smtp::{HostTarget, SmtpSettings};
+use mxdoctor_model::observation::{Data, Observation, Outcome, TestMessageData};
 
 /// The spam filter test string (<https://spamassassin.apache.org/gtube/>).
 pub const GTUBE: &str = "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X";
@@ -21,20 +23,6 @@ pub const EICAR: &str = concat!(
     "X5O!P%@AP[4\\PZX54(P^)7CC)7}$",
     "EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
 );
-
-/// Proof that the user asked for test messages: the only key to DATA.
-#[derive(Debug)]
-pub struct DataPermit {
-    _private: (),
-}
-
-impl DataPermit {
-    /// `Some` only when `send_test_message` is set and there is a valid recipient to send to.
-    pub fn from_settings(settings: &SmtpSettings) -> Option<Self> {
-        (settings.send_test_message && settings.rcpt_valid.is_some())
-            .then_some(Self { _private: () })
-    }
-}
 
 /// Which test content a message carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

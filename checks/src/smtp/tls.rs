@@ -2,11 +2,11 @@
 
 use std::time::Instant;
 
-use crate::observation::{Data, Observation, Outcome, TlsData};
 use crate::smtp::client::SmtpError;
-use crate::smtp::reply::Reply;
 use crate::smtp::session::{Greeting, open};
 use crate::smtp::{HostTarget, SmtpSettings};
+use mxdoctor_model::observation::{Data, Observation, Outcome, TlsData};
+use mxdoctor_model::reply::Reply;
 
 /// Which certificate authorities the TLS probe trusts: the system's, plus any given here.
 #[derive(Clone, Default)]
@@ -20,7 +20,7 @@ impl TlsTrust {
         Self::default()
     }
 
-    /// The system store plus one PEM root, e.g. the lab CA (`lab::smtp::LAB_CA_PEM`).
+    /// The system store plus one PEM root, e.g. the lab CA (`mxdoctor_lab::smtp::LAB_CA_PEM`).
     pub fn with_root_pem(mut self, pem: &[u8]) -> Result<Self, native_tls::Error> {
         self.extra_roots
             .push(native_tls::Certificate::from_pem(pem)?);

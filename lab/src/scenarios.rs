@@ -1,0 +1,312 @@
+//! The lab world: one DNS server, one HTTP server and a set of simulated mail systems, each a scenario
+//! with the command line that diagnoses it and the playbook that must come out on top.
+//!
+//! `mxdoctor demo` and the integration tests both start this; there is one implementation.
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::Path;
+use std::time::Duration;
+
+use crate::dns::{LabDns, LabDnsConfig};
+use crate::http::LabHttp;
+use crate::smtp::{LabCert, LabSmtp, LabSmtpConfig, Personality};
+
+/// Every scenario domain lives under this zone; MX hosts are `NAME-mxN.lab.test`.
+pub const LAB_ZONE: &str = "lab.test";
+/// A DNSBL zone listing the `dnsbl-listed` scenario's MX.
+pub const LISTING_ZONE: &str = "bl.lab.test";
+/// A DNSBL zone that answers only after [`SLOW_ZONE_DELAY`].
+pub const SLOW_ZONE: &str = "slow-bl.lab.test";
+pub const SLOW_ZONE_DELAY: Duration = Duration::from_secs(3);
+/// Short timeout for scenarios whose point is that something never answers.
+const SHORT_TIMEOUT: &str = "2";
+
+/// One simulated mail system and how to diagnose it.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub name: &'static str,
+    pub about: &'static str,
+    pub domain: String,
+    /// The playbook that must rank first; `None`: nothing above info.
+    pub expected_top: Option<&'static str>,
+    /// Flags beyond target, --dns, --smtp-port and --tls-ca.
+    pub flags: Vec<String>,
+}
+
+struct Mx {
+    preference: u16,
+    personality: Personality,
+    cert: Option<LabCert>,
+}
+
+struct Spec {
+    name: &'static str,
+    about: &'static str,
+    expected_top: Option<&'static str>,
+    mx: Vec<Mx>,
+    flags: Vec<String>,
+}
+
+fn mx(preference: u16, personality: Personality) -> Mx {
+    Mx {
+        preference,
+        personality,
+        cert: Some(LabCert::Valid),
+    }
+}
+
+fn flags(list: &[&str]) -> Vec<String> {
+    list.iter().map(|flag| (*flag).to_string()).collect()
+}
+
+/// The scenarios, in the order the demo shows them.
+fn specs(http: &LabHttp) -> Vec<Spec> {
+    let ok_url = http.url("/ok");
+    let blackhole_url = http.url("/blackhole");
+    vec![
+        Spec {
+            name: "healthy",
+            about: "a correctly configured gateway: relay denied, unknown users rejected, valid STARTTLS",
+            expected_top: None,
+            mx: vec![mx(10, Personality::Healthy)],
+            flags: vec![
+                "--gateway".into(),
+                "healthy-mx1.lab.test".into(),
+                "--dnsbl".into(),
+                LISTING_ZONE.into(),
+                "--http-egress".into(),
+                ok_url,
+            ],
+        },
+        Spec {
+            name: "open-relay",
+            about: "a gateway that relays for anyone",
+            expected_top: Some("open-relay"),
+            mx: vec![mx(10, Personality::OpenRelay)],
+            flags: vec![],
+        },
+        Spec {
+            name: "relay-denied",
+            about: "an internal client (--expect-relay) refused with 5.7.1 Relay access denied",
+            expected_top: Some("relay-access-denied"),
+            mx: vec![mx(10, Personality::RelayDenied)],
+            flags: flags(&["--expect-relay"]),
+        },
+        Spec {
+            name: "reputation",
+            about: "an internal client refused with a 5.7.1 that is about sender reputation, not relaying",
+            expected_top: Some("reputation-rejection"),
+            mx: vec![mx(10, Personality::ReputationBlock)],
+            flags: flags(&["--expect-relay"]),
+        },
+        Spec {
+            name: "bypass",
+            about: "a backup MX that is not the gateway and accepts what the gateway rejects",
+            expected_top: Some("gateway-bypass-mx"),
+            mx: vec![
+                mx(10, Personality::Healthy),
+                mx(20, Personality::UnfilteredBackup),
+            ],
+            flags: flags(&["--gateway", "bypass-mx1.lab.test"]),
+        },
+        Spec {
+            name: "greylist",
+            about: "a greylisting gateway: first RCPT deferred, the retry after the window passes",
+            expected_top: Some("greylisting"),
+            mx: vec![mx(10, Personality::Greylister)],
+            flags: flags(&[
+                "--greylist-wait",
+                "2",
+                "--rcpt-valid",
+                "alice@greylist.lab.test",
+            ]),
+        },
+        Spec {
+            name: "verify-backend-down",
+            about: "recipient verification against a backend that refuses connections",
+            expected_top: Some("recipient-verification-unavailable"),
+            mx: vec![mx(10, Personality::VerifyDeadBackend)],
+            flags: vec![],
+        },
+        Spec {
+            name: "dnsbl-slow",
+            about: "a DNSBL zone that takes 3 s to answer, eating the gateway's milter window",
+            expected_top: Some("milter-timeout-dnsbl"),
+            mx: vec![mx(10, Personality::Healthy)],
+            flags: flags(&["--dnsbl", SLOW_ZONE, "--dnsbl", LISTING_ZONE]),
+        },
+        Spec {
+            name: "dnsbl-listed",
+            about: "the gateway's own address is listed in a DNSBL",
+            expected_top: Some("dnsbl-listed"),
+            mx: vec![mx(10, Personality::Healthy)],
+            flags: flags(&["--dnsbl", LISTING_ZONE]),
+        },
+        Spec {
+            name: "uri-redirect-blocked",
+            about: "HTTP egress for URL-redirect lookups is black-holed by a firewall",
+            expected_top: Some("milter-timeout-uri-redirect"),
+            mx: vec![mx(10, Personality::Healthy)],
+            flags: vec![
+                "--http-egress".into(),
+                blackhole_url,
+                "--timeout".into(),
+                SHORT_TIMEOUT.into(),
+            ],
+        },
+        Spec {
+            name: "exchange",
+            about: "Exchange accepting every recipient: recipient filtering is off",
+            expected_top: Some("exchange-recipient-filter"),
+            mx: vec![mx(10, Personality::ExchangeLike)],
+            flags: vec![],
+        },
+        Spec {
+            name: "no-policy",
+            about: "no policy matches: GTUBE and EICAR both accepted (test messages to a lab mailbox)",
+            expected_top: Some("scan-bypass-no-policy"),
+            mx: vec![mx(10, Personality::NoFilter)],
+            flags: flags(&[
+                "--send-test-message",
+                "--rcpt-valid",
+                "alice@no-policy.lab.test",
+            ]),
+        },
+        Spec {
+            name: "safelisted",
+            about: "antivirus works but antispam is skipped: GTUBE accepted, EICAR rejected",
+            expected_top: Some("antispam-bypass-safelist"),
+            mx: vec![mx(10, Personality::SpamSafelisted)],
+            flags: flags(&[
+                "--send-test-message",
+                "--rcpt-valid",
+                "alice@safelisted.lab.test",
+            ]),
+        },
+        Spec {
+            name: "expired-cert",
+            about: "STARTTLS presents an expired certificate",
+            expected_top: Some("tls-certificate-invalid"),
+            mx: vec![Mx {
+                preference: 10,
+                personality: Personality::Healthy,
+                cert: Some(LabCert::Expired),
+            }],
+            flags: vec![],
+        },
+        Spec {
+            name: "silent",
+            about: "the port accepts connections but no banner ever comes",
+            expected_top: Some("smtp-no-banner"),
+            mx: vec![mx(10, Personality::Silent)],
+            flags: flags(&["--timeout", SHORT_TIMEOUT]),
+        },
+    ]
+}
+
+/// The running lab: stop it by dropping it.
+pub struct Lab {
+    pub dns: LabDns,
+    pub http: LabHttp,
+    pub smtp: Vec<(String, LabSmtp)>,
+    pub smtp_port: u16,
+    pub scenarios: Vec<Scenario>,
+}
+
+impl Lab {
+    /// Starts every server on 127.0.0.0/8: SMTP servers share one free port on distinct addresses.
+    pub async fn start() -> io::Result<Self> {
+        let mut last_error = None;
+        for _ in 0..5 {
+            match Self::try_start().await {
+                Ok(lab) => return Ok(lab),
+                Err(error) => last_error = Some(error),
+            }
+        }
+        Err(last_error.unwrap_or_else(|| io::Error::other("lab did not start")))
+    }
+
+    async fn try_start() -> io::Result<Self> {
+        let http = LabHttp::start(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await?;
+        let port = free_port()?;
+        let mut dns_config = LabDnsConfig::new();
+        dns_config
+            .zone(LAB_ZONE)
+            .slow_zone(SLOW_ZONE, SLOW_ZONE_DELAY);
+        let mut smtp = Vec::new();
+        let mut scenarios = Vec::new();
+        let mut next_host: u8 = 10;
+        for spec in specs(&http) {
+            let domain = format!("{}.{LAB_ZONE}", spec.name);
+            for (index, host) in spec.mx.iter().enumerate() {
+                let exchange = format!("{}-mx{}.{LAB_ZONE}", spec.name, index + 1);
+                let address = Ipv4Addr::new(127, 0, 0, next_host);
+                next_host += 1;
+                let mut config: LabSmtpConfig = host.personality.config(&domain);
+                if config.starttls.is_some() {
+                    config.starttls = host.cert;
+                }
+                let server = LabSmtp::start(config, SocketAddr::from((address, port))).await?;
+                smtp.push((exchange.clone(), server));
+                dns_config
+                    .add_mx(&domain, host.preference, &exchange)
+                    .add_a(&exchange, IpAddr::V4(address));
+                dns_config.add_ptr(IpAddr::V4(address), &exchange);
+                if spec.name == "dnsbl-listed" {
+                    dns_config.listed_with_reason(
+                        LISTING_ZONE,
+                        &address.to_string(),
+                        Ipv4Addr::new(127, 0, 0, 2),
+                        "Listed in the lab blocklist: demo listing",
+                    );
+                }
+            }
+            scenarios.push(Scenario {
+                name: spec.name,
+                about: spec.about,
+                domain,
+                expected_top: spec.expected_top,
+                flags: spec.flags,
+            });
+        }
+        let dns = LabDns::start(dns_config, SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await?;
+        Ok(Self {
+            dns,
+            http,
+            smtp,
+            smtp_port: port,
+            scenarios,
+        })
+    }
+
+    /// The full `mxdoctor` argument list that diagnoses `scenario` (`ca_file` holds the lab CA).
+    pub fn command_line(&self, scenario: &Scenario, ca_file: &Path) -> Vec<String> {
+        let mut args = vec![
+            "check".to_string(),
+            scenario.domain.clone(),
+            "--dns".into(),
+            self.dns.addr().to_string(),
+            "--smtp-port".into(),
+            self.smtp_port.to_string(),
+            "--tls-ca".into(),
+            ca_file.display().to_string(),
+        ];
+        args.extend(scenario.flags.iter().cloned());
+        args
+    }
+
+    /// The lab server answering as `exchange`, to inspect what it received.
+    pub fn server(&self, exchange: &str) -> Option<&LabSmtp> {
+        self.smtp
+            .iter()
+            .find(|(name, _)| name == exchange)
+            .map(|(_, server)| server)
+    }
+}
+
+/// A port free on 127.0.0.1 now; the lab binds it on other loopback addresses too.
+fn free_port() -> io::Result<u16> {
+    let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
+    Ok(listener.local_addr()?.port())
+}

@@ -1,0 +1,4 @@
+//! FortiMail configuration audit: the configuration tree parser and the rules over it.
+
+pub mod rules;
+pub mod tree;

@@ -1,0 +1,354 @@
+//! Matches one line of text against every playbook's symptoms.
+//!
+//! A line made only of ASCII (nearly every log line) is first searched for the patterns' necessary
+//! literals (one Aho-Corasick pass, ASCII case-insensitive, see `literals.rs`); only the patterns
+//! whose literal occurs are run. Other lines go through one `RegexSet` pass, built on first need.
+//! Both give the same answer: a literal is only skipped when the pattern cannot match without it.
+
+use std::sync::OnceLock;
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use mxdoctor_model::Reply;
+use regex::RegexSet;
+
+use super::embedded_reply::find_reply;
+use super::literals::necessary_literals;
+use crate::playbook::Playbook;
+use crate::playbook::compile::ReplyMatcher;
+use crate::playbook::regex::PlaybookRegex;
+use crate::vocabulary::Confidence;
+
+/// Which kind of symptom matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SymptomKind {
+    Reply,
+    Log,
+    Bounce,
+}
+
+/// A playbook that recognised a line, with the best confidence among its matching symptoms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hit {
+    pub playbook: usize,
+    pub confidence: Confidence,
+    pub kind: SymptomKind,
+}
+
+enum Target {
+    /// `playbooks[p].replies[m]`, whose text regex is in the set.
+    Reply(usize, usize),
+    Line(usize, Confidence, SymptomKind),
+}
+
+/// Who needs a literal: a text pattern (by index), or a reply matcher without text (by index).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Needs {
+    Pattern(usize),
+    Textless(usize),
+}
+
+/// The literal prefilter for ASCII lines.
+struct Prefilter {
+    literals: AhoCorasick,
+    /// The literals themselves (lowercase), in `literals`' pattern order.
+    literal_strings: Vec<Vec<u8>>,
+    /// For each literal, who needs it.
+    owners: Vec<Vec<Needs>>,
+    /// Patterns and textless matchers with no usable literal: tried on every line.
+    always: Vec<Needs>,
+}
+
+/// Every playbook's text symptoms, compiled into one set.
+pub struct TextMatcher<'a> {
+    playbooks: &'a [Playbook],
+    patterns: Vec<&'a PlaybookRegex>,
+    /// Built on the first line that is not pure ASCII.
+    set: OnceLock<RegexSet>,
+    targets: Vec<Target>,
+    /// Reply matchers without a text regex: tried whenever a line holds a reply.
+    textless: Vec<(usize, usize)>,
+    prefilter: Prefilter,
+}
+
+impl<'a> TextMatcher<'a> {
+    pub fn new(playbooks: &'a [Playbook]) -> Self {
+        let mut patterns = Vec::new();
+        let mut targets = Vec::new();
+        let mut textless = Vec::new();
+        for (p, playbook) in playbooks.iter().enumerate() {
+            for (m, matcher) in playbook.replies.iter().enumerate() {
+                match &matcher.text {
+                    Some(text) => {
+                        patterns.push(text);
+                        targets.push(Target::Reply(p, m));
+                    }
+                    None => textless.push((p, m)),
+                }
+            }
+            for (patterns_of_kind, kind) in [
+                (&playbook.logs, SymptomKind::Log),
+                (&playbook.bounces, SymptomKind::Bounce),
+            ] {
+                for pattern in patterns_of_kind {
+                    patterns.push(&pattern.regex);
+                    targets.push(Target::Line(p, pattern.confidence, kind));
+                }
+            }
+        }
+        let prefilter = Prefilter::new(&patterns, &textless, playbooks);
+        Self {
+            playbooks,
+            patterns,
+            set: OnceLock::new(),
+            targets,
+            textless,
+            prefilter,
+        }
+    }
+
+    /// Indices of the patterns matching `text`, ascending.
+    fn matching_patterns(&self, text: &str) -> Vec<usize> {
+        if text.is_ascii() {
+            let mut candidates = self.prefilter.candidates(text.as_bytes());
+            candidates.retain(|needs| match needs {
+                Needs::Pattern(index) => self.patterns[*index].is_match(text),
+                Needs::Textless(_) => false,
+            });
+            candidates
+                .into_iter()
+                .filter_map(|needs| match needs {
+                    Needs::Pattern(index) => Some(index),
+                    Needs::Textless(_) => None,
+                })
+                .collect()
+        } else {
+            self.set().matches(text).into_iter().collect()
+        }
+    }
+
+    fn set(&self) -> &RegexSet {
+        self.set.get_or_init(|| {
+            RegexSet::new(self.patterns.iter().map(|p| p.as_str()))
+                .expect("every pattern compiled alone already")
+        })
+    }
+
+    /// Playbooks recognising `line`; `reply` is the reply it holds, when the caller already parsed one.
+    pub fn match_line(&self, line: &str, reply: Option<&Reply>) -> Vec<Hit> {
+        let (set_hits, mut reply_candidates) = match reply {
+            Some(reply) => {
+                let mut set_hits = self.matching_patterns(line);
+                set_hits.extend(self.matching_patterns(&reply.text));
+                set_hits.sort_unstable();
+                set_hits.dedup();
+                (set_hits, self.textless.clone())
+            }
+            None if line.is_ascii() => self.ascii_line_candidates(line),
+            None => (self.matching_patterns(line), self.textless.clone()),
+        };
+        let mut hits: Vec<Hit> = Vec::new();
+        for index in set_hits {
+            match self.targets[index] {
+                Target::Reply(p, m) => reply_candidates.push((p, m)),
+                Target::Line(playbook, confidence, kind) => record(
+                    &mut hits,
+                    Hit {
+                        playbook,
+                        confidence,
+                        kind,
+                    },
+                ),
+            }
+        }
+        if reply_candidates.is_empty() {
+            return hits;
+        }
+        let parsed;
+        let reply = match reply {
+            Some(reply) => reply,
+            None => match find_reply(line) {
+                Some(found) => {
+                    parsed = found;
+                    &parsed
+                }
+                None => return hits,
+            },
+        };
+        for (playbook, m) in reply_candidates {
+            let matcher = &self.playbooks[playbook].replies[m];
+            if reply_matches(matcher, reply) {
+                record(
+                    &mut hits,
+                    Hit {
+                        playbook,
+                        confidence: matcher.confidence,
+                        kind: SymptomKind::Reply,
+                    },
+                );
+            }
+        }
+        hits
+    }
+
+    pub fn playbooks(&self) -> &'a [Playbook] {
+        self.playbooks
+    }
+
+    /// Lowercase literals one of which every ASCII line that can match anything contains, for a
+    /// search over a whole buffer; `None` when some symptom has no such literal (every line is a
+    /// candidate then). Lines with non-ASCII bytes are never covered by this guarantee.
+    pub fn line_literals(&self) -> Option<Vec<Vec<u8>>> {
+        self.prefilter
+            .always
+            .is_empty()
+            .then(|| self.prefilter.literal_strings.clone())
+    }
+
+    /// For an ASCII line: the matching patterns, and the textless reply matchers whose literal occurs.
+    fn ascii_line_candidates(&self, line: &str) -> (Vec<usize>, Vec<(usize, usize)>) {
+        let mut set_hits = Vec::new();
+        let mut textless = Vec::new();
+        for needs in self.prefilter.candidates(line.as_bytes()) {
+            match needs {
+                Needs::Pattern(index) => {
+                    if self.patterns[index].is_match(line) {
+                        set_hits.push(index);
+                    }
+                }
+                Needs::Textless(index) => textless.push(self.textless[index]),
+            }
+        }
+        (set_hits, textless)
+    }
+}
+
+impl Prefilter {
+    fn new(
+        patterns: &[&PlaybookRegex],
+        textless: &[(usize, usize)],
+        playbooks: &[Playbook],
+    ) -> Self {
+        let mut by_literal: std::collections::BTreeMap<Vec<u8>, Vec<Needs>> =
+            std::collections::BTreeMap::new();
+        let mut always = Vec::new();
+        let mut add = |needs: Needs, literals: Option<Vec<Vec<u8>>>| match literals {
+            Some(literals) => {
+                for literal in literals {
+                    by_literal.entry(literal).or_default().push(needs);
+                }
+            }
+            None => always.push(needs),
+        };
+        for (index, pattern) in patterns.iter().enumerate() {
+            add(Needs::Pattern(index), necessary_literals(pattern.as_str()));
+        }
+        for (index, &(p, m)) in textless.iter().enumerate() {
+            // The reply found in the line must have this enhanced code (or this code): both are
+            // copied verbatim from the line, so their literals are the line's too.
+            let matcher = &playbooks[p].replies[m];
+            let literals = matcher
+                .enhanced
+                .as_ref()
+                .and_then(|re| necessary_literals(re.as_str()))
+                .or_else(|| {
+                    matcher
+                        .code
+                        .as_ref()
+                        .and_then(|re| necessary_literals(re.as_str()))
+                });
+            add(Needs::Textless(index), literals);
+        }
+        let (literals, owners): (Vec<Vec<u8>>, Vec<Vec<Needs>>) = by_literal.into_iter().unzip();
+        let automaton = AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::DFA))
+            // Hundreds of case-folded literals share most first bytes: a start-byte prefilter
+            // stops at nearly every byte and cost 20% more than the plain DFA (measured).
+            .prefilter(false)
+            .build(&literals)
+            .expect("a few hundred short literals fit a DFA");
+        Self {
+            literal_strings: literals,
+            literals: automaton,
+            owners,
+            always,
+        }
+    }
+
+    /// Who may match `line` (ASCII): those whose literal occurs in it, and those without one; sorted.
+    fn candidates(&self, line: &[u8]) -> Vec<Needs> {
+        let mut candidates = self.always.clone();
+        for found in self.literals.find_overlapping_iter(line) {
+            candidates.extend_from_slice(&self.owners[found.pattern().as_usize()]);
+        }
+        if candidates.len() > 1 {
+            candidates.sort_unstable();
+            candidates.dedup();
+        }
+        candidates
+    }
+}
+
+/// Keeps one hit per playbook, with its best confidence.
+fn record(hits: &mut Vec<Hit>, hit: Hit) {
+    match hits.iter_mut().find(|h| h.playbook == hit.playbook) {
+        Some(existing) if existing.confidence < hit.confidence => *existing = hit,
+        Some(_) => {}
+        None => hits.push(hit),
+    }
+}
+
+/// Whether every part of `matcher` agrees with `reply`.
+pub fn reply_matches(matcher: &ReplyMatcher, reply: &Reply) -> bool {
+    let code = reply.code.to_string();
+    matcher.code.as_ref().is_none_or(|re| re.is_match(&code))
+        && matcher
+            .enhanced
+            .as_ref()
+            .is_none_or(|re| reply.enhanced.as_deref().is_some_and(|e| re.is_match(e)))
+        && matcher
+            .text
+            .as_ref()
+            .is_none_or(|re| re.is_match(&reply.text))
+        && matcher
+            .text_not
+            .as_ref()
+            .is_none_or(|re| !re.is_match(&reply.text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::playbook::Library;
+
+    /// The literal prefilter must never change which patterns match: compare with the plain set.
+    #[test]
+    fn prefilter_agrees_with_the_regex_set_on_every_example() {
+        let library = Library::load(&[]).unwrap();
+        let matcher = TextMatcher::new(&library.playbooks);
+        let mut texts: Vec<String> = Vec::new();
+        for playbook in &library.playbooks {
+            texts.extend(playbook.examples.matches.iter().cloned());
+            texts.extend(playbook.examples.not_matches.iter().cloned());
+        }
+        let variants: Vec<String> = texts
+            .iter()
+            .flat_map(|t| {
+                [
+                    t.to_ascii_uppercase(),
+                    t.to_ascii_lowercase(),
+                    format!("Nov 28 06:32:32 gw postfix/smtp[1]: x said: {t})"),
+                ]
+            })
+            .collect();
+        for text in texts.iter().chain(&variants) {
+            for line in text.lines().filter(|l| l.is_ascii()) {
+                let expected: Vec<usize> = matcher.set().matches(line).into_iter().collect();
+                assert_eq!(matcher.matching_patterns(line), expected, "{line}");
+                let (fast, _) = matcher.ascii_line_candidates(line);
+                assert_eq!(fast, expected, "{line}");
+            }
+        }
+    }
+}
