@@ -4,7 +4,7 @@
 //! The verdict decides whose remediation is shown first when the user gave no `--platform`, so it
 //! comes with the reason it was reached ("postfix/… process names on 180 of 200 lines").
 
-use crate::finding::Platform;
+use crate::vocabulary::Platform;
 
 /// Lines of the sample that are looked at.
 const SAMPLE_LINES: usize = 400;
