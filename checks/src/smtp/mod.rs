@@ -15,9 +15,7 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 pub use client::{DataPermit, Session, SmtpError};
-// The reply parser lives in `mxdoctor-model`; re-exported under its old path.
 pub use greylist::text_says_greylist;
-pub use mxdoctor_model::reply;
 pub use test_message::Sample;
 pub use tls::TlsTrust;
 
