@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use crate::dns::{LabDns, LabDnsConfig};
 use crate::health_scenarios;
+use crate::ipv6_scenarios;
 use crate::http::LabHttp;
 use crate::smtp::{LabCert, LabSmtp, LabSmtpConfig, Personality};
 
@@ -33,6 +34,8 @@ pub struct Scenario {
     pub expected_top: Option<&'static str>,
     /// Flags beyond target, --dns, --smtp-port and --tls-ca.
     pub flags: Vec<String>,
+    /// The `--smtp-port` of its command line: the lab's shared port, or its own.
+    pub smtp_port: u16,
 }
 
 pub(super) struct Mx {
@@ -216,6 +219,10 @@ pub struct Lab {
     pub smtp: Vec<(String, LabSmtp)>,
     pub smtp_port: u16,
     pub scenarios: Vec<Scenario>,
+    /// Whether the IPv6 scenarios run here (they need ::1).
+    pub ipv6: ipv6_scenarios::Availability,
+    /// The shared port held on ::1 (bound, not listening) for the IPv6 one-family scenario.
+    _ipv6_hold: Option<tokio::net::TcpSocket>,
 }
 
 impl Lab {
@@ -308,8 +315,18 @@ impl Lab {
                 domain,
                 expected_top: spec.expected_top,
                 flags: spec.flags,
+                smtp_port: port,
             });
         }
+        let ipv6 = ipv6_scenarios::start(&mut dns_config, port).await?;
+        let (ipv6_hold, ipv6_available) = match ipv6 {
+            Some(started) => {
+                smtp.extend(started.smtp);
+                scenarios.extend(started.scenarios);
+                (Some(started.hold), ipv6_scenarios::Availability::Available)
+            }
+            None => (None, ipv6_scenarios::availability()),
+        };
         let dns = LabDns::start(dns_config, SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await?;
         Ok(Self {
             dns,
@@ -317,6 +334,8 @@ impl Lab {
             smtp,
             smtp_port: port,
             scenarios,
+            ipv6: ipv6_available,
+            _ipv6_hold: ipv6_hold,
         })
     }
 
@@ -328,7 +347,7 @@ impl Lab {
             "--dns".into(),
             self.dns.addr().to_string(),
             "--smtp-port".into(),
-            self.smtp_port.to_string(),
+            scenario.smtp_port.to_string(),
             "--tls-ca".into(),
             ca_file.display().to_string(),
         ];

@@ -115,6 +115,36 @@ pub const CHECKS: &[CheckSpec] = &[
         reply_fields: &[],
     },
     CheckSpec {
+        name: "ipv6.mx",
+        about: "whether the MX hosts publish AAAA records",
+        fields: &[
+            "domain",
+            "hosts",
+            "with_aaaa",
+            "without_aaaa",
+            "lookup_failed",
+            "verdict",
+        ],
+        reply_fields: &[],
+    },
+    CheckSpec {
+        name: "ipv6.smtp",
+        about: "banner and EHLO of one MX host over IPv4 and over IPv6",
+        fields: &[
+            "host",
+            "port",
+            "ipv4_address",
+            "ipv6_address",
+            "vantage",
+            "ipv4",
+            "ipv6",
+            "ipv4_detail",
+            "ipv6_detail",
+            "verdict",
+        ],
+        reply_fields: &[],
+    },
+    CheckSpec {
         name: "mx.host",
         about: "one MX host judged against --gateway",
         fields: &[
