@@ -12,6 +12,7 @@ mod fleet;
 mod formats;
 mod health;
 mod hostile;
+mod ipv6;
 mod playbooks;
 mod queue;
 mod replay;

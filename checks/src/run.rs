@@ -342,9 +342,12 @@ async fn probe_all(
                 let mut planned = label("ipv6.mx", domain.clone());
                 if smtp.is_some() {
                     // Hosts the MX lookup found an IPv6 address for are the ones greeted twice.
-                    planned.extend(records.iter().filter(|r| has_ipv6(r)).map(|r| {
-                        ("ipv6.smtp".to_owned(), format!("{}:{port}", r.exchange))
-                    }));
+                    planned.extend(
+                        records
+                            .iter()
+                            .filter(|r| has_ipv6(r))
+                            .map(|r| ("ipv6.smtp".to_owned(), format!("{}:{port}", r.exchange))),
+                    );
                 }
                 spawn_many(&mut tasks, collected, planned, async move {
                     health::ipv6::probe(&dns, &domain, &records, port, smtp.as_deref(), vantage)

@@ -82,8 +82,11 @@ pub(crate) async fn start(dns: &mut LabDnsConfig, port: u16) -> io::Result<Optio
         let v4 = LabSmtp::start(config.clone(), SocketAddr::from((address, scenario_port))).await?;
         smtp.push((exchange.clone(), v4));
         if listen_v6 {
-            let v6 = LabSmtp::start(config, SocketAddr::from((Ipv6Addr::LOCALHOST, scenario_port)))
-                .await?;
+            let v6 = LabSmtp::start(
+                config,
+                SocketAddr::from((Ipv6Addr::LOCALHOST, scenario_port)),
+            )
+            .await?;
             smtp.push((exchange.clone(), v6));
         }
         dns.add_mx(&domain, 10, &exchange)

@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use crate::dns::{LabDns, LabDnsConfig};
 use crate::health_scenarios;
-use crate::ipv6_scenarios;
 use crate::http::LabHttp;
+use crate::ipv6_scenarios;
 use crate::smtp::{LabCert, LabSmtp, LabSmtpConfig, Personality};
 
 /// Every scenario domain lives under this zone; MX hosts are `NAME-mxN.lab.test`.

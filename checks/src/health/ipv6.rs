@@ -222,7 +222,9 @@ fn summary(domain: &str, answers: &[HostAnswer], latency: Duration) -> Observati
         (
             "none",
             Outcome::Fail,
-            format!("no MX host of {domain} has an IPv6 address (AAAA): it receives mail over IPv4 only"),
+            format!(
+                "no MX host of {domain} has an IPv6 address (AAAA): it receives mail over IPv4 only"
+            ),
         )
     } else {
         (
@@ -235,7 +237,14 @@ fn summary(domain: &str, answers: &[HostAnswer], latency: Duration) -> Observati
         )
     };
     verdict.clone_into(&mut data.verdict);
-    Observation::new("ipv6.mx", domain, outcome, latency, detail, Data::Ipv6Mx(data))
+    Observation::new(
+        "ipv6.mx",
+        domain,
+        outcome,
+        latency,
+        detail,
+        Data::Ipv6Mx(data),
+    )
 }
 
 /// Greets one MX host on its first IPv4 and first IPv6 address at the same time.
@@ -411,7 +420,16 @@ mod tests {
     #[test]
     fn global_means_publicly_routed() {
         assert!(is_global(v6("2a00:1450:4001::1a")));
-        for private in ["::1", "::", "fe80::1", "fd12::1", "fc00::1", "ff02::1", "::ffff:192.0.2.1", "2001:db8::1"] {
+        for private in [
+            "::1",
+            "::",
+            "fe80::1",
+            "fd12::1",
+            "fc00::1",
+            "ff02::1",
+            "::ffff:192.0.2.1",
+            "2001:db8::1",
+        ] {
             assert!(!is_global(v6(private)), "{private}");
         }
     }
@@ -428,11 +446,23 @@ mod tests {
     fn one_family_is_told_from_both_and_from_no_vantage() {
         use Greeted::{Banner, Refused, Rejected, Timeout, Unreachable};
         assert_eq!(combine(Some(Banner), Some(Banner)), FamilyVerdict::Both);
-        assert_eq!(combine(Some(Banner), Some(Refused)), FamilyVerdict::Ipv4Only);
-        assert_eq!(combine(Some(Banner), Some(Rejected)), FamilyVerdict::Ipv4Only);
-        assert_eq!(combine(Some(Timeout), Some(Banner)), FamilyVerdict::Ipv6Only);
+        assert_eq!(
+            combine(Some(Banner), Some(Refused)),
+            FamilyVerdict::Ipv4Only
+        );
+        assert_eq!(
+            combine(Some(Banner), Some(Rejected)),
+            FamilyVerdict::Ipv4Only
+        );
+        assert_eq!(
+            combine(Some(Timeout), Some(Banner)),
+            FamilyVerdict::Ipv6Only
+        );
         assert_eq!(combine(None, Some(Banner)), FamilyVerdict::Ipv6Only);
-        assert_eq!(combine(Some(Refused), Some(Timeout)), FamilyVerdict::Neither);
+        assert_eq!(
+            combine(Some(Refused), Some(Timeout)),
+            FamilyVerdict::Neither
+        );
         assert_eq!(combine(Some(Banner), None), FamilyVerdict::NoVantage);
         assert_eq!(
             combine(Some(Banner), Some(Unreachable)),
