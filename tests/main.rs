@@ -11,6 +11,7 @@ mod explain;
 mod fleet;
 mod formats;
 mod health;
+mod health_everywhere;
 mod hostile;
 mod ipv6;
 mod playbooks;
