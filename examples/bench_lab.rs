@@ -116,16 +116,19 @@ async fn check_lab() -> std::io::Result<(String, Servers)> {
     // The health checks get real work, and SPF the slowest of it: its include sits in the slow
     // zone, so a run where they waited for (or blocked) the other probes would take twice as long.
     let spf_include = format!("spf.{}", dnsbl[0]);
-    dns.add_txt(CHECK_DOMAIN, &format!("v=spf1 mx include:{spf_include} -all"))
-        .add_txt(&spf_include, "v=spf1 ip4:127.0.2.0/24 -all")
-        .add_txt(
-            &format!("_dmarc.{CHECK_DOMAIN}"),
-            &format!("v=DMARC1; p=reject; rua=mailto:dmarc@{CHECK_DOMAIN}"),
-        )
-        .add_txt(
-            &format!("{DKIM_SELECTOR}._domainkey.{CHECK_DOMAIN}"),
-            &format!("v=DKIM1; k=rsa; p={}", DKIM_KEY.trim()),
-        );
+    dns.add_txt(
+        CHECK_DOMAIN,
+        &format!("v=spf1 mx include:{spf_include} -all"),
+    )
+    .add_txt(&spf_include, "v=spf1 ip4:127.0.2.0/24 -all")
+    .add_txt(
+        &format!("_dmarc.{CHECK_DOMAIN}"),
+        &format!("v=DMARC1; p=reject; rua=mailto:dmarc@{CHECK_DOMAIN}"),
+    )
+    .add_txt(
+        &format!("{DKIM_SELECTOR}._domainkey.{CHECK_DOMAIN}"),
+        &format!("v=DKIM1; k=rsa; p={}", DKIM_KEY.trim()),
+    );
     // The first MX greets over IPv6 too, where this machine has ::1.
     let ipv6 = SocketAddr::from((Ipv6Addr::LOCALHOST, port));
     if let Ok(server) = LabSmtp::start(Personality::Healthy.config(CHECK_DOMAIN), ipv6).await {

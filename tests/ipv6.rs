@@ -139,4 +139,3 @@ fn skip_ipv6_removes_both_checks() {
     let ids = ranked_ids(&report);
     assert!(!ids.iter().any(|id| id.starts_with("ipv6-")), "{ids:?}");
 }
-

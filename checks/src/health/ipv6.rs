@@ -391,8 +391,50 @@ mod tests {
     use std::io;
     use std::net::Ipv6Addr;
 
-    use super::{FamilyVerdict, Ipv6Vantage, combine, is_global, judge_route, vantage_for};
+    use std::time::Duration;
+
+    use super::{
+        FamilyVerdict, HostAnswer, Ipv6Vantage, combine, is_global, judge_route, summary,
+        vantage_for,
+    };
+    use crate::dns::LookupFailure;
+    use crate::observation::{Data, Outcome};
     use crate::smtp::Greeted;
+
+    fn host(name: &str, ipv6: Result<Vec<Ipv6Addr>, LookupFailure>) -> HostAnswer {
+        HostAnswer {
+            exchange: name.into(),
+            ipv4: Some("192.0.2.1".parse().expect("address")),
+            ipv6,
+        }
+    }
+
+    fn verdict_of(answers: &[HostAnswer]) -> (String, Outcome) {
+        let observation = summary("example.test", answers, Duration::ZERO);
+        let Data::Ipv6Mx(data) = observation.data else {
+            panic!("ipv6.mx data");
+        };
+        (data.verdict, observation.outcome)
+    }
+
+    #[test]
+    fn the_aaaa_summary_tells_all_some_none_and_unknown_apart() {
+        let with = || host("mx1", Ok(vec![v6("2001:db8::25")]));
+        let without = || host("mx2", Err(LookupFailure::NoData));
+        let failed = || host("mx3", Err(LookupFailure::Timeout));
+        assert_eq!(verdict_of(&[with()]), ("all".into(), Outcome::Ok));
+        assert_eq!(
+            verdict_of(&[with(), without()]),
+            ("some".into(), Outcome::Fail)
+        );
+        assert_eq!(verdict_of(&[without()]), ("none".into(), Outcome::Fail));
+        assert_eq!(
+            verdict_of(&[without(), failed()]),
+            ("unknown".into(), Outcome::Inconclusive),
+            "a failed lookup is not a missing AAAA"
+        );
+        assert_eq!(verdict_of(&[]), ("no_hosts".into(), Outcome::Skipped));
+    }
 
     fn v6(text: &str) -> Ipv6Addr {
         text.parse().expect("address")
