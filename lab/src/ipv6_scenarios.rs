@@ -13,7 +13,6 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use tokio::net::TcpSocket;
 
 use crate::dns::LabDnsConfig;
-use crate::scenarios::{LAB_ZONE, Scenario};
 use crate::smtp::{LabSmtp, Personality};
 
 /// The one-family scenario's MX address (the range 127.0.0.90–99 is the IPv6 check's).
@@ -29,10 +28,19 @@ pub enum Availability {
     Unavailable(String),
 }
 
+/// One IPv6 scenario, for `scenarios` to list with the others.
+pub(crate) struct Ipv6Scenario {
+    pub name: &'static str,
+    pub about: &'static str,
+    pub domain: String,
+    pub expected_top: Option<&'static str>,
+    pub smtp_port: u16,
+}
+
 /// What the IPv6 scenarios keep running: their servers and the main port's hold on ::1.
 pub(crate) struct Ipv6Lab {
     pub smtp: Vec<(String, LabSmtp)>,
-    pub scenarios: Vec<Scenario>,
+    pub scenarios: Vec<Ipv6Scenario>,
     /// The shared port on ::1, bound and never listening: connecting to it is refused.
     pub hold: TcpSocket,
 }
@@ -45,9 +53,13 @@ pub fn availability() -> Availability {
     }
 }
 
-/// Starts the IPv6 scenarios next to the others (`port`: the lab's shared SMTP port); `None` when
-/// ::1 is unavailable.
-pub(crate) async fn start(dns: &mut LabDnsConfig, port: u16) -> io::Result<Option<Ipv6Lab>> {
+/// Starts the IPv6 scenarios next to the others, under `zone` (`port`: the lab's shared SMTP
+/// port); `None` when ::1 is unavailable.
+pub(crate) async fn start(
+    dns: &mut LabDnsConfig,
+    zone: &str,
+    port: u16,
+) -> io::Result<Option<Ipv6Lab>> {
     if availability() != Availability::Available {
         return Ok(None);
     }
@@ -76,8 +88,8 @@ pub(crate) async fn start(dns: &mut LabDnsConfig, port: u16) -> io::Result<Optio
             dual_port,
         ),
     ] {
-        let domain = format!("{name}.{LAB_ZONE}");
-        let exchange = format!("{name}-mx1.{LAB_ZONE}");
+        let domain = format!("{name}.{zone}");
+        let exchange = format!("{name}-mx1.{zone}");
         let config = Personality::Healthy.config(&domain);
         let v4 = LabSmtp::start(config.clone(), SocketAddr::from((address, scenario_port))).await?;
         smtp.push((exchange.clone(), v4));
@@ -99,12 +111,11 @@ pub(crate) async fn start(dns: &mut LabDnsConfig, port: u16) -> io::Result<Optio
                 &format!("_dmarc.{domain}"),
                 &format!("v=DMARC1; p=reject; rua=mailto:dmarc-reports@{domain}"),
             );
-        scenarios.push(Scenario {
+        scenarios.push(Ipv6Scenario {
             name,
             about,
             domain,
             expected_top,
-            flags: Vec::new(),
             smtp_port: scenario_port,
         });
     }

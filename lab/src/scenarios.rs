@@ -318,11 +318,18 @@ impl Lab {
                 smtp_port: port,
             });
         }
-        let ipv6 = ipv6_scenarios::start(&mut dns_config, port).await?;
+        let ipv6 = ipv6_scenarios::start(&mut dns_config, LAB_ZONE, port).await?;
         let (ipv6_hold, ipv6_available) = match ipv6 {
             Some(started) => {
                 smtp.extend(started.smtp);
-                scenarios.extend(started.scenarios);
+                scenarios.extend(started.scenarios.into_iter().map(|s| Scenario {
+                    name: s.name,
+                    about: s.about,
+                    domain: s.domain,
+                    expected_top: s.expected_top,
+                    flags: Vec::new(),
+                    smtp_port: s.smtp_port,
+                }));
                 (Some(started.hold), ipv6_scenarios::Availability::Available)
             }
             None => (None, ipv6_scenarios::availability()),
