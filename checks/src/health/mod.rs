@@ -8,6 +8,7 @@ pub mod ipv6;
 pub mod rdns;
 pub mod spf;
 pub mod spf_record;
+pub mod tag_error;
 
 use std::net::IpAddr;
 
