@@ -117,6 +117,8 @@ pub enum Data {
     Dmarc(DmarcData),
     Fcrdns(FcrdnsData),
     Dkim(DkimData),
+    MtaSts(MtaStsData),
+    TlsRpt(TlsRptData),
     Config(ConfigData),
 }
 

@@ -1,12 +1,15 @@
 //! The one-shot health checks of a domain that standards-following receivers apply today:
-//! SPF, DMARC, DKIM and forward-confirmed reverse DNS (more to come in files of their own). Each check is its own file and returns observations.
+//! SPF, DMARC, DKIM, forward-confirmed reverse DNS, MTA-STS and TLS-RPT (more to come in files of their own). Each check is its own file and returns observations.
 
 mod direct_query;
 pub mod dkim;
 pub mod dmarc;
+pub mod mta_sts;
+pub mod mta_sts_policy;
 pub mod rdns;
 pub mod spf;
 pub mod spf_record;
+pub mod tls_rpt;
 
 use std::net::IpAddr;
 
