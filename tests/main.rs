@@ -12,6 +12,7 @@ mod fleet;
 mod formats;
 mod health;
 mod hostile;
+mod mta_sts;
 mod playbooks;
 mod queue;
 mod replay;

@@ -446,6 +446,10 @@ fn spawn_health(
         let fetch = health::mta_sts::PolicyFetch {
             extra_roots_pem: config.tls_roots_pem.clone(),
             timeout: config.timeout,
+            port: config
+                .health
+                .mta_sts_port
+                .unwrap_or(health::mta_sts::POLICY_PORT),
         };
         let (sts_dns, sts_domain) = (Arc::clone(dns), domain.to_owned());
         spawn_one(tasks, collected, label("tls.mta_sts", domain), async move {

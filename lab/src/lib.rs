@@ -6,5 +6,7 @@ pub mod dns;
 mod health_scenarios;
 pub mod hostile;
 pub mod http;
+mod mta_sts_scenarios;
+pub mod policy_https;
 pub mod scenarios;
 pub mod smtp;

@@ -3,7 +3,9 @@
 //!
 //! `mxdoctor demo` and the integration tests both start this; there is one implementation.
 
+use std::collections::HashMap;
 use std::io;
+use std::io::Write as _;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::time::Duration;
@@ -11,6 +13,8 @@ use std::time::Duration;
 use crate::dns::{LabDns, LabDnsConfig};
 use crate::health_scenarios;
 use crate::http::LabHttp;
+use crate::mta_sts_scenarios;
+use crate::policy_https::PolicyHttps;
 use crate::smtp::{LabCert, LabSmtp, LabSmtpConfig, Personality};
 
 /// Every scenario domain lives under this zone; MX hosts are `NAME-mxN.lab.test`.
@@ -216,6 +220,9 @@ pub struct Lab {
     pub smtp: Vec<(String, LabSmtp)>,
     pub smtp_port: u16,
     pub scenarios: Vec<Scenario>,
+    /// The MTA-STS policy host of every scenario that has one, and its CA written to a file.
+    pub policy: PolicyHttps,
+    policy_ca: tempfile::NamedTempFile,
 }
 
 impl Lab {
@@ -248,6 +255,7 @@ impl Lab {
         });
         let health = health_scenarios::specs()
             .into_iter()
+            .chain(mta_sts_scenarios::specs())
             .map(|(spec, published)| {
                 let spec = Spec {
                     name: spec.name,
@@ -258,10 +266,25 @@ impl Lab {
                 };
                 (spec, published, true)
             });
+        let mut policy_sites = HashMap::new();
+        let mut certified = Vec::new();
         for (mut spec, published, in_health_range) in older.chain(health) {
             let domain = format!("{}.{LAB_ZONE}", spec.name);
             for (owner, text) in health_scenarios::default_txt(&domain, &published) {
                 dns_config.add_txt(&owner, &text);
+            }
+            if let Some(site) = mta_sts_scenarios::site(spec.name, &domain) {
+                for (owner, text) in &site.txt {
+                    dns_config.add_txt(&format!("{owner}.{domain}"), text);
+                }
+                let host = format!("mta-sts.{domain}");
+                dns_config.add_a(&host, mta_sts_scenarios::POLICY_ADDRESS);
+                if let Some(reply) = site.reply {
+                    policy_sites.insert(host.clone(), reply);
+                }
+                if site.certified {
+                    certified.push(host);
+                }
             }
             for (index, host) in spec.mx.iter().enumerate() {
                 let exchange = format!("{}-mx{}.{LAB_ZONE}", spec.name, index + 1);
@@ -311,12 +334,26 @@ impl Lab {
             });
         }
         let dns = LabDns::start(dns_config, SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await?;
+        let policy = PolicyHttps::start(
+            SocketAddr::new(mta_sts_scenarios::POLICY_ADDRESS, 0),
+            policy_sites,
+            &certified,
+        )
+        .await?;
+        let mut policy_ca = tempfile::Builder::new()
+            .prefix("mxdoctor-lab-mta-sts-ca-")
+            .suffix(".pem")
+            .tempfile()?;
+        policy_ca.write_all(policy.ca_pem())?;
+        policy_ca.flush()?;
         Ok(Self {
             dns,
             http,
             smtp,
             smtp_port: port,
             scenarios,
+            policy,
+            policy_ca,
         })
     }
 
@@ -332,8 +369,20 @@ impl Lab {
             "--tls-ca".into(),
             ca_file.display().to_string(),
         ];
+        args.extend(self.policy_flags());
         args.extend(scenario.flags.iter().cloned());
         args
+    }
+
+    /// The flags that let a check reach the lab's MTA-STS policy host: its CA, and its port in
+    /// place of 443 (`--mta-sts-port`, a hidden override for labs that cannot all hold port 443).
+    pub fn policy_flags(&self) -> Vec<String> {
+        vec![
+            "--tls-ca".into(),
+            self.policy_ca.path().display().to_string(),
+            "--mta-sts-port".into(),
+            self.policy.addr().port().to_string(),
+        ]
     }
 
     /// The lab server answering as `exchange`, to inspect what it received.

@@ -30,6 +30,8 @@ pub struct HealthSettings {
     pub outbound_ips: Vec<IpAddr>,
     /// MTA-STS policy and TLS-RPT record of the domain (`--skip tls-policy`).
     pub tls_policy: bool,
+    /// The port of the MTA-STS policy hosts; `None`: 443, as RFC 8461 fixes it (labs override it).
+    pub mta_sts_port: Option<u16>,
     /// DNSSEC of the domain and the MX zones, and DANE TLSA records (`--skip dnssec`).
     pub dnssec: bool,
     /// AAAA records of the MX hosts and reachability over IPv6 (`--skip ipv6`).

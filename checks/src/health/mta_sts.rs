@@ -23,7 +23,7 @@ use crate::observation::{Data, MtaStsData, Observation, Outcome};
 /// Largest policy body read; senders cap it too (RFC 8461 §3.3 suggests 64 KiB).
 pub const MAX_POLICY_BYTES: usize = 64 * 1024;
 /// The port of the policy host: fixed by RFC 8461 §3.3 (HTTPS on its default port).
-const POLICY_PORT: u16 = 443;
+pub const POLICY_PORT: u16 = 443;
 /// Most addresses of the policy host tried.
 const MAX_POLICY_ADDRESSES: usize = 4;
 
@@ -33,6 +33,8 @@ const MAX_POLICY_ADDRESSES: usize = 4;
 pub struct PolicyFetch {
     pub extra_roots_pem: Vec<Vec<u8>>,
     pub timeout: Duration,
+    /// [`POLICY_PORT`], except in test labs that cannot bind it.
+    pub port: u16,
 }
 
 /// Probes the MTA-STS record and policy of `domain`.
@@ -332,7 +334,7 @@ async fn fetch_policy(
     }
     let sockets: Vec<SocketAddr> = addresses
         .iter()
-        .map(|&ip| SocketAddr::new(ip, POLICY_PORT))
+        .map(|&ip| SocketAddr::new(ip, fetch.port))
         .collect();
     let client = Client::builder()
         .redirect(redirect::Policy::none())
@@ -343,7 +345,12 @@ async fn fetch_policy(
         .resolve_to_addrs(host, &sockets)
         .build()
         .map_err(|error| FetchFailure::Client(error.to_string()))?;
-    let url = format!("https://{host}/.well-known/mta-sts.txt");
+    // The URL names the port only when a lab overrides it, so the Host header stays as senders send it.
+    let url = if fetch.port == POLICY_PORT {
+        format!("https://{host}/.well-known/mta-sts.txt")
+    } else {
+        format!("https://{host}:{}/.well-known/mta-sts.txt", fetch.port)
+    };
     let mut response = client
         .get(&url)
         .send()
