@@ -82,8 +82,9 @@ impl PolicyHttps {
     ) -> io::Result<Self> {
         require_loopback(bind)?;
         let authority = Authority::new(certified).map_err(io::Error::other)?;
-        let identity = native_tls::Identity::from_pkcs8(&authority.leaf_pem, &authority.key_pem)
-            .map_err(io::Error::other)?;
+        let identity =
+            native_tls::Identity::from_pkcs8(&authority.leaf_pem, &authority.leaf_key_pkcs8)
+                .map_err(io::Error::other)?;
         let acceptor: tokio_native_tls::TlsAcceptor = native_tls::TlsAcceptor::new(identity)
             .map_err(io::Error::other)?
             .into();
@@ -123,7 +124,7 @@ impl Drop for PolicyHttps {
 struct Authority {
     ca_pem: Vec<u8>,
     leaf_pem: Vec<u8>,
-    key_pem: Vec<u8>,
+    leaf_key_pkcs8: Vec<u8>,
 }
 
 impl Authority {
@@ -180,7 +181,7 @@ impl Authority {
         Ok(Self {
             ca_pem: ca.to_pem()?,
             leaf_pem: leaf.to_pem()?,
-            key_pem: leaf_key.private_key_to_pem_pkcs8()?,
+            leaf_key_pkcs8: leaf_key.private_key_to_pem_pkcs8()?,
         })
     }
 }

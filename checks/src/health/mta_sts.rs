@@ -424,7 +424,7 @@ async fn policy_host_addresses(dns: &DnsClient, host: &str) -> Result<Vec<IpAddr
                     RData::A(a) => Some(IpAddr::V4(a.0)),
                     RData::AAAA(aaaa) => Some(IpAddr::V6(aaaa.0)),
                     _ => None,
-                }))
+                }));
             }
             Err(failure) => {
                 if worst.as_ref().is_none_or(LookupFailure::is_negative_answer) {
