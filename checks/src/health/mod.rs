@@ -5,6 +5,7 @@ mod direct_query;
 pub mod dkim;
 pub mod dmarc;
 pub mod mta_sts;
+mod mta_sts_client;
 pub mod mta_sts_policy;
 pub mod rdns;
 pub mod spf;

@@ -13,8 +13,9 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use hickory_resolver::proto::rr::{RData, RecordType};
-use reqwest::{Certificate, Client, StatusCode, redirect};
+use reqwest::StatusCode;
 
+use super::mta_sts_client;
 use super::mta_sts_policy::{self, Policy, is_sts_record, parse_policy, parse_txt};
 use super::txt_records;
 use crate::dns::{DnsClient, LookupFailure};
@@ -48,9 +49,11 @@ pub async fn probe(dns: &DnsClient, domain: &str, fetch: &PolicyFetch) -> Observ
         ..MtaStsData::default()
     };
     let txt_name = format!("_mta-sts.{domain}");
-    let (txt, mx) = tokio::join!(
+    // The policy host's addresses are asked at once too: one round trip less before the fetch.
+    let (txt, mx, addresses) = tokio::join!(
         txt_records(dns, &txt_name),
-        dns.query(&domain, RecordType::MX)
+        dns.query(&domain, RecordType::MX),
+        policy_host_addresses(dns, &policy_host)
     );
     if mx.result == Err(LookupFailure::NxDomain) {
         "no_such_domain".clone_into(&mut data.verdict);
@@ -88,7 +91,7 @@ pub async fn probe(dns: &DnsClient, domain: &str, fetch: &PolicyFetch) -> Observ
     };
     data.txt_records_found = records.len();
     match records.as_slice() {
-        [] => without_txt(dns, data, &policy_host, fetch, started).await,
+        [] => without_txt(data, &policy_host, fetch, addresses, started).await,
         [record] => {
             data.txt_record = Some(record.clone());
             match parse_txt(record) {
@@ -102,7 +105,7 @@ pub async fn probe(dns: &DnsClient, domain: &str, fetch: &PolicyFetch) -> Observ
                 }
                 Ok(id) => {
                     data.id = Some(id);
-                    with_txt(dns, data, &policy_host, fetch, mx_hosts, started).await
+                    with_txt(data, &policy_host, fetch, addresses, mx_hosts, started).await
                 }
             }
         }
@@ -130,14 +133,14 @@ fn finish(data: MtaStsData, outcome: Outcome, detail: String, started: Instant) 
 
 /// No TXT record: MTA-STS is not deployed, unless a policy is served that senders never look for.
 async fn without_txt(
-    dns: &DnsClient,
     mut data: MtaStsData,
     policy_host: &str,
     fetch: &PolicyFetch,
+    addresses: Result<Vec<IpAddr>, FetchFailure>,
     started: Instant,
 ) -> Observation {
     let domain = data.domain.clone();
-    if let Ok(body) = fetch_policy(dns, policy_host, fetch, &mut data).await {
+    if let Ok(body) = fetch_policy(policy_host, fetch, addresses, &mut data).await {
         if let Ok(policy) = parse_policy(&body) {
             data.policy = Some(body);
             data.mode = Some(policy.mode.clone());
@@ -164,14 +167,14 @@ async fn without_txt(
 
 /// A valid TXT record: the policy must be fetchable, valid, and cover every MX.
 async fn with_txt(
-    dns: &DnsClient,
     mut data: MtaStsData,
     policy_host: &str,
     fetch: &PolicyFetch,
+    addresses: Result<Vec<IpAddr>, FetchFailure>,
     mx_hosts: Result<Vec<String>, LookupFailure>,
     started: Instant,
 ) -> Observation {
-    let body = match fetch_policy(dns, policy_host, fetch, &mut data).await {
+    let body = match fetch_policy(policy_host, fetch, addresses, &mut data).await {
         Ok(body) => body,
         Err(failure) => {
             let (verdict, outcome) = failure.verdict();
@@ -319,31 +322,19 @@ impl FetchFailure {
 
 /// GETs the policy and returns its body, recording status and media type in `data`.
 async fn fetch_policy(
-    dns: &DnsClient,
     host: &str,
     fetch: &PolicyFetch,
+    addresses: Result<Vec<IpAddr>, FetchFailure>,
     data: &mut MtaStsData,
 ) -> Result<String, FetchFailure> {
-    let addresses = policy_host_addresses(dns, host).await?;
-    let mut roots = Vec::new();
-    for pem in &fetch.extra_roots_pem {
-        // An unreadable --tls-ca is reported once by the run; here it only adds nothing.
-        if let Ok(certificates) = Certificate::from_pem_bundle(pem) {
-            roots.extend(certificates);
-        }
-    }
+    let addresses = addresses?;
     let sockets: Vec<SocketAddr> = addresses
         .iter()
         .map(|&ip| SocketAddr::new(ip, fetch.port))
         .collect();
-    let client = Client::builder()
-        .redirect(redirect::Policy::none())
-        .no_proxy()
-        .timeout(fetch.timeout)
-        .connect_timeout(fetch.timeout)
-        .tls_certs_merge(roots)
-        .resolve_to_addrs(host, &sockets)
-        .build()
+    mta_sts_client::pin(host, sockets);
+    let client = mta_sts_client::client(&fetch.extra_roots_pem)
+        .await
         .map_err(|error| FetchFailure::Client(error.to_string()))?;
     // The URL names the port only when a lab overrides it, so the Host header stays as senders send it.
     let url = if fetch.port == POLICY_PORT {
@@ -353,6 +344,7 @@ async fn fetch_policy(
     };
     let mut response = client
         .get(&url)
+        .timeout(fetch.timeout)
         .send()
         .await
         .map_err(|error| classify(host, &error))?;
