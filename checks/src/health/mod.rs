@@ -10,6 +10,7 @@ pub mod mta_sts_policy;
 pub mod rdns;
 pub mod spf;
 pub mod spf_record;
+pub mod tag_error;
 pub mod tls_rpt;
 
 use std::net::IpAddr;
