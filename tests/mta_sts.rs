@@ -217,3 +217,218 @@ fn serve_runs_the_checks_on_each_probe() {
     let (_, healthy) = get(&exporter.address, "/probe?target=healthy.lab.test");
     assert!(!healthy.contains("playbook=\"mta-sts"), "{healthy}");
 }
+
+/// A small world of its own: nsd-like DNS and the policy host, one domain per way a deployment
+/// breaks, checked DNS-only (`--skip smtp,auth,rdns`: the MX addresses need no server).
+mod deployments {
+    use std::collections::HashMap;
+    use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+    use mxdoctor_lab::dns::{LabDns, LabDnsConfig};
+    use mxdoctor_lab::policy_https::{PolicyHttps, PolicyReply};
+    use serde_json::Value;
+
+    use super::{observation, run};
+    use crate::common::{lab_runtime, ranked_ids};
+
+    const ZONE: &str = "sts.test";
+
+    fn enforce(mx: &str, max_age: u32) -> PolicyReply {
+        PolicyReply::policy(format!(
+            "version: STSv1\nmode: enforce\nmx: {mx}\nmax_age: {max_age}\n"
+        ))
+    }
+
+    /// (domain label, MX host, TXT records at _mta-sts, policy reply, TLS-RPT record)
+    fn domains() -> Vec<(
+        &'static str,
+        String,
+        Vec<&'static str>,
+        Option<PolicyReply>,
+        &'static str,
+    )> {
+        let good_txt = vec!["v=STSv1; id=1"];
+        let rpt = "v=TLSRPTv1; rua=mailto:tlsrpt@example.test";
+        vec![
+            (
+                "testing",
+                "mx.testing.sts.test".into(),
+                good_txt.clone(),
+                Some(PolicyReply::policy(
+                    "version: STSv1\nmode: testing\nmx: *.testing.sts.test\nmax_age: 86400\n",
+                )),
+                rpt,
+            ),
+            (
+                "short",
+                "mx.short.sts.test".into(),
+                good_txt.clone(),
+                Some(enforce("*.short.sts.test", 3600)),
+                rpt,
+            ),
+            (
+                "redirect",
+                "mx.redirect.sts.test".into(),
+                good_txt.clone(),
+                Some(PolicyReply::redirect(
+                    "https://www.redirect.sts.test/.well-known/mta-sts.txt",
+                )),
+                rpt,
+            ),
+            (
+                "html",
+                "mx.html.sts.test".into(),
+                good_txt.clone(),
+                Some(PolicyReply {
+                    content_type: "text/html",
+                    ..enforce("*.html.sts.test", 604_800)
+                }),
+                rpt,
+            ),
+            (
+                "huge",
+                "mx.huge.sts.test".into(),
+                good_txt.clone(),
+                Some(PolicyReply::policy(format!(
+                    "{}{}",
+                    "# padding\n".repeat(7000),
+                    "version: STSv1\nmode: enforce\nmx: *.huge.sts.test\nmax_age: 604800\n"
+                ))),
+                rpt,
+            ),
+            (
+                "orphan",
+                "mx.orphan.sts.test".into(),
+                vec![],
+                Some(enforce("*.orphan.sts.test", 604_800)),
+                rpt,
+            ),
+            (
+                "twice",
+                "mx.twice.sts.test".into(),
+                vec!["v=STSv1; id=1", "v=STSv1; id=2"],
+                Some(enforce("*.twice.sts.test", 604_800)),
+                rpt,
+            ),
+            (
+                "badrpt",
+                "mx.badrpt.sts.test".into(),
+                good_txt.clone(),
+                Some(enforce("*.badrpt.sts.test", 604_800)),
+                "v=TLSRPTv1; rua=tlsrpt@example.test",
+            ),
+            (
+                "deep",
+                "a.mx.deep.sts.test".into(),
+                good_txt.clone(),
+                Some(enforce("*.deep.sts.test", 604_800)),
+                rpt,
+            ),
+            ("nohost", "mx.nohost.sts.test".into(), good_txt, None, rpt),
+        ]
+    }
+
+    #[test]
+    fn each_way_a_deployment_breaks_ranks_its_playbook_first() {
+        let runtime = lab_runtime();
+        let mut dns = LabDnsConfig::new();
+        dns.zone(ZONE);
+        let mut sites = HashMap::new();
+        let mut certified = Vec::new();
+        for (label, mx, txt, reply, rpt) in domains() {
+            let domain = format!("{label}.{ZONE}");
+            dns.add_mx(&domain, 10, &mx)
+                .add_a(&mx, IpAddr::V4(Ipv4Addr::new(127, 0, 0, 58)));
+            for record in txt {
+                dns.add_txt(&format!("_mta-sts.{domain}"), record);
+            }
+            dns.add_txt(&format!("_smtp._tls.{domain}"), rpt);
+            let host = format!("mta-sts.{domain}");
+            if label != "nohost" {
+                dns.add_a(&host, IpAddr::V4(Ipv4Addr::LOCALHOST));
+            }
+            if let Some(reply) = reply {
+                sites.insert(host.clone(), reply);
+            }
+            certified.push(host);
+        }
+        let (dns, policy) = runtime.block_on(async {
+            let dns = LabDns::start(dns, SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
+                .await
+                .unwrap();
+            let policy = PolicyHttps::start(
+                SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+                sites,
+                &certified,
+            )
+            .await
+            .unwrap();
+            (dns, policy)
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let ca = dir.path().join("policy-ca.pem");
+        std::fs::write(&ca, policy.ca_pem()).unwrap();
+        let check = |label: &str| -> Value {
+            let args: Vec<String> = [
+                "check",
+                &format!("{label}.{ZONE}"),
+                "--dns",
+                &dns.addr().to_string(),
+                "--tls-ca",
+                &ca.display().to_string(),
+                "--mta-sts-port",
+                &policy.addr().port().to_string(),
+                "--skip",
+                "smtp,auth,rdns",
+            ]
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+            run(&args).1
+        };
+        let expect = [
+            ("testing", "mta-sts-not-enforcing", "valid"),
+            ("short", "mta-sts-max-age-short", "valid"),
+            (
+                "redirect",
+                "mta-sts-policy-unavailable",
+                "policy_unavailable",
+            ),
+            ("html", "mta-sts-policy-unavailable", "policy_unavailable"),
+            ("huge", "mta-sts-policy-unavailable", "policy_unavailable"),
+            ("orphan", "mta-sts-policy-without-txt", "policy_without_txt"),
+            ("twice", "mta-sts-invalid", "multiple_txt"),
+            ("badrpt", "tls-rpt-invalid", "valid"),
+            ("deep", "mta-sts-mx-not-covered", "valid"),
+            ("nohost", "mta-sts-policy-unavailable", "policy_unavailable"),
+        ];
+        let mut wrong = Vec::new();
+        for (label, playbook, verdict) in expect {
+            let report = check(label);
+            let top = ranked_ids(&report).first().cloned().unwrap_or_default();
+            let sts = &observation(&report, "tls.mta_sts")["data"];
+            if top != playbook || sts["verdict"] != verdict {
+                wrong.push(format!(
+                    "{label}: top {top}, verdict {}: {sts}",
+                    sts["verdict"]
+                ));
+            }
+            let fetch_error = sts["fetch_error"].as_str().unwrap_or_default();
+            match label {
+                "redirect" => assert!(
+                    fetch_error.contains("redirect") && sts["http_status"] == 301,
+                    "{sts}"
+                ),
+                "html" => assert!(fetch_error.contains("text/html"), "{sts}"),
+                "huge" => assert!(fetch_error.contains("larger than 65536"), "{sts}"),
+                "nohost" => assert!(fetch_error.contains("has no address"), "{sts}"),
+                "badrpt" => assert_eq!(
+                    observation(&report, "tls.rpt")["data"]["verdict"],
+                    "syntax_error"
+                ),
+                _ => {}
+            }
+        }
+        assert!(wrong.is_empty(), "{wrong:#?}");
+    }
+}

@@ -43,6 +43,8 @@ const CLIENT_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct PolicyReply {
     pub status: u16,
     pub content_type: &'static str,
+    /// A `Location` header (for a redirect, which senders must not follow).
+    pub location: Option<String>,
     pub body: String,
 }
 
@@ -52,6 +54,7 @@ impl PolicyReply {
         Self {
             status: 200,
             content_type: "text/plain",
+            location: None,
             body: body.into(),
         }
     }
@@ -60,7 +63,18 @@ impl PolicyReply {
         Self {
             status: 404,
             content_type: "text/html",
+            location: None,
             body: "<html><body><h1>404 Not Found</h1></body></html>\n".to_owned(),
+        }
+    }
+
+    /// A 301 to `location`, as a web host that moves everything to `https://www.` answers.
+    pub fn redirect(location: impl Into<String>) -> Self {
+        Self {
+            status: 301,
+            content_type: "text/html",
+            location: Some(location.into()),
+            body: String::new(),
         }
     }
 }
@@ -251,14 +265,19 @@ async fn serve_connection(
         return;
     };
     let reply = answer(&head, &sites);
+    let reason = match reply.status {
+        200 => "OK",
+        301 => "Moved Permanently",
+        _ => "Not Found",
+    };
+    let location = reply
+        .location
+        .as_ref()
+        .map(|location| format!("Location: {location}\r\n"))
+        .unwrap_or_default();
     let response = format!(
-        "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
+        "HTTP/1.1 {} {reason}\r\nContent-Type: {}\r\n{location}Content-Length: {}\r\nConnection: close\r\n\r\n{}",
         reply.status,
-        if reply.status == 200 {
-            "OK"
-        } else {
-            "Not Found"
-        },
         reply.content_type,
         reply.body.len(),
         reply.body
