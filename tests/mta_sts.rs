@@ -240,13 +240,15 @@ mod deployments {
     }
 
     /// (domain label, MX host, TXT records at _mta-sts, policy reply, TLS-RPT record)
-    fn domains() -> Vec<(
+    type Deployment = (
         &'static str,
         String,
         Vec<&'static str>,
         Option<PolicyReply>,
         &'static str,
-    )> {
+    );
+
+    fn domains() -> Vec<Deployment> {
         let good_txt = vec!["v=STSv1; id=1"];
         let rpt = "v=TLSRPTv1; rua=mailto:tlsrpt@example.test";
         vec![
