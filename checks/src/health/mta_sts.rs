@@ -19,7 +19,7 @@ use super::mta_sts_client;
 use super::mta_sts_policy::{self, Policy, is_sts_record, parse_policy, parse_txt};
 use super::txt_records;
 use crate::dns::{DnsClient, LookupFailure};
-use crate::observation::{Data, MtaStsData, Observation, Outcome};
+use mxdoctor_model::observation::{Data, MtaStsData, Observation, Outcome};
 
 /// Largest policy body read; senders cap it too (RFC 8461 §3.3 suggests 64 KiB).
 pub const MAX_POLICY_BYTES: usize = 64 * 1024;

@@ -10,7 +10,7 @@ use hickory_resolver::proto::rr::{RData, RecordType};
 use super::mta_sts_policy::is_sts_record;
 use super::txt_records;
 use crate::dns::{DnsClient, MAX_MX_EXCHANGES};
-use crate::observation::{Data, Observation, Outcome, TlsRptData};
+use mxdoctor_model::observation::{Data, Observation, Outcome, TlsRptData};
 
 /// Why a `_smtp._tls` record is not one senders accept.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
