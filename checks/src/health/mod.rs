@@ -1,9 +1,11 @@
 //! The one-shot health checks of a domain that standards-following receivers apply today:
-//! SPF, DMARC, DKIM and forward-confirmed reverse DNS (more to come in files of their own). Each check is its own file and returns observations.
+//! SPF, DMARC, DKIM, forward-confirmed reverse DNS, DNSSEC and DANE (more to come in files of their own). Each check is its own file and returns observations.
 
+pub mod dane;
 mod direct_query;
 pub mod dkim;
 pub mod dmarc;
+pub mod dnssec;
 pub mod rdns;
 pub mod spf;
 pub mod spf_record;
