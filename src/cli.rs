@@ -225,6 +225,10 @@ pub struct CheckArgs {
     /// DKIM selector whose key record is checked (repeatable): SELECTOR._domainkey.DOMAIN.
     #[arg(long = "dkim-selector", value_name = "S")]
     pub dkim_selectors: Vec<String>,
+    /// DNSKEY records (zone-file lines, e.g. an ldns-keygen .key file) to validate DNSSEC from,
+    /// instead of the IANA root keys: for test zones signed with their own keys.
+    #[arg(long = "dnssec-trust-anchor", value_name = "FILE")]
+    pub dnssec_trust_anchor: Option<PathBuf>,
     /// A FortiMail configuration (or Postfix `postconf -n`): its DNSBL/SURBL servers are probed for latency
     /// and its settings are audited alongside the live probes.
     #[arg(long, value_name = "FILE")]

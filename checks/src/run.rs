@@ -302,6 +302,12 @@ async fn probe_all(
         let so_far = collected.lock();
         probed_addresses(&so_far.observations, &hosts)
     };
+    let tlsa_answers = match &config.target {
+        Target::Domain(domain) if config.health.dnssec => {
+            spawn_dnssec(&mut tasks, collected, config, domain, &hosts)
+        }
+        _ => Arc::default(),
+    };
     for probe in plan(config, hosts, &addresses) {
         let progress = Arc::clone(&progress);
         match probe {
@@ -405,6 +411,98 @@ async fn probe_all(
                 ),
             );
         }
+    }
+    judge_dane(collected, &tlsa_answers);
+}
+
+/// The TLSA answers of the MX hosts, filled in by the DNSSEC task and judged once the TLS probes
+/// have reported.
+type TlsaAnswers = Arc<Mutex<Vec<health::dane::TlsaLookup>>>;
+
+/// Spawns the DNSSEC check of the domain and of every MX host, and the TLSA lookups, after the
+/// validator has shown it can validate from here at all.
+fn spawn_dnssec(
+    tasks: &mut JoinSet<()>,
+    collected: &Collected,
+    config: &RunConfig,
+    domain: &str,
+    hosts: &[HostTarget],
+) -> TlsaAnswers {
+    let answers = TlsaAnswers::default();
+    let mut names: Vec<String> = hosts
+        .iter()
+        .filter(|host| host.role == "mx")
+        .map(|host| host.host.trim_end_matches('.').to_owned())
+        .collect();
+    names.sort();
+    names.dedup();
+    let mut planned = label("dnssec.zone", domain);
+    for name in &names {
+        planned.extend(label("dnssec.zone", name.clone()));
+    }
+    let validator = health::dnssec::DnssecValidator::new(
+        &config.dns_servers,
+        config.timeout,
+        config.health.dnssec_trust_anchor.as_deref(),
+    );
+    let validator = match validator {
+        Ok(validator) => Arc::new(validator),
+        Err(error) => {
+            collected.add(
+                None,
+                Observation::new(
+                    "dnssec.zone",
+                    domain,
+                    Outcome::Error,
+                    Duration::ZERO,
+                    format!("DNSSEC cannot be checked: {error}"),
+                    Data::None,
+                ),
+            );
+            return answers;
+        }
+    };
+    let (domain, sink) = (domain.to_owned(), Arc::clone(&answers));
+    spawn_many(tasks, collected, planned, async move {
+        let vantage = validator.vantage().await;
+        let zones = std::iter::once((domain.as_str(), "domain"))
+            .chain(names.iter().map(|name| (name.as_str(), "mx")))
+            .map(|(name, role)| health::dnssec::probe(&validator, &vantage, name, role));
+        let tlsa = names
+            .iter()
+            .map(|name| health::dane::lookup(&validator, &vantage, name));
+        let (observations, lookups) = tokio::join!(
+            futures_util::future::join_all(zones),
+            futures_util::future::join_all(tlsa)
+        );
+        sink.lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend(lookups);
+        observations
+    });
+    answers
+}
+
+/// One `dane.tlsa` observation per MX host whose TLSA lookup finished, against its `tls` probe.
+fn judge_dane(collected: &Collected, answers: &TlsaAnswers) {
+    let lookups = std::mem::take(&mut *answers.lock().unwrap_or_else(PoisonError::into_inner));
+    for lookup in lookups {
+        let tls = {
+            let so_far = collected.lock();
+            so_far.observations.iter().find_map(|observation| {
+                match &observation.data {
+                    // A probe skipped because the session failed never reached STARTTLS.
+                    Data::Tls(tls)
+                        if observation.outcome != Outcome::Skipped
+                            && tls.host.trim_end_matches('.') == lookup.host =>
+                    {
+                        Some(tls.clone())
+                    }
+                    _ => None,
+                }
+            })
+        };
+        collected.add(None, health::dane::judge(&lookup, tls.as_ref()));
     }
 }
 

@@ -202,6 +202,14 @@ fn decide(
                     failure.response_label()
                 ),
             ),
+            (Some(failure), Verdict::Indeterminate(why)) => (
+                INDETERMINATE,
+                Outcome::Skipped,
+                format!(
+                    "the TLSA lookup for {name} cannot be judged from here ({}): {why}",
+                    failure.response_label()
+                ),
+            ),
             (Some(failure), verdict) => (
                 LOOKUP_ERROR,
                 lookup_outcome(failure),

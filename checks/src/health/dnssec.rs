@@ -275,6 +275,12 @@ fn validated_failure(error: &NetError) -> Validated {
     }
 }
 
+/// Checks that `path` holds DNSKEY records usable as trust anchors (for the command line, before
+/// a run starts).
+pub fn read_trust_anchor(path: &Path) -> Result<(), DnssecSetupError> {
+    read_anchor_file(path).map(|_| ())
+}
+
 /// Reads DNSKEY records (zone-file syntax, e.g. an `ldns-keygen` `.key` file) as trust anchors.
 fn read_anchor_file(path: &Path) -> Result<(TrustAnchors, Anchor), DnssecSetupError> {
     let text = std::fs::read_to_string(path).map_err(|source| DnssecSetupError::Read {

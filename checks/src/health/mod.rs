@@ -31,6 +31,8 @@ pub struct HealthSettings {
     pub tls_policy: bool,
     /// DNSSEC of the domain and the MX zones, and DANE TLSA records (`--skip dnssec`).
     pub dnssec: bool,
+    /// DNSKEY records to validate from instead of the IANA root keys (`--dnssec-trust-anchor`).
+    pub dnssec_trust_anchor: Option<std::path::PathBuf>,
     /// AAAA records of the MX hosts and reachability over IPv6 (`--skip ipv6`).
     pub ipv6: bool,
 }
