@@ -90,6 +90,15 @@ impl Tlsa {
     }
 }
 
+/// The data of a `3 1 1` TLSA record (DANE-EE, SubjectPublicKeyInfo, SHA-256) for a DER
+/// certificate: what an operator publishes for the key the server presents.
+pub fn dane_ee_spki_sha256(certificate: &[u8]) -> Result<Vec<u8>, String> {
+    let key = subject_public_key_info(certificate)?;
+    Ok(ring::digest::digest(&ring::digest::SHA256, &key)
+        .as_ref()
+        .to_vec())
+}
+
 /// The DER SubjectPublicKeyInfo of a DER certificate.
 fn subject_public_key_info(certificate: &[u8]) -> Result<Vec<u8>, String> {
     let parsed = x509_cert::Certificate::from_der(certificate)
