@@ -21,3 +21,4 @@ mod resolver_trust;
 mod safety;
 mod serve;
 mod triage;
+mod triage_inputs;

@@ -9,6 +9,7 @@ pub mod dnssec;
 pub mod rdns;
 pub mod spf;
 pub mod spf_record;
+pub mod tag_error;
 
 use std::net::IpAddr;
 
