@@ -117,7 +117,10 @@ fn skip_dnssec_leaves_the_checks_out_and_a_bad_anchor_is_a_usage_error() {
         ". IN DS 20326 8 2 e06d44b80b8f1d39a95c0b0d7c65d08458e880409bbc683457104237c7f8ec8d\n",
     )
     .unwrap();
-    for anchor in [ds_only.as_path(), std::path::Path::new("/nonexistent/anchor.key")] {
+    for anchor in [
+        ds_only.as_path(),
+        std::path::Path::new("/nonexistent/anchor.key"),
+    ] {
         let output = mxdoctor()
             .args(["check", "example.test", "--dnssec-trust-anchor"])
             .arg(anchor)
@@ -186,12 +189,4 @@ fn serve_reports_the_dane_finding_as_a_metric() {
             && l.ends_with(" 1")),
         "{metrics}"
     );
-}
-
-#[test]
-#[ignore = "debugging aid"]
-fn hold_the_lab_open() {
-    let running = start_lab();
-    eprintln!("LAB {}", running.args("healthy").join(" "));
-    std::thread::sleep(std::time::Duration::from_secs(150));
 }

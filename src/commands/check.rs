@@ -186,7 +186,7 @@ pub fn run_config(args: &CheckArgs) -> Result<RunConfig, AppError> {
         .collect::<Result<Vec<_>, _>>()?;
     if let Some(path) = &args.dnssec_trust_anchor {
         mxdoctor_checks::health::dnssec::read_trust_anchor(path)
-            .map_err(|error| AppError::Usage(format!("--dnssec-trust-anchor: {error}")))?;
+            .map_err(|error| AppError::TrustAnchor(Box::new(error)))?;
     }
     let backend = args.backend.as_deref().map(Target::parse).map(|t| match t {
         Target::Domain(name) => Target::Host {

@@ -7,6 +7,7 @@
 //! 2 (SHA-512). Usages 0 and 1 are unusable in SMTP (§3.1.3) and reported as such. A TLSA answer
 //! counts only when it validates: senders ignore TLSA records in unsigned zones.
 
+use std::fmt::Write as _;
 use std::time::Instant;
 
 use base64::Engine as _;
@@ -15,9 +16,18 @@ use hickory_resolver::proto::rr::RData;
 use hickory_resolver::proto::rr::RecordType;
 use x509_cert::der::{Decode as _, Encode as _};
 
-use super::dnssec::{DnssecValidator, Validated, Verdict};
+use super::dnssec::{DnssecValidator, Validated, VantageError, Verdict};
 use crate::dns::LookupFailure;
 use crate::observation::{DaneData, Data, Observation, Outcome, TlsData};
+
+/// Why a presented certificate could not be compared with a TLSA record.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CertificateError {
+    #[error("the presented certificate cannot be parsed: {0}")]
+    Parse(String),
+    #[error("cannot encode the certificate's public key: {0}")]
+    Encode(String),
+}
 
 /// The verdicts, as written in [`DaneData::verdict`].
 pub const MATCH: &str = "match";
@@ -42,7 +52,13 @@ pub struct Tlsa {
 impl Tlsa {
     /// Presentation form: `3 1 1 2f4a…` (hex, lower case).
     pub fn presentation(&self) -> String {
-        let hex: String = self.data.iter().map(|byte| format!("{byte:02x}")).collect();
+        let hex = self.data.iter().fold(
+            String::with_capacity(self.data.len() * 2),
+            |mut hex, byte| {
+                let _ = write!(hex, "{byte:02x}");
+                hex
+            },
+        );
         format!("{} {} {} {hex}", self.usage, self.selector, self.matching)
     }
 
@@ -72,7 +88,7 @@ impl Tlsa {
     }
 
     /// Whether `certificate` (DER) is what this record describes.
-    fn matches(&self, certificate: &[u8]) -> Result<bool, String> {
+    fn matches(&self, certificate: &[u8]) -> Result<bool, CertificateError> {
         let selected = match self.selector {
             0 => certificate.to_vec(),
             _ => subject_public_key_info(certificate)?,
@@ -92,7 +108,7 @@ impl Tlsa {
 
 /// The data of a `3 1 1` TLSA record (DANE-EE, SubjectPublicKeyInfo, SHA-256) for a DER
 /// certificate: what an operator publishes for the key the server presents.
-pub fn dane_ee_spki_sha256(certificate: &[u8]) -> Result<Vec<u8>, String> {
+pub fn dane_ee_spki_sha256(certificate: &[u8]) -> Result<Vec<u8>, CertificateError> {
     let key = subject_public_key_info(certificate)?;
     Ok(ring::digest::digest(&ring::digest::SHA256, &key)
         .as_ref()
@@ -100,14 +116,14 @@ pub fn dane_ee_spki_sha256(certificate: &[u8]) -> Result<Vec<u8>, String> {
 }
 
 /// The DER SubjectPublicKeyInfo of a DER certificate.
-fn subject_public_key_info(certificate: &[u8]) -> Result<Vec<u8>, String> {
+fn subject_public_key_info(certificate: &[u8]) -> Result<Vec<u8>, CertificateError> {
     let parsed = x509_cert::Certificate::from_der(certificate)
-        .map_err(|error| format!("the presented certificate cannot be parsed: {error}"))?;
+        .map_err(|error| CertificateError::Parse(error.to_string()))?;
     parsed
         .tbs_certificate
         .subject_public_key_info
         .to_der()
-        .map_err(|error| format!("cannot encode the certificate's public key: {error}"))
+        .map_err(|error| CertificateError::Encode(error.to_string()))
 }
 
 /// The TLSA answer for one MX host, validated.
@@ -128,13 +144,13 @@ pub fn tlsa_name(host: &str) -> String {
 /// validator's own check (an `Err` makes the DNSSEC state indeterminate, records or not).
 pub async fn lookup(
     validator: &DnssecValidator,
-    vantage: &Result<(), String>,
+    vantage: &Result<(), VantageError>,
     host: &str,
 ) -> TlsaLookup {
     let name = tlsa_name(host);
     let mut validated = validator.validate(&name, RecordType::TLSA).await;
     if let Err(why) = vantage {
-        validated.verdict = Verdict::Indeterminate(why.clone());
+        validated.verdict = Verdict::Indeterminate(why.to_string());
     }
     let records = validated
         .records
@@ -346,7 +362,7 @@ fn decide(
                     );
                 }
                 Ok(false) => {}
-                Err(problem) => problems.push(problem),
+                Err(problem) => problems.push(problem.to_string()),
             }
         }
     }
@@ -366,7 +382,7 @@ fn decide(
         lookup.host
     );
     if !problems.is_empty() {
-        detail.push_str(&format!(" ({})", problems.join("; ")));
+        let _ = write!(detail, " ({})", problems.join("; "));
     }
     (MISMATCH, Outcome::Fail, detail)
 }

@@ -41,6 +41,17 @@ pub enum DnssecSetupError {
     Dns(#[from] DnsSetupError),
 }
 
+/// Why this vantage cannot validate at all (then no name gets a verdict).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VantageError {
+    #[error(
+        "the resolver returned no validated DNSKEY records for the trust anchor zone {zone} (it strips DNSSEC records, or does not pass them on)"
+    )]
+    NoKeys { zone: String },
+    #[error("the trust anchor zone {zone} does not validate through this resolver ({why})")]
+    AnchorInvalid { zone: String, why: String },
+}
+
 /// Where validation starts: the root keys built into hickory, or DNSKEY records from a file.
 #[derive(Debug, Clone)]
 struct Anchor {
@@ -158,21 +169,19 @@ impl DnssecValidator {
 
     /// Whether this vantage can validate at all: the anchor zones' DNSKEY sets must come back
     /// signed and validate. `Err` says why not.
-    pub async fn vantage(&self) -> Result<(), String> {
+    pub async fn vantage(&self) -> Result<(), VantageError> {
         for zone in &self.anchor.zones {
             let keys = self.validate(zone, RecordType::DNSKEY).await;
             match keys.verdict {
                 Verdict::Secure if !keys.records.is_empty() => {}
                 Verdict::Secure | Verdict::Insecure => {
-                    return Err(format!(
-                        "the resolver returned no validated DNSKEY records for the trust anchor zone {zone} \
-                         (it strips DNSSEC records, or does not pass them on)"
-                    ));
+                    return Err(VantageError::NoKeys { zone: zone.clone() });
                 }
                 Verdict::Bogus(why) | Verdict::Indeterminate(why) => {
-                    return Err(format!(
-                        "the trust anchor zone {zone} does not validate through this resolver ({why})"
-                    ));
+                    return Err(VantageError::AnchorInvalid {
+                        zone: zone.clone(),
+                        why,
+                    });
                 }
             }
         }
@@ -191,13 +200,13 @@ fn verdict_of(proofs: impl Iterator<Item = Proof>) -> Verdict {
     if proofs.is_empty() {
         return Verdict::Indeterminate("the answer held no records to validate".to_owned());
     }
-    if proofs.iter().any(|proof| proof.is_bogus()) {
+    if proofs.iter().any(Proof::is_bogus) {
         return Verdict::Bogus("a signature in the answer does not validate".to_owned());
     }
-    if proofs.iter().all(|proof| proof.is_secure()) {
+    if proofs.iter().all(Proof::is_secure) {
         return Verdict::Secure;
     }
-    if proofs.iter().any(|proof| proof.is_insecure()) {
+    if proofs.iter().any(Proof::is_insecure) {
         return Verdict::Insecure;
     }
     Verdict::Indeterminate("the validator could not decide".to_owned())
@@ -337,7 +346,7 @@ fn read_anchor_file(path: &Path) -> Result<(TrustAnchors, Anchor), DnssecSetupEr
 /// Probes one name: `role` is `domain` (its MX set is validated) or `mx` (its address records).
 pub async fn probe(
     validator: &DnssecValidator,
-    vantage: &Result<(), String>,
+    vantage: &Result<(), VantageError>,
     name: &str,
     role: &str,
 ) -> Observation {
@@ -355,10 +364,10 @@ pub async fn probe(
         ..DnssecData::default()
     };
     let verdict = match vantage {
-        Err(why) => Verdict::Indeterminate(why.clone()),
+        Err(why) => Verdict::Indeterminate(why.to_string()),
         Ok(()) => validator.validate(name, record_type).await.verdict,
     };
-    data.verdict = verdict.label().to_owned();
+    verdict.label().clone_into(&mut data.verdict);
     let (outcome, detail) = match &verdict {
         Verdict::Secure => (
             Outcome::Ok,
