@@ -252,8 +252,12 @@ async fn probe_all(
     // Dropping this set (when the deadline passes) aborts every probe still running.
     let mut tasks: JoinSet<()> = JoinSet::new();
     // The domain's own records need no MX: they run from the start, beside the MX lookup.
+    let mut dnssec = None;
     if let Target::Domain(domain) = &config.target {
         spawn_health(&mut tasks, collected, config, &dns, domain);
+        if config.health.dnssec {
+            dnssec = start_dnssec(&mut tasks, collected, config, domain);
+        }
     }
     let dns_token = collected.start(first_lookup);
     let trust_token = collected.start(label("dns.resolver", dns.servers_label()));
@@ -302,11 +306,9 @@ async fn probe_all(
         let so_far = collected.lock();
         probed_addresses(&so_far.observations, &hosts)
     };
-    let tlsa_answers = match &config.target {
-        Target::Domain(domain) if config.health.dnssec => {
-            spawn_dnssec(&mut tasks, collected, config, domain, &hosts)
-        }
-        _ => Arc::default(),
+    let tlsa_answers = match &dnssec {
+        Some(dnssec) => spawn_dnssec_hosts(&mut tasks, collected, dnssec, &hosts),
+        None => Arc::default(),
     };
     for probe in plan(config, hosts, &addresses) {
         let progress = Arc::clone(&progress);
@@ -419,34 +421,38 @@ async fn probe_all(
 /// have reported.
 type TlsaAnswers = Arc<Mutex<Vec<health::dane::TlsaLookup>>>;
 
-/// Spawns the DNSSEC check of the domain and of every MX host, and the TLSA lookups, after the
-/// validator has shown it can validate from here at all.
-fn spawn_dnssec(
+/// The validating resolver of a run and its one check of this vantage, shared by the domain's
+/// DNSSEC probe (started beside the MX lookup) and the MX hosts' probes (started after it).
+#[derive(Clone)]
+struct DnssecRun {
+    validator: Arc<health::dnssec::DnssecValidator>,
+    vantage: Arc<tokio::sync::OnceCell<Result<(), health::dnssec::VantageError>>>,
+}
+
+impl DnssecRun {
+    async fn vantage(&self) -> &Result<(), health::dnssec::VantageError> {
+        self.vantage.get_or_init(|| self.validator.vantage()).await
+    }
+}
+
+/// Sets up the validating resolver and spawns the domain's DNSSEC probe; `None` (with an error
+/// observation) when the resolver cannot be set up.
+fn start_dnssec(
     tasks: &mut JoinSet<()>,
     collected: &Collected,
     config: &RunConfig,
     domain: &str,
-    hosts: &[HostTarget],
-) -> TlsaAnswers {
-    let answers = TlsaAnswers::default();
-    let mut names: Vec<String> = hosts
-        .iter()
-        .filter(|host| host.role == "mx")
-        .map(|host| host.host.trim_end_matches('.').to_owned())
-        .collect();
-    names.sort();
-    names.dedup();
-    let mut planned = label("dnssec.zone", domain);
-    for name in &names {
-        planned.extend(label("dnssec.zone", name.clone()));
-    }
+) -> Option<DnssecRun> {
     let validator = health::dnssec::DnssecValidator::new(
         &config.dns_servers,
         config.timeout,
         config.health.dnssec_trust_anchor.as_deref(),
     );
-    let validator = match validator {
-        Ok(validator) => Arc::new(validator),
+    let run = match validator {
+        Ok(validator) => DnssecRun {
+            validator: Arc::new(validator),
+            vantage: Arc::default(),
+        },
         Err(error) => {
             collected.add(
                 None,
@@ -459,18 +465,55 @@ fn spawn_dnssec(
                     Data::None,
                 ),
             );
-            return answers;
+            return None;
         }
     };
-    let (domain, sink) = (domain.to_owned(), Arc::clone(&answers));
+    let (shared, domain) = (run.clone(), domain.to_owned());
+    spawn_one(
+        tasks,
+        collected,
+        label("dnssec.zone", &domain),
+        async move {
+            let vantage = shared.vantage().await;
+            health::dnssec::probe(&shared.validator, vantage, &domain, "domain").await
+        },
+    );
+    Some(run)
+}
+
+/// Spawns the DNSSEC check of every MX host and their TLSA lookups; the answers are judged once
+/// the TLS probes have reported ([`judge_dane`]).
+fn spawn_dnssec_hosts(
+    tasks: &mut JoinSet<()>,
+    collected: &Collected,
+    dnssec: &DnssecRun,
+    hosts: &[HostTarget],
+) -> TlsaAnswers {
+    let answers = TlsaAnswers::default();
+    let mut names: Vec<String> = hosts
+        .iter()
+        .filter(|host| host.role == "mx")
+        .map(|host| host.host.trim_end_matches('.').to_owned())
+        .collect();
+    names.sort();
+    names.dedup();
+    if names.is_empty() {
+        return answers;
+    }
+    let planned = names
+        .iter()
+        .flat_map(|name| label("dnssec.zone", name.clone()))
+        .collect();
+    let (shared, sink) = (dnssec.clone(), Arc::clone(&answers));
     spawn_many(tasks, collected, planned, async move {
-        let vantage = validator.vantage().await;
-        let zones = std::iter::once((domain.as_str(), "domain"))
-            .chain(names.iter().map(|name| (name.as_str(), "mx")))
-            .map(|(name, role)| health::dnssec::probe(&validator, &vantage, name, role));
+        let vantage = shared.vantage().await;
+        let validator = &shared.validator;
+        let zones = names
+            .iter()
+            .map(|name| health::dnssec::probe(validator, vantage, name, "mx"));
         let tlsa = names
             .iter()
-            .map(|name| health::dane::lookup(&validator, &vantage, name));
+            .map(|name| health::dane::lookup(validator, vantage, name));
         let (observations, lookups) = tokio::join!(
             futures_util::future::join_all(zones),
             futures_util::future::join_all(tlsa)

@@ -148,10 +148,15 @@ pub async fn lookup(
     host: &str,
 ) -> TlsaLookup {
     let name = tlsa_name(host);
-    let mut validated = validator.validate(&name, RecordType::TLSA).await;
-    if let Err(why) = vantage {
-        validated.verdict = Verdict::Indeterminate(why.to_string());
-    }
+    // Nothing can be validated from here: no verdict, and no queries spent on finding that out.
+    let validated = match vantage {
+        Err(why) => Validated {
+            verdict: Verdict::Indeterminate(why.to_string()),
+            records: Vec::new(),
+            failure: None,
+        },
+        Ok(()) => validator.validate(&name, RecordType::TLSA).await,
+    };
     let records = validated
         .records
         .iter()
@@ -243,6 +248,11 @@ fn decide(
                     failure.response_label(),
                     verdict_reason(verdict)
                 ),
+            ),
+            (None, Verdict::Indeterminate(why)) => (
+                INDETERMINATE,
+                Outcome::Skipped,
+                format!("the TLSA records at {name} were not looked up: {why}"),
             ),
             (None, _) => (NO_TLSA, Outcome::Ok, format!("no TLSA record at {name}")),
         };
