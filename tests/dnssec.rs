@@ -65,7 +65,11 @@ fn lab_zones_validate_as_unsigned_from_the_lab_root_and_tlsa_there_is_ignored() 
     assert_eq!(tlsa[0]["data"]["verdict"], "no_tlsa", "{tlsa:?}");
     // The STARTTLS probe carries the certificate the MX presented, for DANE to compare.
     let tls = observations(&healthy, "tls")[0];
-    assert_eq!(tls["data"]["certificates"].as_array().unwrap().len(), 1, "{tls}");
+    assert_eq!(
+        tls["data"]["certificates"].as_array().unwrap().len(),
+        1,
+        "{tls}"
+    );
     assert!(playbooks(&healthy).contains(&"dnssec-unsigned".to_owned()));
 
     let (code, unsigned) = run(&running.args("dane-unsigned"));

@@ -21,6 +21,9 @@ use hickory_resolver::proto::rr::{Record, RecordType};
 use crate::dns::{DnsSetupError, LookupFailure, resolver_builder};
 use crate::observation::{Data, DnssecData, Observation, Outcome};
 
+/// How many more times a bogus answer is validated before the verdict stands.
+const BOGUS_RECHECKS: usize = 2;
+
 /// The verdicts, as written in [`DnssecData::verdict`].
 pub const SECURE: &str = "secure";
 pub const INSECURE: &str = "insecure";
@@ -128,9 +131,23 @@ impl DnssecValidator {
         })
     }
 
-    /// Looks `name` up and validates the answer. Bounded by a few resolver timeouts: validation
-    /// makes several queries one after the other.
+    /// Looks `name` up and validates the answer. A bogus verdict is looked at again before it
+    /// stands: hickory reports a DS or DNSKEY query along the chain that timed out or was lost the
+    /// same way as a bad signature, and a busy network must not make a zone look broken.
     pub async fn validate(&self, name: &str, record_type: RecordType) -> Validated {
+        let mut validated = self.validate_once(name, record_type).await;
+        for _ in 0..BOGUS_RECHECKS {
+            if !matches!(validated.verdict, Verdict::Bogus(_)) {
+                break;
+            }
+            validated = self.validate_once(name, record_type).await;
+        }
+        validated
+    }
+
+    /// One lookup and validation, bounded by a few resolver timeouts: validation makes several
+    /// queries one after the other.
+    async fn validate_once(&self, name: &str, record_type: RecordType) -> Validated {
         let fqdn = if name.ends_with('.') {
             name.to_owned()
         } else {
