@@ -120,6 +120,8 @@ pub enum Data {
     Dkim(DkimData),
     Dnssec(DnssecData),
     Dane(DaneData),
+    Ipv6Mx(Ipv6MxData),
+    Ipv6Smtp(Ipv6SmtpData),
     Config(ConfigData),
 }
 
@@ -151,7 +153,7 @@ pub struct MxData {
     pub count: usize,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct MxRecord {
     pub preference: u16,
     pub exchange: String,

@@ -18,7 +18,7 @@ use x509_cert::der::{Decode as _, Encode as _};
 
 use super::dnssec::{DnssecValidator, Validated, VantageError, Verdict};
 use crate::dns::LookupFailure;
-use crate::observation::{DaneData, Data, Observation, Outcome, TlsData};
+use mxdoctor_model::observation::{DaneData, Data, Observation, Outcome, TlsData};
 
 /// Why a presented certificate could not be compared with a TLSA record.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -19,7 +19,7 @@ use hickory_resolver::proto::op::ResponseCode;
 use hickory_resolver::proto::rr::{Record, RecordType};
 
 use crate::dns::{DnsSetupError, LookupFailure, resolver_builder};
-use crate::observation::{Data, DnssecData, Observation, Outcome};
+use mxdoctor_model::observation::{Data, DnssecData, Observation, Outcome};
 
 /// How many more times a bogus answer is validated before the verdict stands.
 const BOGUS_RECHECKS: usize = 2;

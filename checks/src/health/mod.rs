@@ -1,11 +1,12 @@
 //! The one-shot health checks of a domain that standards-following receivers apply today:
-//! SPF, DMARC, DKIM, forward-confirmed reverse DNS, DNSSEC and DANE (more to come in files of their own). Each check is its own file and returns observations.
+//! SPF, DMARC, DKIM, forward-confirmed reverse DNS, IPv6, DNSSEC and DANE (more to come in files of their own). Each check is its own file and returns observations.
 
 pub mod dane;
 mod direct_query;
 pub mod dkim;
 pub mod dmarc;
 pub mod dnssec;
+pub mod ipv6;
 pub mod rdns;
 pub mod spf;
 pub mod spf_record;
@@ -36,6 +37,8 @@ pub struct HealthSettings {
     pub dnssec_trust_anchor: Option<std::path::PathBuf>,
     /// AAAA records of the MX hosts and reachability over IPv6 (`--skip ipv6`).
     pub ipv6: bool,
+    /// Whether this host may probe over IPv6 (`--ipv6-vantage`; by default the routing table says).
+    pub ipv6_vantage: ipv6::Ipv6Vantage,
 }
 
 /// The TXT records at `name`, each record's character-strings joined (RFC 7208 §3.3).
