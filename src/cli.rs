@@ -241,6 +241,10 @@ pub struct CheckArgs {
     /// DKIM selector whose key record is checked (repeatable): SELECTOR._domainkey.DOMAIN.
     #[arg(long = "dkim-selector", value_name = "S")]
     pub dkim_selectors: Vec<String>,
+    /// DNSKEY records (zone-file lines, e.g. an ldns-keygen .key file) to validate DNSSEC from,
+    /// instead of the IANA root keys: for test zones signed with their own keys.
+    #[arg(long = "dnssec-trust-anchor", value_name = "FILE")]
+    pub dnssec_trust_anchor: Option<PathBuf>,
     /// Whether this host may probe the MX hosts over IPv6: `auto` asks the kernel for a route to
     /// each address (no packet sent; a private-only source such as fd00::/8 counts as none), `yes`
     /// probes anyway, `no` never (the IPv6 half is then inconclusive, not a failure).

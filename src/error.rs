@@ -45,6 +45,9 @@ pub enum AppError {
     TargetTask(#[source] tokio::task::JoinError),
     #[error("unknown playbook {0:?} (see `mxdoctor playbooks list`)")]
     UnknownPlaybook(String),
+    /// `--dnssec-trust-anchor` names a file that cannot be read or holds no usable DNSKEY.
+    #[error("--dnssec-trust-anchor: {0}")]
+    TrustAnchor(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl AppError {

@@ -7,6 +7,7 @@ mod bounces;
 mod check;
 mod common;
 mod diagnosis;
+mod dnssec;
 mod explain;
 mod fleet;
 mod formats;

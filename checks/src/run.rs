@@ -252,8 +252,12 @@ async fn probe_all(
     // Dropping this set (when the deadline passes) aborts every probe still running.
     let mut tasks: JoinSet<()> = JoinSet::new();
     // The domain's own records need no MX: they run from the start, beside the MX lookup.
+    let mut dnssec = None;
     if let Target::Domain(domain) = &config.target {
         spawn_health(&mut tasks, collected, config, &dns, domain);
+        if config.health.dnssec {
+            dnssec = start_dnssec(&mut tasks, collected, config, domain);
+        }
     }
     let dns_token = collected.start(first_lookup);
     let trust_token = collected.start(label("dns.resolver", dns.servers_label()));
@@ -304,6 +308,10 @@ async fn probe_all(
             probed_addresses(&so_far.observations, &hosts),
             mx_records(&so_far.observations),
         )
+    };
+    let tlsa_answers = match &dnssec {
+        Some(dnssec) => spawn_dnssec_hosts(&mut tasks, collected, dnssec, &hosts),
+        None => Arc::default(),
     };
     for probe in plan(config, hosts, &addresses, &mx_records) {
         let progress = Arc::clone(&progress);
@@ -427,6 +435,139 @@ async fn probe_all(
                 ),
             );
         }
+    }
+    judge_dane(collected, &tlsa_answers);
+}
+
+/// The TLSA answers of the MX hosts, filled in by the DNSSEC task and judged once the TLS probes
+/// have reported.
+type TlsaAnswers = Arc<Mutex<Vec<health::dane::TlsaLookup>>>;
+
+/// The validating resolver of a run and its one check of this vantage, shared by the domain's
+/// DNSSEC probe (started beside the MX lookup) and the MX hosts' probes (started after it).
+#[derive(Clone)]
+struct DnssecRun {
+    validator: Arc<health::dnssec::DnssecValidator>,
+    vantage: Arc<tokio::sync::OnceCell<Result<(), health::dnssec::VantageError>>>,
+}
+
+impl DnssecRun {
+    async fn vantage(&self) -> &Result<(), health::dnssec::VantageError> {
+        self.vantage.get_or_init(|| self.validator.vantage()).await
+    }
+}
+
+/// Sets up the validating resolver and spawns the domain's DNSSEC probe; `None` (with an error
+/// observation) when the resolver cannot be set up.
+fn start_dnssec(
+    tasks: &mut JoinSet<()>,
+    collected: &Collected,
+    config: &RunConfig,
+    domain: &str,
+) -> Option<DnssecRun> {
+    let validator = health::dnssec::DnssecValidator::new(
+        &config.dns_servers,
+        config.timeout,
+        config.health.dnssec_trust_anchor.as_deref(),
+    );
+    let run = match validator {
+        Ok(validator) => DnssecRun {
+            validator: Arc::new(validator),
+            vantage: Arc::default(),
+        },
+        Err(error) => {
+            collected.add(
+                None,
+                Observation::new(
+                    "dnssec.zone",
+                    domain,
+                    Outcome::Error,
+                    Duration::ZERO,
+                    format!("DNSSEC cannot be checked: {error}"),
+                    Data::None,
+                ),
+            );
+            return None;
+        }
+    };
+    let (shared, domain) = (run.clone(), domain.to_owned());
+    spawn_one(
+        tasks,
+        collected,
+        label("dnssec.zone", &domain),
+        async move {
+            let vantage = shared.vantage().await;
+            health::dnssec::probe(&shared.validator, vantage, &domain, "domain").await
+        },
+    );
+    Some(run)
+}
+
+/// Spawns the DNSSEC check of every MX host and their TLSA lookups; the answers are judged once
+/// the TLS probes have reported ([`judge_dane`]).
+fn spawn_dnssec_hosts(
+    tasks: &mut JoinSet<()>,
+    collected: &Collected,
+    dnssec: &DnssecRun,
+    hosts: &[HostTarget],
+) -> TlsaAnswers {
+    let answers = TlsaAnswers::default();
+    let mut names: Vec<String> = hosts
+        .iter()
+        .filter(|host| host.role == "mx")
+        .map(|host| host.host.trim_end_matches('.').to_owned())
+        .collect();
+    names.sort();
+    names.dedup();
+    if names.is_empty() {
+        return answers;
+    }
+    let planned = names
+        .iter()
+        .flat_map(|name| label("dnssec.zone", name.clone()))
+        .collect();
+    let (shared, sink) = (dnssec.clone(), Arc::clone(&answers));
+    spawn_many(tasks, collected, planned, async move {
+        let vantage = shared.vantage().await;
+        let validator = &shared.validator;
+        let zones = names
+            .iter()
+            .map(|name| health::dnssec::probe(validator, vantage, name, "mx"));
+        let tlsa = names
+            .iter()
+            .map(|name| health::dane::lookup(validator, vantage, name));
+        let (observations, lookups) = tokio::join!(
+            futures_util::future::join_all(zones),
+            futures_util::future::join_all(tlsa)
+        );
+        sink.lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend(lookups);
+        observations
+    });
+    answers
+}
+
+/// One `dane.tlsa` observation per MX host whose TLSA lookup finished, against its `tls` probe.
+fn judge_dane(collected: &Collected, answers: &TlsaAnswers) {
+    let lookups = std::mem::take(&mut *answers.lock().unwrap_or_else(PoisonError::into_inner));
+    for lookup in lookups {
+        let tls = {
+            let so_far = collected.lock();
+            so_far.observations.iter().find_map(|observation| {
+                match &observation.data {
+                    // A probe skipped because the session failed never reached STARTTLS.
+                    Data::Tls(tls)
+                        if observation.outcome != Outcome::Skipped
+                            && tls.host.trim_end_matches('.') == lookup.host =>
+                    {
+                        Some(tls.clone())
+                    }
+                    _ => None,
+                }
+            })
+        };
+        collected.add(None, health::dane::judge(&lookup, tls.as_ref()));
     }
 }
 

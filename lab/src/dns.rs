@@ -11,12 +11,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, ResponseCode};
-use hickory_proto::rr::rdata::{A, AAAA, CNAME, MX, NS, PTR, SOA, TXT};
+use hickory_proto::rr::rdata::{A, AAAA, CNAME, MX, NS, PTR, SOA, TLSA, TXT};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::task::{JoinHandle, JoinSet};
 
+use crate::dnssec::RootSigner;
 use mxdoctor_checks::dns::reverse_name;
 
 /// EDNS payload size we advertise and honour (the DNS flag day 2020 value).
@@ -44,6 +45,8 @@ enum LabData {
     Cname(String),
     Txt(String),
     Ptr(String),
+    /// usage, selector, matching type, certificate association data
+    Tlsa(u8, u8, u8, Vec<u8>),
 }
 
 /// A resolver that lies, the way sandboxes, captive portals and ISPs do.
@@ -66,6 +69,7 @@ pub struct LabDnsConfig {
     slow: Vec<(String, Duration)>,
     servfail: Vec<String>,
     lie: Option<Lie>,
+    signed_root: bool,
 }
 
 impl LabDnsConfig {
@@ -115,6 +119,22 @@ impl LabDnsConfig {
         self
     }
 
+    /// A TLSA record (RFC 6698), e.g. at `_25._tcp.MXHOST`.
+    pub fn add_tlsa(
+        &mut self,
+        name: &str,
+        usage: u8,
+        selector: u8,
+        matching: u8,
+        data: Vec<u8>,
+    ) -> &mut Self {
+        self.records.push((
+            name.to_owned(),
+            LabData::Tlsa(usage, selector, matching, data),
+        ));
+        self
+    }
+
     pub fn add_ptr(&mut self, ip: IpAddr, name: &str) -> &mut Self {
         self.records
             .push((reverse_name(ip), LabData::Ptr(name.to_owned())));
@@ -158,6 +178,14 @@ impl LabDnsConfig {
         self
     }
 
+    /// Signs the root zone with a key made at start ([`LabDns::trust_anchor`]) and answers every DS
+    /// question with a signed proof that the child is unsigned: every lab zone validates as
+    /// insecure from that anchor (`crate::dnssec`).
+    pub fn sign_root(&mut self) -> &mut Self {
+        self.signed_root = true;
+        self
+    }
+
     /// Answers NXDOMAIN for every name, even the root zone: a resolver that sees no public DNS.
     pub fn nxdomain_for_everything(&mut self) -> &mut Self {
         self.lie = Some(Lie::NxDomainForEverything);
@@ -191,6 +219,12 @@ impl LabDnsConfig {
                 LabData::Cname(target) => RData::CNAME(CNAME(parse_name(target)?)),
                 LabData::Txt(text) => RData::TXT(TXT::new(split_txt(text))),
                 LabData::Ptr(target) => RData::PTR(PTR(parse_name(target)?)),
+                LabData::Tlsa(usage, selector, matching, data) => RData::TLSA(TLSA::new(
+                    (*usage).into(),
+                    (*selector).into(),
+                    (*matching).into(),
+                    data.clone(),
+                )),
             };
             let implied_zone = if owner.num_labels() > 2 {
                 owner.base_name()
@@ -227,6 +261,11 @@ impl LabDnsConfig {
                 .map(|suffix| parse_name(suffix))
                 .collect::<io::Result<_>>()?,
             lie: self.lie,
+            root_signer: if self.signed_root {
+                Some(RootSigner::generate()?)
+            } else {
+                None
+            },
         })
     }
 }
@@ -277,6 +316,7 @@ struct Authority {
     slow: Vec<(Name, Duration)>,
     servfail: Vec<Name>,
     lie: Option<Lie>,
+    root_signer: Option<RootSigner>,
 }
 
 impl Authority {
@@ -339,6 +379,16 @@ impl Authority {
         if self.servfail.iter().any(|suffix| suffix.zone_of(&qname)) {
             response.metadata.response_code = ResponseCode::ServFail;
             return (response, delay);
+        }
+        if let Some(signer) = &self.root_signer {
+            if qtype == RecordType::DS && !qname.is_root() {
+                response.authorities = signer.no_ds_proof(&qname, soa_for(&Name::root()));
+                return (response, delay);
+            }
+            if qtype == RecordType::DNSKEY && qname.is_root() {
+                response.answers = signer.dnskey_answer();
+                return (response, delay);
+            }
         }
         let Some(zone) = self.deepest_zone(&qname) else {
             response.metadata.response_code = ResponseCode::Refused;
@@ -441,6 +491,7 @@ fn encode_for_udp(response: &Message, request: &Message) -> Option<Vec<u8>> {
 pub struct LabDns {
     addr: SocketAddr,
     tasks: Vec<JoinHandle<()>>,
+    trust_anchor: Option<String>,
 }
 
 impl LabDns {
@@ -448,17 +499,28 @@ impl LabDns {
     pub async fn start(config: LabDnsConfig, bind: SocketAddr) -> io::Result<Self> {
         require_loopback(bind)?;
         let authority = Arc::new(config.compile()?);
+        let trust_anchor = authority.root_signer.as_ref().map(RootSigner::anchor_text);
         let (udp, tcp) = bind_udp_and_tcp(bind).await?;
         let addr = udp.local_addr()?;
         let tasks = vec![
             tokio::spawn(serve_udp(udp, Arc::clone(&authority))),
             tokio::spawn(serve_tcp(tcp, authority)),
         ];
-        Ok(Self { addr, tasks })
+        Ok(Self {
+            addr,
+            tasks,
+            trust_anchor,
+        })
     }
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// With [`LabDnsConfig::sign_root`]: the root's DNSKEY record (zone-file line), to be passed
+    /// as `--dnssec-trust-anchor`.
+    pub fn trust_anchor(&self) -> Option<&str> {
+        self.trust_anchor.as_deref()
     }
 }
 
@@ -658,6 +720,37 @@ mod tests {
         assert_eq!(authority.answer(&request).1, Some(Duration::from_secs(1)));
         let broken = ask(&authority, "x.broken.test", RecordType::A);
         assert_eq!(broken.metadata.response_code, ResponseCode::ServFail);
+    }
+
+    #[test]
+    fn a_signed_root_proves_every_child_unsigned() {
+        let mut config = LabDnsConfig::new();
+        config
+            .add_mx("example.test", 10, "mx1.example.test")
+            .sign_root();
+        let authority = config.compile().unwrap();
+        let keys = ask(&authority, ".", RecordType::DNSKEY);
+        let types: Vec<RecordType> = keys.answers.iter().map(Record::record_type).collect();
+        assert_eq!(types, [RecordType::DNSKEY, RecordType::RRSIG]);
+        let no_ds = ask(&authority, "example.test", RecordType::DS);
+        assert_eq!(no_ds.metadata.response_code, ResponseCode::NoError);
+        assert!(no_ds.answers.is_empty());
+        let types: Vec<RecordType> = no_ds.authorities.iter().map(Record::record_type).collect();
+        assert_eq!(
+            types,
+            [
+                RecordType::NSEC,
+                RecordType::RRSIG,
+                RecordType::SOA,
+                RecordType::RRSIG
+            ]
+        );
+        for response in [&keys, &no_ds] {
+            let bytes = response.to_vec().expect("the signed answer encodes");
+            assert!(Message::from_vec(&bytes).is_ok());
+        }
+        let anchor = authority.root_signer.as_ref().unwrap().anchor_text();
+        assert!(anchor.contains(". IN DNSKEY 257 3 15 "), "{anchor}");
     }
 
     #[test]

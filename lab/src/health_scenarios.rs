@@ -30,6 +30,8 @@ pub(super) struct Published {
     pub outbound_ip_is_mx: bool,
     /// Publish no PTR record for the MX addresses.
     pub no_ptr: bool,
+    /// Publish a `3 1 1` TLSA record for the lab certificate at `_25._tcp.MXHOST`.
+    pub tlsa: bool,
 }
 
 impl Published {
@@ -166,6 +168,18 @@ pub(crate) fn specs() -> Vec<(HealthSpec, Published)> {
             },
             Published {
                 no_ptr: true,
+                ..Published::healthy()
+            },
+        ),
+        (
+            HealthSpec {
+                name: "dane-unsigned",
+                about: "a DANE TLSA record for the MX in a zone that is not signed: senders ignore it",
+                expected_top: Some("dane-tlsa-insecure"),
+                flags: vec![],
+            },
+            Published {
+                tlsa: true,
                 ..Published::healthy()
             },
         ),

@@ -3,6 +3,7 @@
 //! Everything here binds only to 127.0.0.0/8 (and ::1, for the IPv6 scenarios).
 
 pub mod dns;
+mod dnssec;
 mod health_scenarios;
 pub mod hostile;
 pub mod http;

@@ -223,6 +223,8 @@ pub struct Lab {
     pub smtp: Vec<(String, LabSmtp)>,
     pub smtp_port: u16,
     pub scenarios: Vec<Scenario>,
+    /// The lab root's DNSKEY record, for `--dnssec-trust-anchor`; removed with the lab.
+    dnssec_anchor: Option<AnchorFile>,
     /// Whether the IPv6 scenarios run here (they need ::1).
     pub ipv6: ipv6_scenarios::Availability,
     /// The shared port held on ::1 (bound, not listening) for the IPv6 one-family scenario.
@@ -230,6 +232,27 @@ pub struct Lab {
     /// The MTA-STS policy host of every scenario that has one, and its CA written to a file.
     pub policy: PolicyHttps,
     policy_ca: tempfile::NamedTempFile,
+}
+
+/// A trust anchor file in the temporary directory, deleted when dropped.
+struct AnchorFile(std::path::PathBuf);
+
+impl AnchorFile {
+    fn write(text: &str) -> io::Result<Self> {
+        let path = std::env::temp_dir().join(format!(
+            "mxdoctor-lab-anchor-{}-{}.key",
+            std::process::id(),
+            free_port()?
+        ));
+        std::fs::write(&path, text)?;
+        Ok(Self(path))
+    }
+}
+
+impl Drop for AnchorFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }
 
 impl Lab {
@@ -251,7 +274,8 @@ impl Lab {
         let mut dns_config = LabDnsConfig::new();
         dns_config
             .zone(LAB_ZONE)
-            .slow_zone(SLOW_ZONE, SLOW_ZONE_DELAY);
+            .slow_zone(SLOW_ZONE, SLOW_ZONE_DELAY)
+            .sign_root();
         let mut smtp = Vec::new();
         let mut scenarios = Vec::new();
         let mut next_host: u8 = 10;
@@ -323,6 +347,12 @@ impl Lab {
                 if !published.no_ptr {
                     dns_config.add_ptr(IpAddr::V4(address), &exchange);
                 }
+                if published.tlsa {
+                    let presented = host.cert.unwrap_or(LabCert::Valid).certificate_der()?;
+                    let digest = mxdoctor_checks::health::dane::dane_ee_spki_sha256(&presented)
+                        .map_err(io::Error::other)?;
+                    dns_config.add_tlsa(&format!("_25._tcp.{exchange}"), 3, 1, 1, digest);
+                }
                 if spec.name == "dnsbl-listed" {
                     dns_config.listed_with_reason(
                         LISTING_ZONE,
@@ -370,12 +400,17 @@ impl Lab {
             .tempfile()?;
         policy_ca.write_all(policy.ca_pem())?;
         policy_ca.flush()?;
+        let dnssec_anchor = match dns.trust_anchor() {
+            Some(text) => Some(AnchorFile::write(text)?),
+            None => None,
+        };
         Ok(Self {
             dns,
             http,
             smtp,
             smtp_port: port,
             scenarios,
+            dnssec_anchor,
             ipv6: ipv6_available,
             _ipv6_hold: ipv6_hold,
             policy,
@@ -396,6 +431,12 @@ impl Lab {
             ca_file.display().to_string(),
         ];
         args.extend(self.policy_flags());
+        if let Some(anchor) = &self.dnssec_anchor {
+            args.extend([
+                "--dnssec-trust-anchor".to_string(),
+                anchor.0.display().to_string(),
+            ]);
+        }
         args.extend(scenario.flags.iter().cloned());
         args
     }

@@ -68,6 +68,14 @@ impl LabCert {
         }
     }
 
+    /// The certificate this server presents, DER (what a TLSA record describes).
+    pub fn certificate_der(self) -> io::Result<Vec<u8>> {
+        let (cert, _) = self.pem();
+        native_tls::Certificate::from_pem(cert)
+            .and_then(|certificate| certificate.to_der())
+            .map_err(io::Error::other)
+    }
+
     fn acceptor(self) -> io::Result<tokio_native_tls::TlsAcceptor> {
         let (cert, key) = self.pem();
         let identity = native_tls::Identity::from_pkcs8(cert, key).map_err(io::Error::other)?;

@@ -184,6 +184,35 @@ pub const CHECKS: &[CheckSpec] = &[
         reply_fields: &[],
     },
     CheckSpec {
+        name: "dnssec.zone",
+        about: "DNSSEC of the domain's MX set or an MX host's addresses, validated from a trust anchor",
+        fields: &[
+            "name",
+            "role",
+            "record_type",
+            "verdict",
+            "trust_anchor",
+            "reason",
+        ],
+        reply_fields: &[],
+    },
+    CheckSpec {
+        name: "dane.tlsa",
+        about: "the DANE TLSA records of one MX host against the certificate it presents over STARTTLS",
+        fields: &[
+            "host",
+            "tlsa_name",
+            "records",
+            "dnssec",
+            "verdict",
+            "matched",
+            "certificates",
+            "pkix_usages",
+            "unusable",
+        ],
+        reply_fields: &[],
+    },
+    CheckSpec {
         name: "mx.host",
         about: "one MX host judged against --gateway",
         fields: &[

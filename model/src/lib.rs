@@ -5,6 +5,7 @@
 //! these types from the network.
 
 pub mod catalog;
+pub mod dnssec_data;
 pub mod health_data;
 pub mod observation;
 pub mod reply;

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::dnssec_data::{DaneData, DnssecData};
 pub use crate::health_data::*;
 use crate::reply::Reply;
 
@@ -117,6 +118,8 @@ pub enum Data {
     Dmarc(DmarcData),
     Fcrdns(FcrdnsData),
     Dkim(DkimData),
+    Dnssec(DnssecData),
+    Dane(DaneData),
     Ipv6Mx(Ipv6MxData),
     Ipv6Smtp(Ipv6SmtpData),
     MtaSts(MtaStsData),
@@ -225,6 +228,9 @@ pub struct TlsData {
     pub name_mismatch: bool,
     pub self_signed: bool,
     pub reply: Option<Reply>,
+    /// The certificates presented in the handshake, base64 DER, leaf first (what DANE compares).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub certificates: Vec<String>,
 }
 
 /// A RCPT-level probe: relay, recipient verification, a valid recipient (`relay`, `recipient.invalid`, `recipient.valid`, `recipient.backend`).

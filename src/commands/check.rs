@@ -185,6 +185,10 @@ pub fn run_config(args: &CheckArgs) -> Result<RunConfig, AppError> {
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
+    if let Some(path) = &args.dnssec_trust_anchor {
+        mxdoctor_checks::health::dnssec::read_trust_anchor(path)
+            .map_err(|error| AppError::TrustAnchor(Box::new(error)))?;
+    }
     let backend = args.backend.as_deref().map(Target::parse).map(|t| match t {
         Target::Domain(name) => Target::Host {
             host: name,
@@ -238,6 +242,7 @@ pub fn run_config(args: &CheckArgs) -> Result<RunConfig, AppError> {
                 Ipv6VantageArg::No => Ipv6Vantage::Without,
             },
             dkim_selectors: args.dkim_selectors.clone(),
+            dnssec_trust_anchor: args.dnssec_trust_anchor.clone(),
             outbound_ips: args.outbound_ips.clone(),
         },
     })

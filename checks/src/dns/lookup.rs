@@ -5,7 +5,6 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use hickory_resolver::TokioResolver;
 use hickory_resolver::config::{
     ConnectionConfig, NameServerConfig, ResolveHosts, ResolverConfig, ResolverOpts,
     ServerOrderingStrategy,
@@ -14,6 +13,7 @@ use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::net::{DnsError, NetError};
 use hickory_resolver::proto::op::ResponseCode;
 use hickory_resolver::proto::rr::{Record, RecordType};
+use hickory_resolver::{ResolverBuilder, TokioResolver};
 
 use mxdoctor_model::observation::Outcome;
 
@@ -92,38 +92,49 @@ impl HickoryLookup {
     /// `servers` empty → the system resolver configuration (real users); tests always pass servers.
     /// `timeout` bounds each query.
     pub fn new(servers: &[SocketAddr], timeout: Duration) -> Result<Self, DnsSetupError> {
-        let mut builder = if servers.is_empty() {
-            TokioResolver::builder_tokio().map_err(DnsSetupError::SystemConfig)?
-        } else {
-            let name_servers = servers
-                .iter()
-                .map(|server| {
-                    let mut udp = ConnectionConfig::udp();
-                    udp.port = server.port();
-                    let mut tcp = ConnectionConfig::tcp();
-                    tcp.port = server.port();
-                    NameServerConfig::new(server.ip(), true, vec![udp, tcp])
-                })
-                .collect();
-            TokioResolver::builder_with_config(
-                ResolverConfig::from_name_servers(name_servers),
-                TokioRuntimeProvider::default(),
-            )
-        };
-        let options: &mut ResolverOpts = builder.options_mut();
-        options.timeout = timeout;
-        options.attempts = 1;
-        options.num_concurrent_reqs = 1;
-        // DNSBL checks fire many lookups at once at one server.
-        options.max_active_requests = 512;
-        options.server_ordering_strategy = ServerOrderingStrategy::UserProvidedOrder;
-        options.preserve_intermediates = true;
-        if !servers.is_empty() {
-            options.use_hosts_file = ResolveHosts::Never;
-        }
-        let resolver = builder.build().map_err(DnsSetupError::Build)?;
+        let resolver = resolver_builder(servers, timeout)?
+            .build()
+            .map_err(DnsSetupError::Build)?;
         Ok(Self { resolver })
     }
+}
+
+/// The resolver every lookup of a run uses, before it is built: `servers`, or the system
+/// configuration when empty; one attempt of `timeout` per query. The DNSSEC check adds validation.
+pub(crate) fn resolver_builder(
+    servers: &[SocketAddr],
+    timeout: Duration,
+) -> Result<ResolverBuilder<TokioRuntimeProvider>, DnsSetupError> {
+    let mut builder = if servers.is_empty() {
+        TokioResolver::builder_tokio().map_err(DnsSetupError::SystemConfig)?
+    } else {
+        let name_servers = servers
+            .iter()
+            .map(|server| {
+                let mut udp = ConnectionConfig::udp();
+                udp.port = server.port();
+                let mut tcp = ConnectionConfig::tcp();
+                tcp.port = server.port();
+                NameServerConfig::new(server.ip(), true, vec![udp, tcp])
+            })
+            .collect();
+        TokioResolver::builder_with_config(
+            ResolverConfig::from_name_servers(name_servers),
+            TokioRuntimeProvider::default(),
+        )
+    };
+    let options: &mut ResolverOpts = builder.options_mut();
+    options.timeout = timeout;
+    options.attempts = 1;
+    options.num_concurrent_reqs = 1;
+    // DNSBL checks fire many lookups at once at one server.
+    options.max_active_requests = 512;
+    options.server_ordering_strategy = ServerOrderingStrategy::UserProvidedOrder;
+    options.preserve_intermediates = true;
+    if !servers.is_empty() {
+        options.use_hosts_file = ResolveHosts::Never;
+    }
+    Ok(builder)
 }
 
 impl DnsLookup for HickoryLookup {

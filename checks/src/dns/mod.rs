@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use hickory_resolver::proto::rr::RecordType;
 
+pub(crate) use lookup::resolver_builder;
 pub use lookup::{DnsLookup, DnsSetupError, HickoryLookup, Lookup, LookupFailure};
 pub use reverse::{reverse_name, reversed_labels};
 

@@ -1,9 +1,11 @@
 //! The one-shot health checks of a domain that standards-following receivers apply today:
-//! SPF, DMARC, DKIM, forward-confirmed reverse DNS, IPv6, MTA-STS and TLS-RPT (more to come in files of their own). Each check is its own file and returns observations.
+//! SPF, DMARC, DKIM, forward-confirmed reverse DNS, IPv6, MTA-STS, TLS-RPT, DNSSEC and DANE. Each check is its own file and returns observations.
 
+pub mod dane;
 mod direct_query;
 pub mod dkim;
 pub mod dmarc;
+pub mod dnssec;
 pub mod ipv6;
 pub mod mta_sts;
 mod mta_sts_client;
@@ -37,6 +39,8 @@ pub struct HealthSettings {
     pub mta_sts_port: Option<u16>,
     /// DNSSEC of the domain and the MX zones, and DANE TLSA records (`--skip dnssec`).
     pub dnssec: bool,
+    /// DNSKEY records to validate from instead of the IANA root keys (`--dnssec-trust-anchor`).
+    pub dnssec_trust_anchor: Option<std::path::PathBuf>,
     /// AAAA records of the MX hosts and reachability over IPv6 (`--skip ipv6`).
     pub ipv6: bool,
     /// Whether this host may probe over IPv6 (`--ipv6-vantage`; by default the routing table says).

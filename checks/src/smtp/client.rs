@@ -136,6 +136,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Session<S> {
         matches!(self.stream, Some(Stream::Tls(_)))
     }
 
+    /// The DER certificate the server presented in the TLS handshake (the TLS library gives the
+    /// leaf only), or `None` before STARTTLS or when it cannot be read.
+    pub fn peer_certificate_der(&self) -> Option<Vec<u8>> {
+        let Some(Stream::Tls(tls)) = &self.stream else {
+            return None;
+        };
+        let certificate = tls.get_ref().peer_certificate().ok()??;
+        certificate.to_der().ok()
+    }
+
     /// Reads one complete reply (all continuation lines) within the timeout.
     pub async fn read_reply(&mut self, step: &str) -> Result<Reply, SmtpError> {
         let timeout = self.timeout;

@@ -2,6 +2,9 @@
 
 use std::time::Instant;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+
 use crate::smtp::client::SmtpError;
 use crate::smtp::session::{Greeting, open};
 use crate::smtp::{HostTarget, SmtpSettings};
@@ -170,6 +173,9 @@ async fn attempt(
     let server_name = target.host.trim_end_matches('.');
     match session.start_tls(&connector, server_name).await {
         Ok(()) => {
+            if let Some(der) = session.peer_certificate_der() {
+                data.certificates = vec![BASE64.encode(der)];
+            }
             let _ = session.command(&format!("EHLO {}", settings.helo)).await;
             session.quit().await;
             Handshake::Done
