@@ -47,12 +47,12 @@ mta_sts_cases() {
     assert_eq "mta-sts good: policy valid, enforce, MX covered" "valid enforce 0" \
         "$(report sts-good '.observations[] | select(.check == "tls.mta_sts") | "\(.data.verdict) \(.data.mode) \(.data.uncovered_mx | length)"')"
     assert_eq "mta-sts good: TLS-RPT valid" valid "$(report sts-good '.observations[] | select(.check == "tls.rpt") | .data.verdict')"
-    row "(8) MTA-STS enforced, MX covered (nginx)" "mx: *.lab.test" sts-good
+    row "(10) MTA-STS enforced, MX covered (nginx)" "mx: *.lab.test" sts-good
 
     check_run sts-stale stale.sts.test --skip smtp --tls-ca "$dir/ca.pem"
     expect_top sts-stale mta-sts-mx-not-covered 2
     expect_evidence sts-stale mta-sts-mx-not-covered "gateway-mx1.lab.test"
-    row "(9) MTA-STS enforced, MX not covered (nginx)" "mx: mail.stale.sts.test" sts-stale
+    row "(11) MTA-STS enforced, MX not covered (nginx)" "mx: mail.stale.sts.test" sts-stale
 
     # Without the suite's CA the same policy host does not verify: the certificate finding, not a pass.
     check_run sts-untrusted good.sts.test --skip smtp
