@@ -225,6 +225,10 @@ pub struct CheckArgs {
     /// Extra CA certificate (PEM) trusted when verifying STARTTLS certificates (a private CA).
     #[arg(long = "tls-ca", value_name = "FILE")]
     pub tls_ca: Vec<PathBuf>,
+    /// Port of the MTA-STS policy hosts instead of 443, which RFC 8461 fixes: only for test labs
+    /// that cannot bind port 443 (hidden from --help).
+    #[arg(long, value_name = "PORT", hide = true)]
+    pub mta_sts_port: Option<u16>,
     /// Send GTUBE and EICAR test messages to --rcpt-valid (the only probe that sends DATA).
     #[arg(long)]
     pub send_test_message: bool,

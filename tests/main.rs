@@ -14,6 +14,7 @@ mod health;
 mod health_everywhere;
 mod hostile;
 mod ipv6;
+mod mta_sts;
 mod playbooks;
 mod queue;
 mod replay;

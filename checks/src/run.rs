@@ -464,6 +464,24 @@ fn spawn_health(
             });
         }
     }
+    if config.health.tls_policy {
+        let fetch = health::mta_sts::PolicyFetch {
+            extra_roots_pem: config.tls_roots_pem.clone(),
+            timeout: config.timeout,
+            port: config
+                .health
+                .mta_sts_port
+                .unwrap_or(health::mta_sts::POLICY_PORT),
+        };
+        let (sts_dns, sts_domain) = (Arc::clone(dns), domain.to_owned());
+        spawn_one(tasks, collected, label("tls.mta_sts", domain), async move {
+            health::mta_sts::probe(&sts_dns, &sts_domain, &fetch).await
+        });
+        let (rpt_dns, rpt_domain) = (Arc::clone(dns), domain.to_owned());
+        spawn_one(tasks, collected, label("tls.rpt", domain), async move {
+            health::tls_rpt::probe(&rpt_dns, &rpt_domain).await
+        });
+    }
 }
 
 /// Spawns a probe that makes several observations, registered as `planned` until it reports.

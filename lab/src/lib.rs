@@ -7,5 +7,7 @@ mod health_scenarios;
 pub mod hostile;
 pub mod http;
 pub mod ipv6_scenarios;
+mod mta_sts_scenarios;
+pub mod policy_https;
 pub mod scenarios;
 pub mod smtp;

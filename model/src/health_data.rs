@@ -140,3 +140,53 @@ pub struct Ipv6SmtpData {
     /// both | ipv4_only | ipv6_only | neither | no_aaaa | no_vantage
     pub verdict: String,
 }
+
+/// The domain's MTA-STS policy (RFC 8461) as a sending MTA would discover and apply it (`tls.mta_sts`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct MtaStsData {
+    pub domain: String,
+    /// The `v=STSv1` record at `_mta-sts.DOMAIN`, when exactly one was found.
+    pub txt_record: Option<String>,
+    pub txt_records_found: usize,
+    /// The record's `id=`: senders refetch the policy when it changes.
+    pub id: Option<String>,
+    /// valid | missing | no_such_domain | multiple_txt | txt_syntax_error | policy_unavailable |
+    /// certificate_invalid | policy_syntax_error | policy_without_txt | unreachable | lookup_error
+    pub verdict: String,
+    /// `https://mta-sts.DOMAIN/.well-known/mta-sts.txt`
+    pub policy_url: String,
+    /// What fetching the policy gave: the HTTP status, the media type, the error.
+    pub http_status: Option<u16>,
+    pub content_type: Option<String>,
+    pub fetch_error: Option<String>,
+    /// The policy as published (capped), when one was fetched.
+    pub policy: Option<String>,
+    /// enforce | testing | none
+    pub mode: Option<String>,
+    /// Seconds senders may cache the policy (at most 31557600).
+    pub max_age: Option<u64>,
+    pub mx_patterns: Vec<String>,
+    /// The domain's MX hosts, and those no `mx` pattern matches.
+    pub mx_hosts: Vec<String>,
+    pub uncovered_mx: Vec<String>,
+    pub problems: Vec<String>,
+}
+
+/// The domain's SMTP TLS reporting record (RFC 8460) (`tls.rpt`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct TlsRptData {
+    pub domain: String,
+    /// `_smtp._tls.DOMAIN`
+    pub name: String,
+    pub record: Option<String>,
+    pub records_found: usize,
+    /// valid | missing | no_such_domain | multiple | syntax_error | lookup_error
+    pub verdict: String,
+    /// Report destinations (`mailto:` or `https:` URIs).
+    pub rua: Vec<String>,
+    /// The domain publishes an MTA-STS record or a TLSA record for an MX: TLS failures matter,
+    /// so receiving their reports matters too.
+    pub mta_sts_published: bool,
+    pub dane_published: bool,
+    pub problems: Vec<String>,
+}

@@ -119,6 +119,8 @@ pub enum Data {
     Dkim(DkimData),
     Ipv6Mx(Ipv6MxData),
     Ipv6Smtp(Ipv6SmtpData),
+    MtaSts(MtaStsData),
+    TlsRpt(TlsRptData),
     Config(ConfigData),
 }
 

@@ -229,6 +229,7 @@ pub fn run_config(args: &CheckArgs) -> Result<RunConfig, AppError> {
             auth: !args.skip.contains(&ProbeGroup::Auth),
             rdns: !args.skip.contains(&ProbeGroup::Rdns),
             tls_policy: !args.skip.contains(&ProbeGroup::TlsPolicy),
+            mta_sts_port: args.mta_sts_port,
             dnssec: !args.skip.contains(&ProbeGroup::Dnssec),
             ipv6: !args.skip.contains(&ProbeGroup::Ipv6),
             ipv6_vantage: match args.ipv6_vantage {

@@ -17,9 +17,7 @@ use std::time::{Duration, Instant};
 
 pub use client::{DataPermit, Session, SmtpError};
 pub use greet::{Greeted, banner_and_ehlo};
-// The reply parser lives in `mxdoctor-model`; re-exported under its old path.
 pub use greylist::text_says_greylist;
-pub use mxdoctor_model::reply;
 pub use test_message::Sample;
 pub use tls::TlsTrust;
 
