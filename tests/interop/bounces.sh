@@ -16,6 +16,9 @@ BOUNCE_POSTFIX_IP=127.0.0.61 # rejecting postfix next hop (unknown users, 20 kB 
 BOUNCE_EXIM_IP=127.0.0.62    # Exim: a next hop that rejects, and a sender whose DSNs we read
 BOUNCE_OSMTPD_IP=127.0.0.63  # OpenSMTPD: swaks submits here, its DSNs go to the capture listener
 BOUNCE_CAPTURE_IP=127.0.0.64 # postfix listener that files OpenSMTPD's DSNs in a maildir
+BOUNCE_RELAY_IP=127.0.0.65   # postfix next hop that relays for nobody (relay access denied)
+BOUNCE_TLS_IP=127.0.0.66     # postfix next hop that requires STARTTLS (smtpd_tls_security_level=encrypt)
+BOUNCE_ACCESS_IP=127.0.0.67  # postfix next hop with an access map: custom 5.7.1 text, 4.x deferral
 BOUNCE_DEAD_IP=127.0.0.69    # nothing listens: the next hop that makes mail expire
 BOUNCE_WAIT=45               # seconds to wait for the slowest DSN (postfix expires after 12 s)
 DEB_CACHE=/var/cache/mxdoctor-interop
@@ -95,6 +98,12 @@ start_bounce_postfix() {
     sed -e "s#@RUN@#$RUN#g" -e "s#@UID@#$(id -u mail)#g" -e "s#@GID@#$(id -g mail)#g" "$INTEROP_DIR/bounces/main.cf" >"$conf/main.cf"
     sed -e "s#@RUN@#$RUN#g" "$INTEROP_DIR/bounces/master.cf" >"$conf/master.cf"
     cp "$INTEROP_DIR/bounces/header_checks" "$conf/header_checks"
+    cp "$INTEROP_DIR/bounces/restricted_access" "$conf/restricted_access"
+    # The STARTTLS-requiring listener needs a key and certificate (self-signed, for two days).
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=tls-mx.lab.test \
+        -keyout "$conf/tls.key" -out "$conf/tls.crt" 2>/dev/null
+    cat "$conf/tls.key" "$conf/tls.crt" >"$conf/tls.pem"
+    chmod 600 "$conf/tls.key" "$conf/tls.pem"
     # The chrooted smtp client resolves with the lab's nsd only.
     echo "nameserver ${NSD_ADDR%:*}" >"$RUN/bq/etc/resolv.conf"
     cp /etc/services /etc/host.conf "$RUN/bq/etc/" 2>/dev/null || true
@@ -137,9 +146,9 @@ start_bounce_opensmtpd() {
 
 start_bounce_lab() {
     local ip
-    require_loopback "$BOUNCE_POSTFIX_IP" "$BOUNCE_EXIM_IP" "$BOUNCE_OSMTPD_IP" "$BOUNCE_CAPTURE_IP" "$BOUNCE_DEAD_IP"
+    require_loopback "$BOUNCE_POSTFIX_IP" "$BOUNCE_EXIM_IP" "$BOUNCE_OSMTPD_IP" "$BOUNCE_CAPTURE_IP" "$BOUNCE_RELAY_IP" "$BOUNCE_TLS_IP" "$BOUNCE_ACCESS_IP" "$BOUNCE_DEAD_IP"
     require_loopback_in_files "$INTEROP_DIR"/bounces/*
-    for ip in "$BOUNCE_POSTFIX_IP" "$BOUNCE_EXIM_IP" "$BOUNCE_OSMTPD_IP" "$BOUNCE_CAPTURE_IP" "$BOUNCE_DEAD_IP"; do
+    for ip in "$BOUNCE_POSTFIX_IP" "$BOUNCE_EXIM_IP" "$BOUNCE_OSMTPD_IP" "$BOUNCE_CAPTURE_IP" "$BOUNCE_RELAY_IP" "$BOUNCE_TLS_IP" "$BOUNCE_ACCESS_IP" "$BOUNCE_DEAD_IP"; do
         tcp_port_free "$ip" 25 || { echo "interop: bounce-lab address $ip:25 is in use" >&2; return 1; }
     done
     prepare_exim
@@ -251,6 +260,10 @@ bounce_cases() {
     send_via_postfix alice-data@exim.lab.test "Exim rejects at DATA [reject-at-data]" 0
     send_via_postfix p-someone@nosuch.lab.test "recipient domain does not exist" 0
     send_via_postfix p-late@dead.lab.test "next hop never answers" 0
+    send_via_postfix p-anyone@relay.lab.test "next hop relays for nobody" 0
+    send_via_postfix p-clear@tls.lab.test "next hop requires STARTTLS" 0
+    send_via_postfix board@restricted.lab.test "next hop's access map refuses with its own text" 0
+    send_via_postfix later@restricted.lab.test "next hop defers until the queue lifetime ends" 0
     # Exim writes these DSNs.
     send_via_exim e-nobody@exim.lab.test "unknown local user" 0
     send_via_exim full@quota.exim.lab.test "mailbox over quota" 6000
@@ -276,6 +289,9 @@ bounce_cases() {
     expect_dsn postfix exim-next-hop-size "$pf" alice@exim.lab.test Undelivered message-too-large
     expect_dsn postfix exim-next-hop-rejects-data "$pf" alice-data@exim.lab.test Undelivered content-rejected
     expect_dsn postfix domain-not-found "$pf" p-someone@nosuch.lab.test Undelivered recipient-domain-unknown
+    expect_dsn postfix next-hop-relay-denied "$pf" p-anyone@relay.lab.test Undelivered relay-access-denied
+    expect_dsn postfix next-hop-requires-starttls "$pf" p-clear@tls.lab.test Undelivered tls-required
+    expect_dsn postfix next-hop-access-map-group "$pf" board@restricted.lab.test Undelivered list-posting-refused
     expect_dsn exim unknown-user-local "$ex" e-nobody@exim.lab.test "delivery failed" mailbox-unknown
     expect_dsn exim mailbox-full "$ex" full@quota.exim.lab.test "delivery failed" mailbox-full
     expect_dsn exim next-hop-rejects-rcpt "$ex" e-nobody@rcpt.lab.test "delivery failed" mailbox-unknown
@@ -289,6 +305,7 @@ bounce_cases() {
     expect_dsn postfix delay-warning "$pf" p-late@dead.lab.test "Delayed Mail" delivery-delayed
     expect_dsn exim delay-warning "$ex" e-late@dead.lab.test "Warning: message" delivery-delayed
     expect_dsn postfix queue-lifetime-expired "$pf" p-late@dead.lab.test Undelivered message-expired
+    expect_dsn postfix deferred-at-rcpt-then-expired "$pf" later@restricted.lab.test Undelivered message-expired
     expect_dsn exim retry-timeout "$ex" e-late@dead.lab.test "delivery failed" message-expired
     [ -n "$OSMTPD_OFF" ] || expect_dsn opensmtpd delay-warning "$os" o-late@dead.lab.test "notification: delayed" delivery-delayed "Network error"
     # OpenSMTPD 6.8 reports the expiry with its delay template ("temporary failure report") although
