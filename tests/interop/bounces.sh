@@ -8,6 +8,8 @@
 # bounces/smtpd.conf only; the lab creates their system users, and OpenSMTPD's compiled-in spool and
 # chroot dirs, which it removes afterwards. Every DSN is delivered to a maildir under $RUN; each is
 # checked with `mxdoctor explain --message FILE`.
+# Debian's Sendmail (sendmail-bin conflicts with postfix too: unpacked the same way, its configuration
+# built with m4 from sendmail-cf's macros) writes DSNs for the same next hops and the dead one.
 # Sourced by run.sh after lib.sh and services.sh; addresses 127.0.0.61-69 only, no DNS but nsd's.
 # BOUNCES_CAPTURE=DIR copies every captured DSN to DIR/<mta>/interop-<case>.eml (the fixtures).
 # shellcheck shell=bash
@@ -29,6 +31,8 @@ OSMTPD_CHROOT=/var/lib/opensmtpd/empty
 OSMTPD_SOCKET=/var/run/smtpd.sock
 OSMTPD_CREATED=()
 OSMTPD_OFF="" # why OpenSMTPD could not run here ('' when it runs)
+SENDMAIL=""
+SENDMAIL_OFF="" # why Sendmail could not run here ('' when it runs)
 EXIM_TRUSTED_LIST=/etc/exim4/trusted_configs # compiled into Debian's exim4 (TRUSTED_CONFIG_LIST)
 CREATED_TRUSTED_LIST=""
 ADDED_TRUSTED_LINE=""
@@ -39,6 +43,9 @@ BOUNCE_ROWS=()
 INTEROP_PACKAGES+=(libidn12 libidn2-0 libgnutls30 libgnutls-dane0 libnsl2 libpcre2-8-0 libdb5.3 libcrypt1)
 # ... and OpenSMTPD's (Depends of opensmtpd, minus adduser, debconf, ed, lsb-base).
 INTEROP_PACKAGES+=(libevent-2.1-7 libpam0g libssl3 zlib1g)
+# ... and Sendmail's (Depends of sendmail-bin, minus sendmail-base and procps), with m4 to build its
+# configuration from sendmail-cf's macros.
+INTEROP_PACKAGES+=(libldap-2.5-0 liblockfile1 libsasl2-2 libwrap0 m4)
 
 # unpack_deb PACKAGE: fetches PACKAGE's .deb once into $DEB_CACHE and unpacks it below
 # $DEB_CACHE/PACKAGE (never installed: dpkg does not know about it).
@@ -86,6 +93,43 @@ prepare_opensmtpd() {
         mkdir -p "$OSMTPD_CHROOT"
         OSMTPD_CREATED+=("$OSMTPD_CHROOT")
     fi
+}
+
+# Unpacks sendmail-bin and sendmail-cf (sendmail-bin conflicts with postfix as a package); sets
+# SENDMAIL. Sendmail sleeps a minute when the host name is unqualified and asks the system
+# resolver about it, so it runs in its own UTS and mount namespaces (unshare): host name
+# sendmail.lab.test, /etc/resolv.conf replaced by one naming the lab's nsd.
+prepare_sendmail() {
+    if ! unshare --uts --mount true 2>/dev/null; then
+        SENDMAIL_OFF="unshare --uts --mount is not permitted here"
+        return 0
+    fi
+    unpack_deb sendmail-bin
+    unpack_deb sendmail-cf
+    SENDMAIL=$DEB_CACHE/sendmail-bin/usr/libexec/sendmail/sendmail
+}
+
+start_bounce_sendmail() {
+    local dir=$RUN/sendmail cf=$DEB_CACHE/sendmail-cf/usr/share/sendmail/cf tries=50
+    mkdir -p "$dir/queue"
+    chmod 700 "$dir/queue"
+    printf 'hosts files\naliases files\n' >"$dir/service.switch"
+    printf '127.0.0.1 localhost\n' >"$dir/hosts"
+    echo "nameserver ${NSD_ADDR%:*}" >"$dir/resolv.conf"
+    sed -e "s#@RUN@#$RUN#g" "$INTEROP_DIR/bounces/sendmail.mc" >"$dir/sendmail.mc"
+    m4 -D_CF_DIR_="$cf/" "$cf/m4/cf.m4" "$dir/sendmail.mc" >"$dir/sendmail.cf"
+    "$DEB_CACHE/sendmail-bin/usr/sbin/makemap" -C "$dir/sendmail.cf" hash "$dir/mailertable" \
+        <"$INTEROP_DIR/bounces/sendmail.mailertable"
+    # Runs Sendmail with a qualified host name and the lab's resolver (inside unshare).
+    printf '#!/bin/sh\nmount --bind "%s" /etc/resolv.conf && hostname sendmail.lab.test &&\n    exec "%s" -C "%s" "$@"\n' \
+        "$dir/resolv.conf" "$SENDMAIL" "$dir/sendmail.cf" >"$dir/run"
+    chmod 755 "$dir/run"
+    # A queue runner every 2 s retries what was deferred and writes the warning and the expiry.
+    unshare --uts --mount "$dir/run" -q2s
+    until [ -s "$dir/sendmail.pid" ] || ((--tries <= 0)); do sleep 0.1; done
+    [ -s "$dir/sendmail.pid" ] || { echo "interop: Sendmail's queue runner did not start" >&2; return 1; }
+    # Its pid file holds the pid, then the command line.
+    STARTED_PIDS+=("$(head -n1 "$dir/sendmail.pid")")
 }
 
 start_bounce_postfix() {
@@ -153,9 +197,11 @@ start_bounce_lab() {
     done
     prepare_exim
     prepare_opensmtpd
+    prepare_sendmail
     start_bounce_postfix
     start_bounce_exim
     [ -n "$OSMTPD_OFF" ] || start_bounce_opensmtpd
+    [ -n "$SENDMAIL_OFF" ] || start_bounce_sendmail
 }
 
 # Undoes what start_bounce_exim changed outside $RUN (called from run.sh's EXIT trap).
@@ -199,6 +245,12 @@ send_via_opensmtpd() { # TO SUBJECT PAD
     BOUNCE_FROM=sender@sender.osmtpd.lab.test BOUNCE_MTA=opensmtpd bounce_message "$@" >"$body"
     swaks --server "$BOUNCE_OSMTPD_IP:25" --helo interop.lab.test --from sender@sender.osmtpd.lab.test \
         --to "$1" --data "$body" --timeout 10 >"$RUN/swaks-osmtpd-$1.txt" 2>&1 || true
+}
+
+send_via_sendmail() { # TO SUBJECT PAD
+    BOUNCE_FROM=sender@sender.sendmail.lab.test BOUNCE_MTA=sendmail bounce_message "$@" |
+        unshare --uts --mount "$RUN/sendmail/run" -odi -f sender@sender.sendmail.lab.test -- "$1" \
+            >>"$RUN/sendmail/submit.log" 2>&1 || true
 }
 
 # The DSN in maildir DIR that names RECIPIENT, whose Subject matches SUBJECT_RE and whose text
@@ -248,7 +300,17 @@ expect_dsn() {
 }
 
 bounce_cases() {
-    local pf=$RUN/bmail/sender ex=$RUN/exim-mail/sender os=$RUN/bmail/osmtpd
+    local pf=$RUN/bmail/sender ex=$RUN/exim-mail/sender os=$RUN/bmail/osmtpd sm=$RUN/bmail/sendmail
+    # Sendmail writes these DSNs (delivering at once; its queue runner does the dead next hop).
+    [ -z "$SENDMAIL_OFF" ] || not_ok "bounce lab: Sendmail did not run: $SENDMAIL_OFF"
+    if [ -z "$SENDMAIL_OFF" ]; then
+        send_via_sendmail s-nobody@rcpt.lab.test "next hop rejects at RCPT" 0
+        send_via_sendmail alice-data@rcpt.lab.test "next hop rejects at DATA [reject-at-data]" 0
+        send_via_sendmail alice-big@rcpt.lab.test "too large for the next hop" 30000
+        send_via_sendmail s-nobody@exim.lab.test "unknown user at the Exim next hop" 0
+        send_via_sendmail s-anyone@relay.lab.test "next hop relays for nobody" 0
+        send_via_sendmail s-late@dead.lab.test "next hop never answers" 0
+    fi
     # Postfix writes these DSNs.
     send_via_postfix p-nobody@sender.lab.test "unknown local user" 0
     send_via_postfix full@quota.lab.test "mailbox over quota" 0
@@ -302,6 +364,13 @@ bounce_cases() {
     [ -n "$OSMTPD_OFF" ] || expect_dsn opensmtpd next-hop-rejects-data "$os" alice-data@rcpt.lab.test "notification: failed" content-rejected
     [ -n "$OSMTPD_OFF" ] || expect_dsn opensmtpd next-hop-size-limit "$os" alice-big@rcpt.lab.test "notification: failed" message-too-large
     [ -n "$OSMTPD_OFF" ] || expect_dsn opensmtpd exim-next-hop-unknown-user "$os" o-nobody@exim.lab.test "notification: failed" mailbox-unknown
+    if [ -z "$SENDMAIL_OFF" ]; then
+        expect_dsn sendmail next-hop-rejects-rcpt "$sm" s-nobody@rcpt.lab.test "Returned mail" mailbox-unknown
+        expect_dsn sendmail next-hop-rejects-data "$sm" alice-data@rcpt.lab.test "Returned mail" content-rejected
+        expect_dsn sendmail next-hop-size-limit "$sm" alice-big@rcpt.lab.test "Returned mail" message-too-large
+        expect_dsn sendmail exim-next-hop-unknown-user "$sm" s-nobody@exim.lab.test "Returned mail" mailbox-unknown
+        expect_dsn sendmail next-hop-relay-denied "$sm" s-anyone@relay.lab.test "Returned mail" relay-access-denied
+    fi
     expect_dsn postfix delay-warning "$pf" p-late@dead.lab.test "Delayed Mail" delivery-delayed
     expect_dsn exim delay-warning "$ex" e-late@dead.lab.test "Warning: message" delivery-delayed
     expect_dsn postfix queue-lifetime-expired "$pf" p-late@dead.lab.test Undelivered message-expired
@@ -311,6 +380,8 @@ bounce_cases() {
     # OpenSMTPD 6.8 reports the expiry with its delay template ("temporary failure report") although
     # the envelope is gone: the reason line says "Envelope expired".
     [ -n "$OSMTPD_OFF" ] || expect_dsn opensmtpd envelope-expired "$os" o-late@dead.lab.test "notification: delayed" message-expired "Envelope expired"
+    [ -n "$SENDMAIL_OFF" ] || expect_dsn sendmail delay-warning "$sm" s-late@dead.lab.test "Warning: could not send" delivery-delayed
+    [ -n "$SENDMAIL_OFF" ] || expect_dsn sendmail queue-return "$sm" s-late@dead.lab.test "Returned mail" message-expired
     assert_eq "bounce lab: nothing reached $BOUNCE_DEAD_IP" 0 "$(grep -c "status=sent.*$BOUNCE_DEAD_IP" "$RUN/bounce-maillog" || true)"
 }
 
@@ -319,5 +390,5 @@ print_bounce_table() {
     say ""
     say "bounce lab: DSN | first Status/Diagnostic line | expected | mxdoctor's top playbook"
     for line in "${BOUNCE_ROWS[@]}"; do say "${line//|/ | }"; done
-    say "postfix $(postconf -c "$RUN/bounce-postfix" -h mail_version 2>/dev/null), $("$EXIM" -bV -C "$RUN/exim.conf" 2>/dev/null | head -n1), $(head -n1 "$RUN/opensmtpd.log" 2>/dev/null)"
+    say "postfix $(postconf -c "$RUN/bounce-postfix" -h mail_version 2>/dev/null), $("$EXIM" -bV -C "$RUN/exim.conf" 2>/dev/null | head -n1), $(head -n1 "$RUN/opensmtpd.log" 2>/dev/null), sendmail ${SENDMAIL:+$(dpkg-deb -f "$(find "$DEB_CACHE" -maxdepth 1 -name 'sendmail-bin_*.deb' | sort | tail -n1)" Version 2>/dev/null)}"
 }
