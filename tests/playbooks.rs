@@ -30,6 +30,7 @@ const REQUIRED_IDS: &[&str] = &[
     "list-posting-refused",
     "mailbox-moved",
     "too-many-recipients",
+    "tls-required",
     "delivery-delayed",
     "auto-reply",
     "abuse-feedback-report",

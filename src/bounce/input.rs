@@ -143,6 +143,9 @@ pub fn split_mbox(
 ) -> io::Result<()> {
     let mut current: Option<RawMessage> = None;
     let mut count = 0usize;
+    // Line ends are made LF while reading, so a CR-only mbox (classic Mac OS mail clients)
+    // splits at its `From ` lines as an LF or CRLF one does.
+    let reader = BufReader::with_capacity(64 * 1024, LfLineEnds::new(reader));
     for_each_line(reader, MAX_MBOX_LINE_BYTES, |_, kept, _| {
         if kept.starts_with(b"From ") {
             if let Some(done) = current.take() {
@@ -170,6 +173,49 @@ pub fn split_mbox(
         on_message(done);
     }
     Ok(())
+}
+
+/// A reader that turns CRLF and lone CR line ends into LF as the bytes stream through (what
+/// [`normalise_line_ends`] does to a whole buffer), with no look-ahead across reads needed: a CR
+/// is written as LF at once and an LF right after it is dropped.
+struct LfLineEnds<R> {
+    inner: R,
+    after_cr: bool,
+}
+
+impl<R: Read> LfLineEnds<R> {
+    fn new(inner: R) -> Self {
+        Self {
+            inner,
+            after_cr: false,
+        }
+    }
+}
+
+impl<R: Read> Read for LfLineEnds<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            let read = self.inner.read(buf)?;
+            if read == 0 {
+                return Ok(0);
+            }
+            let mut written = 0;
+            for index in 0..read {
+                let byte = buf[index];
+                let skip = byte == b'\n' && self.after_cr;
+                self.after_cr = byte == b'\r';
+                if !skip {
+                    buf[written] = if byte == b'\r' { b'\n' } else { byte };
+                    written += 1;
+                }
+            }
+            // A read that held only the LF of a CRLF yields nothing: read on rather than
+            // reporting an end of input.
+            if written > 0 {
+                return Ok(written);
+            }
+        }
+    }
 }
 
 /// mboxrd quotes body lines `>From `, `>>From `...: one `>` is removed.
@@ -229,6 +275,39 @@ mod tests {
         assert_eq!(messages[0].label, "box:1");
         assert_eq!(messages[0].bytes, b"Subject: one\n\nFrom here\n\n");
         assert_eq!(messages[1].bytes, b"Subject: two\n\nx\n");
+    }
+
+    #[test]
+    fn a_cr_only_or_crlf_mbox_splits_like_an_lf_one() {
+        let lf = b"From a@b Mon Jan  1 00:00:00 2024\nSubject: one\n\nbody\n\nFrom c@d Mon Jan  1 00:00:00 2024\nSubject: two\n\nx\n";
+        let split = |bytes: &[u8]| {
+            let mut messages = Vec::new();
+            split_mbox(bytes, "box", &mut |m| messages.push(m.bytes)).unwrap();
+            messages
+        };
+        let expected = split(lf);
+        assert_eq!(expected.len(), 2);
+        let cr: Vec<u8> = lf
+            .iter()
+            .map(|b| if *b == b'\n' { b'\r' } else { *b })
+            .collect();
+        let crlf: Vec<u8> = lf
+            .iter()
+            .flat_map(|b| {
+                if *b == b'\n' {
+                    vec![b'\r', b'\n']
+                } else {
+                    vec![*b]
+                }
+            })
+            .collect();
+        assert_eq!(split(&cr), expected);
+        assert_eq!(split(&crlf), expected);
+        // A CRLF whose LF arrives in the next read is still one line end.
+        let mut reader = LfLineEnds::new(io::Read::chain(&b"a\r"[..], &b"\nb\r"[..]));
+        let mut out = Vec::new();
+        reader.read_to_end(&mut out).unwrap();
+        assert_eq!(out, b"a\nb\n");
     }
 
     #[test]

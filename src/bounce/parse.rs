@@ -54,6 +54,8 @@ const KEPT_HEADERS: &[&str] = &[
     "auto-submitted",
     "x-autoreply",
     "x-autorespond",
+    "in-reply-to",
+    "x-ms-exchange-inbox-rules-loop",
     "x-auto-response-suppress",
     "precedence",
     "x-failed-recipients",

@@ -225,15 +225,11 @@ pub const TABLE: &[(&str, &str, Option<&str>)] = &[
         "Authentication mechanism is too weak (RFC 4954)",
         Some("authentication-failed"),
     ),
-    (
-        "7.10",
-        "Encryption needed (RFC 5248)",
-        Some("starttls-missing"),
-    ),
+    ("7.10", "Encryption needed (RFC 5248)", Some("tls-required")),
     (
         "7.11",
         "Encryption required for requested authentication mechanism (RFC 4954)",
-        Some("starttls-missing"),
+        Some("tls-required"),
     ),
     (
         "7.12",
@@ -320,7 +316,7 @@ pub const TABLE: &[(&str, &str, Option<&str>)] = &[
     (
         "7.30",
         "REQUIRETLS support required (RFC 8689)",
-        Some("starttls-missing"),
+        Some("tls-required"),
     ),
 ];
 

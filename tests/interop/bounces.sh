@@ -8,6 +8,8 @@
 # bounces/smtpd.conf only; the lab creates their system users, and OpenSMTPD's compiled-in spool and
 # chroot dirs, which it removes afterwards. Every DSN is delivered to a maildir under $RUN; each is
 # checked with `mxdoctor explain --message FILE`.
+# Debian's Sendmail (sendmail-bin conflicts with postfix too: unpacked the same way, its configuration
+# built with m4 from sendmail-cf's macros) writes DSNs for the same next hops and the dead one.
 # Sourced by run.sh after lib.sh and services.sh; addresses 127.0.0.61-69 only, no DNS but nsd's.
 # BOUNCES_CAPTURE=DIR copies every captured DSN to DIR/<mta>/interop-<case>.eml (the fixtures).
 # shellcheck shell=bash
@@ -16,6 +18,9 @@ BOUNCE_POSTFIX_IP=127.0.0.61 # rejecting postfix next hop (unknown users, 20 kB 
 BOUNCE_EXIM_IP=127.0.0.62    # Exim: a next hop that rejects, and a sender whose DSNs we read
 BOUNCE_OSMTPD_IP=127.0.0.63  # OpenSMTPD: swaks submits here, its DSNs go to the capture listener
 BOUNCE_CAPTURE_IP=127.0.0.64 # postfix listener that files OpenSMTPD's DSNs in a maildir
+BOUNCE_RELAY_IP=127.0.0.65   # postfix next hop that relays for nobody (relay access denied)
+BOUNCE_TLS_IP=127.0.0.66     # postfix next hop that requires STARTTLS (smtpd_tls_security_level=encrypt)
+BOUNCE_ACCESS_IP=127.0.0.67  # postfix next hop with an access map: custom 5.7.1 text, 4.x deferral
 BOUNCE_DEAD_IP=127.0.0.69    # nothing listens: the next hop that makes mail expire
 BOUNCE_WAIT=45               # seconds to wait for the slowest DSN (postfix expires after 12 s)
 DEB_CACHE=/var/cache/mxdoctor-interop
@@ -26,6 +31,8 @@ OSMTPD_CHROOT=/var/lib/opensmtpd/empty
 OSMTPD_SOCKET=/var/run/smtpd.sock
 OSMTPD_CREATED=()
 OSMTPD_OFF="" # why OpenSMTPD could not run here ('' when it runs)
+SENDMAIL=""
+SENDMAIL_OFF="" # why Sendmail could not run here ('' when it runs)
 EXIM_TRUSTED_LIST=/etc/exim4/trusted_configs # compiled into Debian's exim4 (TRUSTED_CONFIG_LIST)
 CREATED_TRUSTED_LIST=""
 ADDED_TRUSTED_LINE=""
@@ -36,6 +43,9 @@ BOUNCE_ROWS=()
 INTEROP_PACKAGES+=(libidn12 libidn2-0 libgnutls30 libgnutls-dane0 libnsl2 libpcre2-8-0 libdb5.3 libcrypt1)
 # ... and OpenSMTPD's (Depends of opensmtpd, minus adduser, debconf, ed, lsb-base).
 INTEROP_PACKAGES+=(libevent-2.1-7 libpam0g libssl3 zlib1g)
+# ... and Sendmail's (Depends of sendmail-bin, minus sendmail-base and procps), with m4 to build its
+# configuration from sendmail-cf's macros.
+INTEROP_PACKAGES+=(libldap-2.5-0 liblockfile1 libsasl2-2 libwrap0 m4)
 
 # unpack_deb PACKAGE: fetches PACKAGE's .deb once into $DEB_CACHE and unpacks it below
 # $DEB_CACHE/PACKAGE (never installed: dpkg does not know about it).
@@ -85,6 +95,43 @@ prepare_opensmtpd() {
     fi
 }
 
+# Unpacks sendmail-bin and sendmail-cf (sendmail-bin conflicts with postfix as a package); sets
+# SENDMAIL. Sendmail sleeps a minute when the host name is unqualified and asks the system
+# resolver about it, so it runs in its own UTS and mount namespaces (unshare): host name
+# sendmail.lab.test, /etc/resolv.conf replaced by one naming the lab's nsd.
+prepare_sendmail() {
+    if ! unshare --uts --mount true 2>/dev/null; then
+        SENDMAIL_OFF="unshare --uts --mount is not permitted here"
+        return 0
+    fi
+    unpack_deb sendmail-bin
+    unpack_deb sendmail-cf
+    SENDMAIL=$DEB_CACHE/sendmail-bin/usr/libexec/sendmail/sendmail
+}
+
+start_bounce_sendmail() {
+    local dir=$RUN/sendmail cf=$DEB_CACHE/sendmail-cf/usr/share/sendmail/cf tries=50
+    mkdir -p "$dir/queue"
+    chmod 700 "$dir/queue"
+    printf 'hosts files\naliases files\n' >"$dir/service.switch"
+    printf '127.0.0.1 localhost\n' >"$dir/hosts"
+    echo "nameserver ${NSD_ADDR%:*}" >"$dir/resolv.conf"
+    sed -e "s#@RUN@#$RUN#g" "$INTEROP_DIR/bounces/sendmail.mc" >"$dir/sendmail.mc"
+    m4 -D_CF_DIR_="$cf/" "$cf/m4/cf.m4" "$dir/sendmail.mc" >"$dir/sendmail.cf"
+    "$DEB_CACHE/sendmail-bin/usr/sbin/makemap" -C "$dir/sendmail.cf" hash "$dir/mailertable" \
+        <"$INTEROP_DIR/bounces/sendmail.mailertable"
+    # Runs Sendmail with a qualified host name and the lab's resolver (inside unshare).
+    printf '#!/bin/sh\nmount --bind "%s" /etc/resolv.conf && hostname sendmail.lab.test &&\n    exec "%s" -C "%s" "$@"\n' \
+        "$dir/resolv.conf" "$SENDMAIL" "$dir/sendmail.cf" >"$dir/run"
+    chmod 755 "$dir/run"
+    # A queue runner every 2 s retries what was deferred and writes the warning and the expiry.
+    unshare --uts --mount "$dir/run" -q2s
+    until [ -s "$dir/sendmail.pid" ] || ((--tries <= 0)); do sleep 0.1; done
+    [ -s "$dir/sendmail.pid" ] || { echo "interop: Sendmail's queue runner did not start" >&2; return 1; }
+    # Its pid file holds the pid, then the command line.
+    STARTED_PIDS+=("$(head -n1 "$dir/sendmail.pid")")
+}
+
 start_bounce_postfix() {
     local conf=$RUN/bounce-postfix
     mkdir -p "$conf" "$RUN/bq/etc" "$RUN/bdata" "$RUN/bmail"
@@ -95,6 +142,12 @@ start_bounce_postfix() {
     sed -e "s#@RUN@#$RUN#g" -e "s#@UID@#$(id -u mail)#g" -e "s#@GID@#$(id -g mail)#g" "$INTEROP_DIR/bounces/main.cf" >"$conf/main.cf"
     sed -e "s#@RUN@#$RUN#g" "$INTEROP_DIR/bounces/master.cf" >"$conf/master.cf"
     cp "$INTEROP_DIR/bounces/header_checks" "$conf/header_checks"
+    cp "$INTEROP_DIR/bounces/restricted_access" "$conf/restricted_access"
+    # The STARTTLS-requiring listener needs a key and certificate (self-signed, for two days).
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=tls-mx.lab.test \
+        -keyout "$conf/tls.key" -out "$conf/tls.crt" 2>/dev/null
+    cat "$conf/tls.key" "$conf/tls.crt" >"$conf/tls.pem"
+    chmod 600 "$conf/tls.key" "$conf/tls.pem"
     # The chrooted smtp client resolves with the lab's nsd only.
     echo "nameserver ${NSD_ADDR%:*}" >"$RUN/bq/etc/resolv.conf"
     cp /etc/services /etc/host.conf "$RUN/bq/etc/" 2>/dev/null || true
@@ -137,16 +190,18 @@ start_bounce_opensmtpd() {
 
 start_bounce_lab() {
     local ip
-    require_loopback "$BOUNCE_POSTFIX_IP" "$BOUNCE_EXIM_IP" "$BOUNCE_OSMTPD_IP" "$BOUNCE_CAPTURE_IP" "$BOUNCE_DEAD_IP"
+    require_loopback "$BOUNCE_POSTFIX_IP" "$BOUNCE_EXIM_IP" "$BOUNCE_OSMTPD_IP" "$BOUNCE_CAPTURE_IP" "$BOUNCE_RELAY_IP" "$BOUNCE_TLS_IP" "$BOUNCE_ACCESS_IP" "$BOUNCE_DEAD_IP"
     require_loopback_in_files "$INTEROP_DIR"/bounces/*
-    for ip in "$BOUNCE_POSTFIX_IP" "$BOUNCE_EXIM_IP" "$BOUNCE_OSMTPD_IP" "$BOUNCE_CAPTURE_IP" "$BOUNCE_DEAD_IP"; do
+    for ip in "$BOUNCE_POSTFIX_IP" "$BOUNCE_EXIM_IP" "$BOUNCE_OSMTPD_IP" "$BOUNCE_CAPTURE_IP" "$BOUNCE_RELAY_IP" "$BOUNCE_TLS_IP" "$BOUNCE_ACCESS_IP" "$BOUNCE_DEAD_IP"; do
         tcp_port_free "$ip" 25 || { echo "interop: bounce-lab address $ip:25 is in use" >&2; return 1; }
     done
     prepare_exim
     prepare_opensmtpd
+    prepare_sendmail
     start_bounce_postfix
     start_bounce_exim
     [ -n "$OSMTPD_OFF" ] || start_bounce_opensmtpd
+    [ -n "$SENDMAIL_OFF" ] || start_bounce_sendmail
 }
 
 # Undoes what start_bounce_exim changed outside $RUN (called from run.sh's EXIT trap).
@@ -190,6 +245,12 @@ send_via_opensmtpd() { # TO SUBJECT PAD
     BOUNCE_FROM=sender@sender.osmtpd.lab.test BOUNCE_MTA=opensmtpd bounce_message "$@" >"$body"
     swaks --server "$BOUNCE_OSMTPD_IP:25" --helo interop.lab.test --from sender@sender.osmtpd.lab.test \
         --to "$1" --data "$body" --timeout 10 >"$RUN/swaks-osmtpd-$1.txt" 2>&1 || true
+}
+
+send_via_sendmail() { # TO SUBJECT PAD
+    BOUNCE_FROM=sender@sender.sendmail.lab.test BOUNCE_MTA=sendmail bounce_message "$@" |
+        unshare --uts --mount "$RUN/sendmail/run" -odi -f sender@sender.sendmail.lab.test -- "$1" \
+            >>"$RUN/sendmail/submit.log" 2>&1 || true
 }
 
 # The DSN in maildir DIR that names RECIPIENT, whose Subject matches SUBJECT_RE and whose text
@@ -239,7 +300,17 @@ expect_dsn() {
 }
 
 bounce_cases() {
-    local pf=$RUN/bmail/sender ex=$RUN/exim-mail/sender os=$RUN/bmail/osmtpd
+    local pf=$RUN/bmail/sender ex=$RUN/exim-mail/sender os=$RUN/bmail/osmtpd sm=$RUN/bmail/sendmail
+    # Sendmail writes these DSNs (delivering at once; its queue runner does the dead next hop).
+    [ -z "$SENDMAIL_OFF" ] || not_ok "bounce lab: Sendmail did not run: $SENDMAIL_OFF"
+    if [ -z "$SENDMAIL_OFF" ]; then
+        send_via_sendmail s-nobody@rcpt.lab.test "next hop rejects at RCPT" 0
+        send_via_sendmail alice-data@rcpt.lab.test "next hop rejects at DATA [reject-at-data]" 0
+        send_via_sendmail alice-big@rcpt.lab.test "too large for the next hop" 30000
+        send_via_sendmail s-nobody@exim.lab.test "unknown user at the Exim next hop" 0
+        send_via_sendmail s-anyone@relay.lab.test "next hop relays for nobody" 0
+        send_via_sendmail s-late@dead.lab.test "next hop never answers" 0
+    fi
     # Postfix writes these DSNs.
     send_via_postfix p-nobody@sender.lab.test "unknown local user" 0
     send_via_postfix full@quota.lab.test "mailbox over quota" 0
@@ -251,6 +322,10 @@ bounce_cases() {
     send_via_postfix alice-data@exim.lab.test "Exim rejects at DATA [reject-at-data]" 0
     send_via_postfix p-someone@nosuch.lab.test "recipient domain does not exist" 0
     send_via_postfix p-late@dead.lab.test "next hop never answers" 0
+    send_via_postfix p-anyone@relay.lab.test "next hop relays for nobody" 0
+    send_via_postfix p-clear@tls.lab.test "next hop requires STARTTLS" 0
+    send_via_postfix board@restricted.lab.test "next hop's access map refuses with its own text" 0
+    send_via_postfix later@restricted.lab.test "next hop defers until the queue lifetime ends" 0
     # Exim writes these DSNs.
     send_via_exim e-nobody@exim.lab.test "unknown local user" 0
     send_via_exim full@quota.exim.lab.test "mailbox over quota" 6000
@@ -276,6 +351,9 @@ bounce_cases() {
     expect_dsn postfix exim-next-hop-size "$pf" alice@exim.lab.test Undelivered message-too-large
     expect_dsn postfix exim-next-hop-rejects-data "$pf" alice-data@exim.lab.test Undelivered content-rejected
     expect_dsn postfix domain-not-found "$pf" p-someone@nosuch.lab.test Undelivered recipient-domain-unknown
+    expect_dsn postfix next-hop-relay-denied "$pf" p-anyone@relay.lab.test Undelivered relay-access-denied
+    expect_dsn postfix next-hop-requires-starttls "$pf" p-clear@tls.lab.test Undelivered tls-required
+    expect_dsn postfix next-hop-access-map-group "$pf" board@restricted.lab.test Undelivered list-posting-refused
     expect_dsn exim unknown-user-local "$ex" e-nobody@exim.lab.test "delivery failed" mailbox-unknown
     expect_dsn exim mailbox-full "$ex" full@quota.exim.lab.test "delivery failed" mailbox-full
     expect_dsn exim next-hop-rejects-rcpt "$ex" e-nobody@rcpt.lab.test "delivery failed" mailbox-unknown
@@ -286,14 +364,24 @@ bounce_cases() {
     [ -n "$OSMTPD_OFF" ] || expect_dsn opensmtpd next-hop-rejects-data "$os" alice-data@rcpt.lab.test "notification: failed" content-rejected
     [ -n "$OSMTPD_OFF" ] || expect_dsn opensmtpd next-hop-size-limit "$os" alice-big@rcpt.lab.test "notification: failed" message-too-large
     [ -n "$OSMTPD_OFF" ] || expect_dsn opensmtpd exim-next-hop-unknown-user "$os" o-nobody@exim.lab.test "notification: failed" mailbox-unknown
+    if [ -z "$SENDMAIL_OFF" ]; then
+        expect_dsn sendmail next-hop-rejects-rcpt "$sm" s-nobody@rcpt.lab.test "Returned mail" mailbox-unknown
+        expect_dsn sendmail next-hop-rejects-data "$sm" alice-data@rcpt.lab.test "Returned mail" content-rejected
+        expect_dsn sendmail next-hop-size-limit "$sm" alice-big@rcpt.lab.test "Returned mail" message-too-large
+        expect_dsn sendmail exim-next-hop-unknown-user "$sm" s-nobody@exim.lab.test "Returned mail" mailbox-unknown
+        expect_dsn sendmail next-hop-relay-denied "$sm" s-anyone@relay.lab.test "Returned mail" relay-access-denied
+    fi
     expect_dsn postfix delay-warning "$pf" p-late@dead.lab.test "Delayed Mail" delivery-delayed
     expect_dsn exim delay-warning "$ex" e-late@dead.lab.test "Warning: message" delivery-delayed
     expect_dsn postfix queue-lifetime-expired "$pf" p-late@dead.lab.test Undelivered message-expired
+    expect_dsn postfix deferred-at-rcpt-then-expired "$pf" later@restricted.lab.test Undelivered message-expired
     expect_dsn exim retry-timeout "$ex" e-late@dead.lab.test "delivery failed" message-expired
     [ -n "$OSMTPD_OFF" ] || expect_dsn opensmtpd delay-warning "$os" o-late@dead.lab.test "notification: delayed" delivery-delayed "Network error"
     # OpenSMTPD 6.8 reports the expiry with its delay template ("temporary failure report") although
     # the envelope is gone: the reason line says "Envelope expired".
     [ -n "$OSMTPD_OFF" ] || expect_dsn opensmtpd envelope-expired "$os" o-late@dead.lab.test "notification: delayed" message-expired "Envelope expired"
+    [ -n "$SENDMAIL_OFF" ] || expect_dsn sendmail delay-warning "$sm" s-late@dead.lab.test "Warning: could not send" delivery-delayed
+    [ -n "$SENDMAIL_OFF" ] || expect_dsn sendmail queue-return "$sm" s-late@dead.lab.test "Returned mail" message-expired
     assert_eq "bounce lab: nothing reached $BOUNCE_DEAD_IP" 0 "$(grep -c "status=sent.*$BOUNCE_DEAD_IP" "$RUN/bounce-maillog" || true)"
 }
 
@@ -302,5 +390,5 @@ print_bounce_table() {
     say ""
     say "bounce lab: DSN | first Status/Diagnostic line | expected | mxdoctor's top playbook"
     for line in "${BOUNCE_ROWS[@]}"; do say "${line//|/ | }"; done
-    say "postfix $(postconf -c "$RUN/bounce-postfix" -h mail_version 2>/dev/null), $("$EXIM" -bV -C "$RUN/exim.conf" 2>/dev/null | head -n1), $(head -n1 "$RUN/opensmtpd.log" 2>/dev/null)"
+    say "postfix $(postconf -c "$RUN/bounce-postfix" -h mail_version 2>/dev/null), $("$EXIM" -bV -C "$RUN/exim.conf" 2>/dev/null | head -n1), $(head -n1 "$RUN/opensmtpd.log" 2>/dev/null), sendmail ${SENDMAIL:+$(dpkg-deb -f "$(find "$DEB_CACHE" -maxdepth 1 -name 'sendmail-bin_*.deb' | sort | tail -n1)" Version 2>/dev/null)}"
 }
