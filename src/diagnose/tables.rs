@@ -1,10 +1,12 @@
 //! Engine tables (unit tests): playbook rules and observations in, ranked findings and status out.
 //!
 //! Each `tests/engine/*.yaml` file is a list of cases. A case gives small playbooks (`id`,
-//! `severity`, `when`; the harness fills in the texts the format requires), observations (`data`
-//! is merged over the empty payload of its `kind`) and what `Diagnoser::diagnose` must return: the
-//! findings in rank order, with severity, confidence and evidence subjects when given, the status,
-//! and the notes. The harness asserts every case and names the ones that failed.
+//! `severity`, `when`, `explains`; the harness fills in the texts the format requires), observations
+//! (`data` is merged over the empty payload of its `kind`) and what `Diagnoser::diagnose` must
+//! return: the findings in rank order, each with its cause (none unless given), and its severity,
+//! confidence, evidence subjects, nesting depth and the symptoms it explains when given; the status,
+//! the notes, and when given the playbooks evaluated and the checks the playbooks need
+//! (`needed_checks`). The harness asserts every case and names the ones that failed.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -16,7 +18,7 @@ use crate::report::Report;
 use crate::vocabulary::Platform;
 use mxdoctor_model::observation::{
     DnsData, GreylistData, HttpData, ListingData, MxData, MxHostData, QueueData, RcptData,
-    RunContext, SessionData, TestMessageData, TlsData,
+    ResolverData, RunContext, SessionData, TestMessageData, TlsData,
 };
 use mxdoctor_model::{Data, Observation, Outcome};
 use serde::Deserialize;
@@ -39,6 +41,9 @@ struct PlaybookCase {
     severity: String,
     #[serde(default)]
     when: Vec<Value>,
+    /// `{playbook, evidence, up_to}` links to the symptoms this playbook causes.
+    #[serde(default)]
+    explains: Vec<Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -74,6 +79,9 @@ struct Expect {
     /// The ids of the playbooks the report lists as evaluated.
     #[serde(default)]
     evaluated: Option<Vec<String>>,
+    /// The checks a live run of these playbooks must make (`diagnose::needed_checks`), sorted.
+    #[serde(default)]
+    needed_checks: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -87,6 +95,15 @@ struct ExpectedFinding {
     /// The subjects of the evidence, in order.
     #[serde(default)]
     evidence: Option<Vec<String>>,
+    /// The finding that explains this one; always checked (absent: none).
+    #[serde(default)]
+    caused_by: Option<String>,
+    /// How deep it is nested under its causes (`nesting::depth`): 0 at the top level.
+    #[serde(default)]
+    depth: Option<usize>,
+    /// The symptoms it explains, in order.
+    #[serde(default)]
+    explains: Option<Vec<String>>,
 }
 
 /// Why a case could not be run (a mistake in the table, not in the engine).
@@ -115,6 +132,7 @@ fn playbook(case: &PlaybookCase) -> Result<Playbook, CaseError> {
         "severity": case.severity,
         "area": "dns",
         "when": case.when,
+        "explains": case.explains,
         "explanation": "explanation",
         "remediation": { "generic": { "steps": ["a step"] } },
         "references": [],
@@ -148,6 +166,7 @@ fn empty_payload(kind: &str) -> Option<Value> {
         "http" => Data::Http(HttpData::default()),
         "test_message" => Data::TestMessage(TestMessageData::default()),
         "queue" => Data::Queue(QueueData::default()),
+        "resolver" => Data::Resolver(ResolverData::default()),
         _ => return None,
     };
     serde_json::to_value(data).ok()
@@ -223,6 +242,23 @@ fn differences(report: &Report, expect: &Expect) -> Vec<String> {
                 problems.push(format!("{} confidence {actual}", finding.playbook));
             }
         }
+        if finding.caused_by != expected.caused_by {
+            problems.push(format!(
+                "{} caused by {:?}",
+                finding.playbook, finding.caused_by
+            ));
+        }
+        if let Some(depth) = expected.depth {
+            let actual = crate::nesting::depth(&report.findings, finding);
+            if actual != depth {
+                problems.push(format!("{} depth {actual}", finding.playbook));
+            }
+        }
+        if let Some(explains) = &expected.explains {
+            if finding.explains != *explains {
+                problems.push(format!("{} explains {:?}", finding.playbook, finding.explains));
+            }
+        }
         if let Some(subjects) = &expected.evidence {
             let actual: Vec<&str> = finding
                 .evidence
@@ -271,6 +307,7 @@ fn run_case(case: &Case) -> Result<Vec<String>, CaseError> {
         .iter()
         .map(playbook)
         .collect::<Result<Vec<_>, _>>()?;
+    let needed: Vec<String> = super::needed_checks(&playbooks).into_iter().collect();
     let observations = case
         .observations
         .iter()
@@ -283,6 +320,11 @@ fn run_case(case: &Case) -> Result<Vec<String>, CaseError> {
         observations,
     });
     let mut problems = differences(&report, &case.expect);
+    if let Some(expected) = &case.expect.needed_checks {
+        if needed != *expected {
+            problems.push(format!("needed checks {needed:?}, expected {expected:?}"));
+        }
+    }
     if report.vantage.as_deref() != Some("table via 127.0.0.1:53") {
         problems.push(format!("vantage {:?}", report.vantage));
     }
