@@ -4,9 +4,10 @@
 //! `severity`, `when`, `explains`; the harness fills in the texts the format requires), observations
 //! (`data` is merged over the empty payload of its `kind`) and what `Diagnoser::diagnose` must
 //! return: the findings in rank order, each with its cause (none unless given), and its severity,
-//! confidence, evidence subjects, nesting depth and the symptoms it explains when given; the status,
-//! the notes, and when given the playbooks evaluated and the checks the playbooks need
-//! (`needed_checks`). The harness asserts every case and names the ones that failed.
+//! confidence, evidence subjects and checks, count, nesting depth and the symptoms it explains when
+//! given; the status, the notes, and when given the playbooks evaluated and the checks the playbooks
+//! need (`needed_checks`). A case with `texts` (and playbooks with `symptoms`) explains those texts
+//! instead of probing (`Input::Texts`). The harness asserts every case and names the ones that failed.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -31,6 +32,9 @@ struct Case {
     playbooks: Vec<PlaybookCase>,
     #[serde(default)]
     observations: Vec<ObservationCase>,
+    /// Replies, bounce or log lines to explain instead of observations (`Input::Texts`).
+    #[serde(default)]
+    texts: Option<Vec<String>>,
     expect: Expect,
 }
 
@@ -41,6 +45,9 @@ struct PlaybookCase {
     severity: String,
     #[serde(default)]
     when: Vec<Value>,
+    /// `{replies, logs, bounces}`: what the playbook recognises in text.
+    #[serde(default)]
+    symptoms: Option<Value>,
     /// `{playbook, evidence, up_to}` links to the symptoms this playbook causes.
     #[serde(default)]
     explains: Vec<Value>,
@@ -104,6 +111,12 @@ struct ExpectedFinding {
     /// The symptoms it explains, in order.
     #[serde(default)]
     explains: Option<Vec<String>>,
+    /// The checks of the evidence, in order (`log`, `bounce`, `reply` for text).
+    #[serde(default)]
+    checks: Option<Vec<String>>,
+    /// How many inputs showed it (text diagnosis).
+    #[serde(default)]
+    count: Option<u64>,
 }
 
 /// Why a case could not be run (a mistake in the table, not in the engine).
@@ -131,6 +144,7 @@ fn playbook(case: &PlaybookCase) -> Result<Playbook, CaseError> {
         "summary": "summary",
         "severity": case.severity,
         "area": "dns",
+        "symptoms": case.symptoms.clone().unwrap_or_else(|| json!({})),
         "when": case.when,
         "explains": case.explains,
         "explanation": "explanation",
@@ -256,8 +270,20 @@ fn differences(report: &Report, expect: &Expect) -> Vec<String> {
         }
         if let Some(explains) = &expected.explains {
             if finding.explains != *explains {
-                problems.push(format!("{} explains {:?}", finding.playbook, finding.explains));
+                problems.push(format!(
+                    "{} explains {:?}",
+                    finding.playbook, finding.explains
+                ));
             }
+        }
+        if let Some(checks) = &expected.checks {
+            let actual: Vec<&str> = finding.evidence.iter().map(|e| e.check.as_str()).collect();
+            if actual != *checks {
+                problems.push(format!("{} evidence checks {actual:?}", finding.playbook));
+            }
+        }
+        if expected.count.is_some() && finding.count != expected.count {
+            problems.push(format!("{} count {:?}", finding.playbook, finding.count));
         }
         if let Some(subjects) = &expected.evidence {
             let actual: Vec<&str> = finding
@@ -301,6 +327,14 @@ fn differences(report: &Report, expect: &Expect) -> Vec<String> {
     problems
 }
 
+fn check_needed(needed: &[String], expect: &Expect, problems: &mut Vec<String>) {
+    if let Some(expected) = &expect.needed_checks {
+        if needed != expected.as_slice() {
+            problems.push(format!("needed checks {needed:?}, expected {expected:?}"));
+        }
+    }
+}
+
 fn run_case(case: &Case) -> Result<Vec<String>, CaseError> {
     let playbooks = case
         .playbooks
@@ -313,18 +347,21 @@ fn run_case(case: &Case) -> Result<Vec<String>, CaseError> {
         .iter()
         .map(observation)
         .collect::<Result<Vec<_>, _>>()?;
-    let report = Diagnoser::new(&playbooks, Platform::Generic).diagnose(Input::Probes {
+    let diagnoser = Diagnoser::new(&playbooks, Platform::Generic);
+    if let Some(texts) = &case.texts {
+        let report = diagnoser.diagnose(Input::Texts(texts));
+        let mut problems = differences(&report, &case.expect);
+        check_needed(&needed, &case.expect, &mut problems);
+        return Ok(problems);
+    }
+    let report = diagnoser.diagnose(Input::Probes {
         command: "check",
         target: "example.test",
         vantage: "table via 127.0.0.1:53".into(),
         observations,
     });
     let mut problems = differences(&report, &case.expect);
-    if let Some(expected) = &case.expect.needed_checks {
-        if needed != *expected {
-            problems.push(format!("needed checks {needed:?}, expected {expected:?}"));
-        }
-    }
+    check_needed(&needed, &case.expect, &mut problems);
     if report.vantage.as_deref() != Some("table via 127.0.0.1:53") {
         problems.push(format!("vantage {:?}", report.vantage));
     }
