@@ -77,12 +77,7 @@ pub enum Command {
     },
     /// Scan log files (or - for stdin) for known problems, in one streaming pass; mbox files and
     /// maildir folders of bounces are aggregated by reason and recipient domain.
-    Triage {
-        #[arg(required = true)]
-        files: Vec<PathBuf>,
-        #[command(flatten)]
-        probe: ProbeArgs,
-    },
+    Triage(TriageArgs),
     /// Diagnose a mail-queue listing (postqueue -j, FortiMail CSV export).
     Queue(QueueArgs),
     /// Audit a configuration: a FortiMail `show full-configuration` / backup, or Postfix `postconf -n`.
@@ -103,6 +98,23 @@ pub enum Command {
     Completions { shell: clap_complete::Shell },
     /// Print the manual page (roff).
     Man,
+}
+
+/// `mxdoctor triage`: log files (any mix of plain, gzip, zstd, bzip2, xz; any order), mailboxes, or `-`.
+#[derive(Debug, Args, Clone)]
+pub struct TriageArgs {
+    /// Log files, mbox files or maildir folders, or - for stdin. Compression is recognised by
+    /// content, not by name.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Only lines from this time on: 2024-11-08T06:00:00Z, local "2024-11-08 06:00", 2024-11-08, or an age (90m, 36h, 7d).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Only lines before this time (same forms as --since).
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    #[command(flatten)]
+    pub probe: ProbeArgs,
 }
 
 #[derive(Debug, Args, Clone)]

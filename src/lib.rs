@@ -28,7 +28,7 @@ use error::AppError;
 pub fn run(cli: &Cli) -> Result<u8, AppError> {
     match &cli.command {
         Command::Explain { text, message } => commands::explain::run(&cli.common, text, message),
-        Command::Triage { files, probe } => commands::triage::run(&cli.common, files, probe),
+        Command::Triage(args) => commands::triage::run(&cli.common, args),
         Command::Playbooks { action } => commands::playbooks::run(&cli.common, action),
         Command::Check(args) => match &args.targets {
             Some(file) => commands::fleet::run(&cli.common, args, file),

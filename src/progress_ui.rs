@@ -84,3 +84,23 @@ impl Progress for TerminalProgress {
         });
     }
 }
+
+/// Inputs smaller than this are read too fast for a progress bar to be worth drawing.
+pub const BYTE_BAR_MIN_BYTES: u64 = 64 * 1024 * 1024;
+
+/// A bar over `total` bytes (position, rate, ETA) on stderr when it is a terminal and `total` is at
+/// least [`BYTE_BAR_MIN_BYTES`]; otherwise a hidden bar that draws nothing.
+pub fn byte_bar(total: u64, enabled: bool) -> ProgressBar {
+    use std::io::IsTerminal as _;
+    if !enabled || total < BYTE_BAR_MIN_BYTES || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta} {wide_msg}",
+        )
+        .expect("static template"),
+    );
+    bar
+}

@@ -20,3 +20,4 @@ mod resolver_trust;
 mod safety;
 mod serve;
 mod triage;
+mod triage_inputs;

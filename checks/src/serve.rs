@@ -22,6 +22,21 @@ pub const MAX_CONNECTIONS: usize = 256;
 /// Writing the response may take this long.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Why a request is answered 400 Bad Request.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RequestError {
+    #[error("request head is not UTF-8")]
+    NotUtf8,
+    #[error("malformed request line {0:?}")]
+    RequestLine(String),
+    #[error("unsupported protocol {0:?}")]
+    Protocol(String),
+    #[error("bad escape in {0:?}")]
+    Escape(String),
+    #[error("{0:?} does not decode to UTF-8")]
+    DecodedNotUtf8(String),
+}
+
 /// A parsed request: method, path and decoded query parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpRequest {
@@ -134,7 +149,7 @@ async fn answer(mut stream: TcpStream, handler: &Handler) -> io::Result<()> {
             }
             Ok(Err(error)) => return Err(error),
             Ok(Ok(head)) => match parse_request(&head) {
-                Err(message) => (HttpResponse::text(400, message), false),
+                Err(problem) => (HttpResponse::text(400, problem.to_string()), false),
                 Ok(request) if request.method == "GET" || request.method == "HEAD" => {
                     let head_only = request.method == "HEAD";
                     (handler(request).await, head_only)
@@ -172,17 +187,17 @@ async fn read_head(stream: &mut TcpStream) -> io::Result<Vec<u8>> {
 }
 
 /// Parses the request line; headers are not needed and are ignored.
-pub fn parse_request(head: &[u8]) -> Result<HttpRequest, String> {
-    let text = std::str::from_utf8(head).map_err(|_| "request head is not UTF-8".to_string())?;
+pub fn parse_request(head: &[u8]) -> Result<HttpRequest, RequestError> {
+    let text = std::str::from_utf8(head).map_err(|_| RequestError::NotUtf8)?;
     let line = text.lines().next().unwrap_or_default();
     let mut parts = line.split(' ');
     let (Some(method), Some(target), Some(version), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
-        return Err(format!("malformed request line {line:?}"));
+        return Err(RequestError::RequestLine(line.to_string()));
     };
     if !version.starts_with("HTTP/1.") {
-        return Err(format!("unsupported protocol {version:?}"));
+        return Err(RequestError::Protocol(version.to_string()));
     }
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
     let query = query
@@ -192,7 +207,7 @@ pub fn parse_request(head: &[u8]) -> Result<HttpRequest, String> {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
             Ok((percent_decode(key)?, percent_decode(value)?))
         })
-        .collect::<Result<Vec<_>, String>>()?;
+        .collect::<Result<Vec<_>, RequestError>>()?;
     Ok(HttpRequest {
         method: method.to_string(),
         path: percent_decode(path)?,
@@ -201,7 +216,7 @@ pub fn parse_request(head: &[u8]) -> Result<HttpRequest, String> {
 }
 
 /// Decodes `%XX` escapes and `+` (a space in a query).
-fn percent_decode(text: &str) -> Result<String, String> {
+fn percent_decode(text: &str) -> Result<String, RequestError> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut index = 0;
@@ -210,9 +225,10 @@ fn percent_decode(text: &str) -> Result<String, String> {
             b'%' => {
                 let hex = text
                     .get(index + 1..index + 3)
-                    .ok_or_else(|| format!("bad escape in {text:?}"))?;
+                    .ok_or_else(|| RequestError::Escape(text.to_string()))?;
                 out.push(
-                    u8::from_str_radix(hex, 16).map_err(|_| format!("bad escape in {text:?}"))?,
+                    u8::from_str_radix(hex, 16)
+                        .map_err(|_| RequestError::Escape(text.to_string()))?,
                 );
                 index += 3;
             }
@@ -226,7 +242,7 @@ fn percent_decode(text: &str) -> Result<String, String> {
             }
         }
     }
-    String::from_utf8(out).map_err(|_| format!("{text:?} does not decode to UTF-8"))
+    String::from_utf8(out).map_err(|_| RequestError::DecodedNotUtf8(text.to_string()))
 }
 
 fn encode(response: &HttpResponse, head_only: bool) -> Vec<u8> {

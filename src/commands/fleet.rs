@@ -122,8 +122,7 @@ pub fn run(common: &Common, args: &CheckArgs, file: &Path) -> Result<u8, AppErro
             let Some(joined) = running.join_next().await else {
                 break;
             };
-            let report = joined
-                .map_err(|error| AppError::Usage(format!("a target's check failed: {error}")))?;
+            let report = joined.map_err(AppError::TargetTask)?;
             tally.add(report.status);
             let line = match common.format {
                 Format::Json => serde_json::to_string(&report).expect("a report always serialises"),

@@ -4,6 +4,7 @@
 
 use std::borrow::Cow;
 
+use super::error::QueueError;
 use super::model::{HoldQueue, QueueKind, QueuedMessage, QueuedRecipient};
 
 /// A quoted field may span at most this many lines before the record is called malformed.
@@ -70,7 +71,7 @@ impl Columns {
 }
 
 /// What one input line amounted to.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum CsvStep {
     /// A blank line or the header row.
     Nothing,
@@ -79,7 +80,7 @@ pub enum CsvStep {
     /// A row, starting at this line number.
     Message(u64, QueuedMessage<'static>),
     /// A row that could not be read, starting at this line number.
-    Malformed(u64, String),
+    Malformed(u64, QueueError),
 }
 
 /// Reassembles rows from lines and turns them into queued messages.
@@ -133,7 +134,7 @@ impl CsvQueueReader {
             if lines >= MAX_RECORD_LINES {
                 return CsvStep::Malformed(
                     first_line,
-                    format!("quoted field not closed within {MAX_RECORD_LINES} lines"),
+                    QueueError::QuoteNotClosedWithin(MAX_RECORD_LINES),
                 );
             }
             self.pending = Some(PendingRecord {
@@ -159,12 +160,9 @@ impl CsvQueueReader {
 
     /// Call at the end of input: a row still open is malformed.
     pub fn finish(&mut self) -> Option<CsvStep> {
-        self.pending.take().map(|pending| {
-            CsvStep::Malformed(
-                pending.first_line,
-                "quoted field not closed at end of input".into(),
-            )
-        })
+        self.pending
+            .take()
+            .map(|pending| CsvStep::Malformed(pending.first_line, QueueError::QuoteNotClosedAtEnd))
     }
 }
 
@@ -238,7 +236,7 @@ fn row_to_message(
     fields: &[String],
     line: u64,
     utc_offset_secs: i64,
-) -> Result<QueuedMessage<'static>, String> {
+) -> Result<QueuedMessage<'static>, QueueError> {
     let field = |index: Option<usize>| {
         index
             .and_then(|i| fields.get(i))
@@ -247,13 +245,13 @@ fn row_to_message(
     };
     let type_text = field(columns.queue_type);
     if type_text.is_empty() {
-        return Err("no queue type".into());
+        return Err(QueueError::NoQueueType);
     }
     let (kind, listed_slow) =
-        queue_type(type_text).ok_or_else(|| format!("unknown queue type {type_text:?}"))?;
+        queue_type(type_text).ok_or_else(|| QueueError::UnknownQueueType(type_text.to_string()))?;
     let first_processed = field(columns.first_processed);
     if first_processed.is_empty() {
-        return Err("no First Processed time".into());
+        return Err(QueueError::NoFirstProcessed);
     }
     let arrival = parse_time(first_processed, utc_offset_secs)?;
     let tries_text = field(columns.tries);
@@ -263,7 +261,7 @@ fn row_to_message(
         Some(
             tries_text
                 .parse::<u32>()
-                .map_err(|_| format!("Tries {tries_text:?} is not a number"))?,
+                .map_err(|_| QueueError::Tries(tries_text.to_string()))?,
         )
     };
     let reason = field(columns.reason);
@@ -276,7 +274,7 @@ fn row_to_message(
         })
         .collect();
     if recipients.is_empty() {
-        return Err("no Envelope To".into());
+        return Err(QueueError::NoEnvelopeTo);
     }
     let id = match field(columns.queue_id) {
         "" => format!("line {line}"),
@@ -297,9 +295,9 @@ fn row_to_message(
 
 /// `2024-03-05 14:22:10`, `2024/03/05 14:22`, `2024-03-05T14:22:10Z`, `... +02:00`, or Unix seconds.
 /// Times without a zone are taken at `utc_offset_secs`.
-pub fn parse_time(text: &str, utc_offset_secs: i64) -> Result<u64, String> {
+pub fn parse_time(text: &str, utc_offset_secs: i64) -> Result<u64, QueueError> {
     let text = text.trim();
-    let invalid = || format!("time {text:?} is not YYYY-MM-DD HH:MM[:SS] (or Unix seconds)");
+    let invalid = || QueueError::Time(text.to_string());
     if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
         return text.parse().map_err(|_| invalid());
     }
@@ -310,7 +308,7 @@ pub fn parse_time(text: &str, utc_offset_secs: i64) -> Result<u64, String> {
     {
         return Err(invalid());
     }
-    let number = |range: std::ops::Range<usize>| -> Result<u32, String> {
+    let number = |range: std::ops::Range<usize>| -> Result<u32, QueueError> {
         let part = text.get(range).ok_or_else(invalid)?;
         if part.bytes().all(|b| b.is_ascii_digit()) {
             part.parse().map_err(|_| invalid())
@@ -369,7 +367,7 @@ mod tests {
             .lines()
             .enumerate()
             .map(|(index, line)| reader.feed(index as u64 + 1, line))
-            .filter(|step| *step != CsvStep::Nothing && *step != CsvStep::Incomplete)
+            .filter(|step| !matches!(step, CsvStep::Nothing | CsvStep::Incomplete))
             .collect();
         steps.extend(reader.finish());
         steps
@@ -423,14 +421,14 @@ mod tests {
                     Outgoing,a@b.example,c@d.example,\"never closed,2024-03-05 14:22:10,1\n";
         let steps = messages(text);
         assert!(matches!(steps[0], CsvStep::Message(2, _)));
-        assert_eq!(
-            steps[1],
-            CsvStep::Malformed(4, "unknown queue type \"Bogus Queue\"".into())
+        assert!(
+            matches!(&steps[1], CsvStep::Malformed(4, reason) if reason.to_string() == "unknown queue type \"Bogus Queue\"")
         );
-        assert!(matches!(&steps[2], CsvStep::Malformed(5, reason) if reason.contains("yesterday")));
-        assert_eq!(
-            steps[3],
-            CsvStep::Malformed(6, "quoted field not closed at end of input".into())
+        assert!(
+            matches!(&steps[2], CsvStep::Malformed(5, reason) if reason.to_string().contains("yesterday"))
+        );
+        assert!(
+            matches!(&steps[3], CsvStep::Malformed(6, reason) if reason.to_string() == "quoted field not closed at end of input")
         );
     }
 
@@ -460,30 +458,42 @@ mod tests {
         );
         assert_eq!(queue_type("Dead Mail"), Some((QueueKind::Dead, false)));
         assert_eq!(queue_type("Quarantine"), None);
-        assert_eq!(parse_time("2024-03-05 14:22:10", 0), Ok(1_709_648_530));
-        assert_eq!(parse_time("2024/03/05 14:22", 0), Ok(1_709_648_520));
         assert_eq!(
-            parse_time("2024-03-05T16:22:10+02:00", 0),
-            Ok(1_709_648_530)
+            parse_time("2024-03-05 14:22:10", 0).ok(),
+            Some(1_709_648_530)
         );
-        assert_eq!(parse_time("2024-03-05 16:22:10", 7200), Ok(1_709_648_530));
+        assert_eq!(parse_time("2024/03/05 14:22", 0).ok(), Some(1_709_648_520));
         assert_eq!(
-            parse_time("2024-03-05 14:22:10.250Z", 3600),
-            Ok(1_709_648_530)
+            parse_time("2024-03-05T16:22:10+02:00", 0).ok(),
+            Some(1_709_648_530)
         );
         assert_eq!(
-            parse_time("2024-03-05 14:22:10 UTC", 3600),
-            Ok(1_709_648_530)
+            parse_time("2024-03-05 16:22:10", 7200).ok(),
+            Some(1_709_648_530)
         );
-        assert_eq!(parse_time("1709648530", 0), Ok(1_709_648_530));
+        assert_eq!(
+            parse_time("2024-03-05 14:22:10.250Z", 3600).ok(),
+            Some(1_709_648_530)
+        );
+        assert_eq!(
+            parse_time("2024-03-05 14:22:10 UTC", 3600).ok(),
+            Some(1_709_648_530)
+        );
+        assert_eq!(parse_time("1709648530", 0).ok(), Some(1_709_648_530));
         assert!(parse_time("2024-13-05 14:22:10", 0).is_err());
         // Days that do not exist are refused, not carried into the next month.
         assert!(parse_time("2024-02-31 10:00:00", 0).is_err());
         assert!(parse_time("2023-02-29 10:00:00", 0).is_err());
         assert!(parse_time("2024-04-31 10:00", 0).is_err());
         assert!(parse_time("2024-03-05 24:00:00", 0).is_err());
-        assert_eq!(parse_time("2024-02-29 00:00:00", 0), Ok(1_709_164_800));
-        assert_eq!(parse_time("2016-12-31 23:59:60", 0), Ok(1_483_228_799));
+        assert_eq!(
+            parse_time("2024-02-29 00:00:00", 0).ok(),
+            Some(1_709_164_800)
+        );
+        assert_eq!(
+            parse_time("2016-12-31 23:59:60", 0).ok(),
+            Some(1_483_228_799)
+        );
         assert!(parse_time("05/03/2024 14:22", 0).is_err());
     }
 }

@@ -264,7 +264,25 @@ run_cases() {
     explain_cases
     remediation_cases
     triage_cases
+    triage_input_cases
     expect_nothing_delivered
+}
+
+# `mxdoctor triage` on the log postfix itself wrote during the run: the dialect is recognised as
+# Postfix (so Postfix's remediation comes first), and the rejects found; the same log gzipped
+# (as logrotate leaves it) gives the same findings.
+triage_input_cases() {
+    local report gz_report
+    report=$("$MXDOCTOR" triage --format json --no-progress "$RUN/maillog" || true)
+    assert_contains "triage maillog: platform detected" "remediation shown for postfix" \
+        "$(jq -r '.notes[]' <<<"$report")"
+    assert_contains "triage maillog: relay rejects found" "relay-access-denied" \
+        "$(jq -r '[.findings[].playbook] | join(" ")' <<<"$report")"
+    gzip -c "$RUN/maillog" >"$RUN/maillog.1.gz"
+    gz_report=$("$MXDOCTOR" triage --format json --no-progress "$RUN/maillog.1.gz" || true)
+    assert_eq "triage maillog.1.gz: same findings as the plain log" \
+        "$(jq -c '[.findings[] | {playbook, count, first_seen, last_seen}]' <<<"$report")" \
+        "$(jq -c '[.findings[] | {playbook, count, first_seen, last_seen}]' <<<"$gz_report")"
 }
 
 print_table() {

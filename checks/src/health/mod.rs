@@ -7,6 +7,7 @@ pub mod dmarc;
 pub mod rdns;
 pub mod spf;
 pub mod spf_record;
+pub mod tag_error;
 
 use std::net::IpAddr;
 

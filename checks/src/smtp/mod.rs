@@ -161,8 +161,7 @@ pub async fn probe_host_streaming(
             None
         }
     };
-    let first_connection = opened.map_err(|problem| problem.describe());
-    let rcpt_probes = rcpt::probe(target, settings, greeting.software, first_connection);
+    let rcpt_probes = rcpt::probe(target, settings, greeting.software, opened);
     let (tls_observation, rcpt_observations) = tokio::join!(tls_probe, rcpt_probes);
     let already = observations.len();
     observations.extend(tls_observation);

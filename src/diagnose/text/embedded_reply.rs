@@ -5,9 +5,10 @@ use std::sync::LazyLock;
 use mxdoctor_model::Reply;
 use regex::Regex;
 
-/// A reply code preceded by the start, a space or typical punctuation, and followed by ' ', '-' or the end.
+/// A reply code preceded by the start, a space or typical punctuation (a comma: CSV logs such as
+/// Exchange message tracking), and followed by ' ', '-' or the end.
 static EMBEDDED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?:^|[\s:;(\["'])([2-5][0-9]{2})(?:[ -]|$)(.*)$"#).expect("static regex")
+    Regex::new(r#"(?:^|[\s:;,(\["'])([2-5][0-9]{2})(?:[ -]|$)(.*)$"#).expect("static regex")
 });
 
 /// The first plausible SMTP reply in `line`, parsed as a one-line reply.

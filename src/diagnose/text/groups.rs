@@ -11,6 +11,9 @@ use crate::finding::Evidence;
 use crate::playbook::Playbook;
 use crate::playbook::schema::SharedEvidence;
 
+use super::matcher::SymptomKind;
+use super::sample::{Sample, Seen, Subject, Written, keep_first, keep_last};
+
 /// Distinct playbook sets tracked; lines of further sets are only counted (never folded).
 pub const MAX_GROUPS: usize = 4096;
 /// Sample lines kept per group.
@@ -24,28 +27,96 @@ pub struct LineGroup {
     /// The remote host the lines name (`connect to HOST[IP]`, `relay=HOST[IP]`, ...), if any.
     pub host: Option<String>,
     pub count: u64,
-    /// The first and last line's timestamps, with the order in which those lines were read.
-    pub first_seen: Option<(u64, String)>,
-    pub last_seen: Option<(u64, String)>,
+    /// The earliest and latest line's times (by instant, then reading order).
+    pub first_seen: Option<Seen>,
+    pub last_seen: Option<Seen>,
     /// A few lines, with the order in which they were read.
-    pub samples: Vec<(u64, Evidence)>,
+    pub samples: Vec<(u64, Sample)>,
+}
+
+impl LineGroup {
+    /// Adds the lines of the same group read later (see [`LineGroups::merge`]).
+    fn merge(&mut self, later: Self, sequence_offset: u64, line_offset: u64) {
+        self.count += later.count;
+        if let Some(first) = later.first_seen {
+            keep_first(&mut self.first_seen, first.shifted(sequence_offset));
+        }
+        if let Some(last) = later.last_seen {
+            keep_last(&mut self.last_seen, last.shifted(sequence_offset));
+        }
+        let room = SAMPLES_PER_GROUP.saturating_sub(self.samples.len());
+        self.samples.extend(
+            later
+                .samples
+                .into_iter()
+                .take(room)
+                .map(|(sequence, sample)| {
+                    let sample = Sample {
+                        subject: sample.subject.shifted(line_offset),
+                        ..sample
+                    };
+                    (sequence + sequence_offset, sample)
+                }),
+        );
+    }
+
+    /// The reading order of the group's first line.
+    fn first_read(&self) -> u64 {
+        self.samples
+            .first()
+            .map_or(u64::MAX, |(sequence, _)| *sequence)
+    }
 }
 
 /// Every group seen in one text diagnosis, in bounded memory.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone)]
 pub struct LineGroups {
     /// By playbook set, then by the host the lines name ("" for none).
     groups: HashMap<Vec<usize>, HashMap<String, LineGroup>>,
     tracked: usize,
+    /// Groups tracked at most: [`MAX_GROUPS`], except in a piece of a parallel scan, which tracks
+    /// all of its own (a chunk has a bounded number of lines) so that merging the pieces keeps
+    /// exactly the groups one pass would have.
+    cap: usize,
     /// Per playbook index: its lines' hosts matter (it is in a `same_host` link). Reading the host
     /// costs a regex, so it is only done for lines of these playbooks.
     host_playbooks: Vec<bool>,
     /// The current line's playbook set, reused so a line does not allocate.
     scratch: Vec<usize>,
-    /// Matched lines so far: the order of first/last timestamps and samples across groups.
-    sequence: u64,
     /// Lines whose playbook set arrived after [`MAX_GROUPS`] sets were already tracked.
     pub untracked_lines: u64,
+}
+
+impl Default for LineGroups {
+    fn default() -> Self {
+        Self {
+            groups: HashMap::new(),
+            tracked: 0,
+            cap: MAX_GROUPS,
+            host_playbooks: Vec::new(),
+            scratch: Vec::new(),
+            untracked_lines: 0,
+        }
+    }
+}
+
+impl PartialEq for LineGroups {
+    fn eq(&self, other: &Self) -> bool {
+        self.groups == other.groups
+            && self.tracked == other.tracked
+            && self.untracked_lines == other.untracked_lines
+    }
+}
+
+impl Eq for LineGroups {}
+
+/// One matched line, as [`LineGroups::record`] takes it.
+pub struct GroupedLine<'a> {
+    /// Its place among the matched lines read so far (from 1).
+    pub sequence: u64,
+    pub kind: SymptomKind,
+    pub line: &'a str,
+    pub written: Option<Written<'a>>,
 }
 
 impl LineGroups {
@@ -64,18 +135,24 @@ impl LineGroups {
         }
     }
 
-    /// Records one matched `line`: `playbooks` matched it, `sample` renders it when kept.
+    /// Empty groups for one piece of a parallel scan (no cap: see `cap`), merged later with [`merge`](Self::merge).
+    #[must_use]
+    pub fn piece(&self) -> Self {
+        Self {
+            cap: usize::MAX,
+            host_playbooks: self.host_playbooks.clone(),
+            ..Self::default()
+        }
+    }
+
+    /// Records one matched line: `playbooks` matched it, `sample` renders it when kept.
     pub fn record(
         &mut self,
         playbooks: impl Iterator<Item = usize>,
-        kind: &str,
-        subject: &dyn Fn() -> String,
-        line: &str,
+        matched: &GroupedLine<'_>,
+        subject: &dyn Fn() -> Subject,
         sample: impl FnOnce() -> String,
-        timestamp: Option<&str>,
     ) {
-        self.sequence += 1;
-        let sequence = self.sequence;
         self.scratch.clear();
         self.scratch.extend(playbooks);
         self.scratch.sort_unstable();
@@ -85,7 +162,7 @@ impl LineGroups {
             .iter()
             .any(|&index| self.host_playbooks.get(index).copied().unwrap_or(false));
         let host = if wants_host {
-            named_host(line).map(|(host, _, _)| host)
+            named_host(matched.line).map(|(host, _, _)| host)
         } else {
             None
         };
@@ -94,7 +171,7 @@ impl LineGroups {
             .groups
             .get(self.scratch.as_slice())
             .is_some_and(|by_host| by_host.contains_key(host_key));
-        if !known && self.tracked >= MAX_GROUPS {
+        if !known && self.tracked >= self.cap {
             self.untracked_lines += 1;
             return;
         }
@@ -121,28 +198,58 @@ impl LineGroups {
             return;
         };
         group.count += 1;
-        if let Some(timestamp) = timestamp {
-            if group.first_seen.is_none() {
-                group.first_seen = Some((sequence, timestamp.to_string()));
-            }
-            match &mut group.last_seen {
-                Some((at, text)) => {
-                    *at = sequence;
-                    text.clear();
-                    text.push_str(timestamp);
-                }
-                None => group.last_seen = Some((sequence, timestamp.to_string())),
-            }
+        if let Some(written) = matched.written {
+            keep_first(&mut group.first_seen, Seen::new(written, matched.sequence));
+            keep_last(&mut group.last_seen, Seen::new(written, matched.sequence));
         }
         if group.samples.len() < SAMPLES_PER_GROUP {
             group.samples.push((
-                sequence,
-                Evidence {
-                    check: kind.to_string(),
+                matched.sequence,
+                Sample {
+                    kind: matched.kind,
                     subject: subject(),
                     detail: sample(),
                 },
             ));
+        }
+    }
+
+    /// Adds the groups of lines read right after this one's: their reading order counts from
+    /// `sequence_offset` matched lines, their line numbers from `line_offset` lines into the same
+    /// input. The result is the one a single pass over both would give.
+    pub fn merge(&mut self, later: Self, sequence_offset: u64, line_offset: u64) {
+        self.untracked_lines += later.untracked_lines;
+        let mut arrived: Vec<LineGroup> = later
+            .groups
+            .into_values()
+            .flat_map(HashMap::into_values)
+            .collect();
+        // A group is tracked, or not, in the order its first line was read.
+        arrived.sort_by_key(LineGroup::first_read);
+        for group in arrived {
+            let host_key = group.host.clone().unwrap_or_default();
+            let known = self
+                .groups
+                .get(group.playbooks.as_slice())
+                .and_then(|by_host| by_host.get(&host_key))
+                .is_some();
+            if !known && self.tracked >= self.cap {
+                self.untracked_lines += group.count;
+                continue;
+            }
+            let by_host = self.groups.entry(group.playbooks.clone()).or_default();
+            if let Some(existing) = by_host.get_mut(&host_key) {
+                existing.merge(group, sequence_offset, line_offset);
+            } else {
+                self.tracked += 1;
+                let mut fresh = LineGroup {
+                    playbooks: group.playbooks.clone(),
+                    host: group.host.clone(),
+                    ..LineGroup::default()
+                };
+                fresh.merge(group, sequence_offset, line_offset);
+                by_host.insert(host_key, fresh);
+            }
         }
     }
 
@@ -156,6 +263,15 @@ impl LineGroups {
 
     pub fn is_empty(&self) -> bool {
         self.groups.is_empty()
+    }
+
+    /// Groups reading the host of every line of `playbooks` playbooks, for tests.
+    #[cfg(test)]
+    pub fn reading_hosts_of(playbooks: usize) -> Self {
+        Self {
+            host_playbooks: vec![true; playbooks],
+            ..Self::default()
+        }
     }
 }
 
@@ -195,32 +311,28 @@ pub struct Merged {
 /// Merges `groups`, keeping `samples` of the earliest sample lines.
 pub fn merge<'a>(groups: impl Iterator<Item = &'a LineGroup>, samples: usize) -> Merged {
     let mut count = 0;
-    let mut first: Option<&(u64, String)> = None;
-    let mut last: Option<&(u64, String)> = None;
-    let mut all_samples: Vec<&(u64, Evidence)> = Vec::new();
+    let mut first: Option<Seen> = None;
+    let mut last: Option<Seen> = None;
+    let mut all_samples: Vec<&(u64, Sample)> = Vec::new();
     for group in groups {
         count += group.count;
         if let Some(seen) = &group.first_seen {
-            if first.is_none_or(|f| seen.0 < f.0) {
-                first = Some(seen);
-            }
+            keep_first(&mut first, seen.clone());
         }
         if let Some(seen) = &group.last_seen {
-            if last.is_none_or(|l| seen.0 > l.0) {
-                last = Some(seen);
-            }
+            keep_last(&mut last, seen.clone());
         }
         all_samples.extend(&group.samples);
     }
     all_samples.sort_by_key(|(sequence, _)| *sequence);
     Merged {
         count,
-        first_seen: first.map(|(_, t)| t.clone()),
-        last_seen: last.map(|(_, t)| t.clone()),
+        first_seen: first.map(|seen| seen.written),
+        last_seen: last.map(|seen| seen.written),
         samples: all_samples
             .into_iter()
             .take(samples)
-            .map(|(_, e)| e.clone())
+            .map(|(_, sample)| sample.evidence())
             .collect(),
     }
 }
@@ -229,14 +341,21 @@ pub fn merge<'a>(groups: impl Iterator<Item = &'a LineGroup>, samples: usize) ->
 mod tests {
     use super::*;
 
-    fn line(groups: &mut LineGroups, playbooks: &[usize], text: &str, at: &str) {
+    fn line(groups: &mut LineGroups, sequence: u64, playbooks: &[usize], text: &str, at: &str) {
+        let matched = GroupedLine {
+            sequence,
+            kind: SymptomKind::Log,
+            line: text,
+            written: Some(Written {
+                instant: None,
+                text: at,
+            }),
+        };
         groups.record(
             playbooks.iter().copied(),
-            "log",
-            &|| "input".to_string(),
-            text,
+            &matched,
+            &|| Subject::Label("input".to_string()),
             || text.to_string(),
-            Some(at),
         );
     }
 
@@ -261,14 +380,41 @@ mod tests {
     }
 
     #[test]
+    fn merged_pieces_keep_the_groups_one_capped_pass_keeps() {
+        let sets: [&[usize]; 6] = [&[0], &[1], &[0], &[2], &[1], &[3]];
+        let mut whole = LineGroups {
+            cap: 2,
+            ..LineGroups::default()
+        };
+        for (index, set) in sets.iter().enumerate() {
+            line(&mut whole, index as u64 + 1, set, "x", "t");
+        }
+        assert_eq!((whole.tracked, whole.untracked_lines), (2, 2));
+        for split in 0..=sets.len() {
+            let mut merged = LineGroups {
+                cap: 2,
+                ..LineGroups::default()
+            };
+            for (from, to) in [(0, split), (split, sets.len())] {
+                let mut piece = merged.piece();
+                for (index, set) in sets[from..to].iter().enumerate() {
+                    line(&mut piece, index as u64 + 1, set, "x", "t");
+                }
+                merged.merge(piece, from as u64, 0);
+            }
+            assert_eq!(merged, whole, "split at {split}");
+        }
+    }
+
+    #[test]
     fn groups_lines_by_their_playbook_set_and_merges_in_reading_order() {
         let mut groups = LineGroups {
             host_playbooks: vec![true; 3],
             ..LineGroups::default()
         };
-        line(&mut groups, &[2, 1], "a", "t1");
-        line(&mut groups, &[1], "b", "t2");
-        line(&mut groups, &[1, 2], "c", "t3");
+        line(&mut groups, 1, &[2, 1], "a", "t1");
+        line(&mut groups, 2, &[1], "b", "t2");
+        line(&mut groups, 3, &[1, 2], "c", "t3");
         let both: Vec<&LineGroup> = groups
             .containing(2)
             .filter(|g| g.playbooks == [1, 2])

@@ -50,6 +50,8 @@ enum Needs {
 /// The literal prefilter for ASCII lines.
 struct Prefilter {
     literals: AhoCorasick,
+    /// The literals themselves (lowercase), in `literals`' pattern order.
+    literal_strings: Vec<Vec<u8>>,
     /// For each literal, who needs it.
     owners: Vec<Vec<Needs>>,
     /// Patterns and textless matchers with no usable literal: tried on every line.
@@ -192,6 +194,16 @@ impl<'a> TextMatcher<'a> {
         self.playbooks
     }
 
+    /// Lowercase literals one of which every ASCII line that can match anything contains, for a
+    /// search over a whole buffer; `None` when some symptom has no such literal (every line is a
+    /// candidate then). Lines with non-ASCII bytes are never covered by this guarantee.
+    pub fn line_literals(&self) -> Option<Vec<Vec<u8>>> {
+        self.prefilter
+            .always
+            .is_empty()
+            .then(|| self.prefilter.literal_strings.clone())
+    }
+
     /// For an ASCII line: the matching patterns, and the textless reply matchers whose literal occurs.
     fn ascii_line_candidates(&self, line: &str) -> (Vec<usize>, Vec<(usize, usize)>) {
         let mut set_hits = Vec::new();
@@ -247,7 +259,7 @@ impl Prefilter {
             add(Needs::Textless(index), literals);
         }
         let (literals, owners): (Vec<Vec<u8>>, Vec<Vec<Needs>>) = by_literal.into_iter().unzip();
-        let literals = AhoCorasick::builder()
+        let automaton = AhoCorasick::builder()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
             .kind(Some(AhoCorasickKind::DFA))
@@ -257,7 +269,8 @@ impl Prefilter {
             .build(&literals)
             .expect("a few hundred short literals fit a DFA");
         Self {
-            literals,
+            literal_strings: literals,
+            literals: automaton,
             owners,
             always,
         }

@@ -1,11 +1,14 @@
 //! Diagnosis of what the mail system already said — SMTP replies, bounces and log lines — by matching
 //! them against every playbook's symptoms. `explain`, `triage` and the playbook lint all come here.
 
+pub mod candidates;
 pub mod embedded_reply;
 pub mod explain;
 pub mod groups;
 pub mod literals;
 pub mod matcher;
+pub mod sample;
+pub mod scan;
 pub mod stream;
 pub mod tally;
 pub mod timestamp;

@@ -1,0 +1,589 @@
+//! `triage`'s engine: reads inputs in chunks and scans them on every core, merging per-chunk tallies
+//! in input order, so counts, first/last times and samples are exactly those of one sequential pass
+//! (`stream::triage_reader`, the reference the tests compare with).
+//!
+//! One reader thread fills chunks that end at a line boundary (a recycled pool of buffers bounds the
+//! memory); workers search a whole chunk for the playbooks' necessary literals at once
+//! (`candidates.rs`) and run the matchers only on the lines holding one, or holding non-ASCII bytes
+//! (which the literal analysis does not cover). Nothing is allocated per line that does not match.
+
+use std::collections::BTreeMap;
+use std::io::{self, Read};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use super::candidates::LineFinder;
+use super::matcher::TextMatcher;
+use super::stream::{LineContext, MAX_LINE_BYTES, StreamStats, triage_line};
+use super::tally::Tally;
+use crate::input::timestamp::LineDating;
+use crate::input::window::TimeWindow;
+
+/// Chunk size and worker count.
+#[derive(Debug, Clone, Copy)]
+pub struct ScanConfig {
+    pub chunk_bytes: usize,
+    pub workers: usize,
+    /// Lines are matched on their first `line_cap` bytes (see `stream::MAX_LINE_BYTES`).
+    pub line_cap: usize,
+}
+
+impl Default for ScanConfig {
+    fn default() -> Self {
+        Self {
+            chunk_bytes: 1 << 20,
+            workers: std::thread::available_parallelism().map_or(1, |n| n.get().min(8)),
+            line_cap: MAX_LINE_BYTES,
+        }
+    }
+}
+
+/// One input of a scan: its name in evidence (`name:LINE`), its text, how its lines are dated.
+pub struct ScanInput {
+    pub name: Arc<str>,
+    pub reader: Box<dyn Read + Send>,
+    pub dating: LineDating,
+}
+
+/// A read error, with the input it happened in.
+#[derive(Debug, thiserror::Error)]
+#[error("{input}: {source}")]
+pub struct ScanError {
+    pub input: String,
+    #[source]
+    pub source: io::Error,
+}
+
+/// What a scan found: the merged tally, totals, and totals per input (in input order).
+#[derive(Debug, Default)]
+pub struct ScanOutcome {
+    pub tally: Tally,
+    pub stats: StreamStats,
+    pub per_input: Vec<StreamStats>,
+}
+
+/// What workers need to know about the input a chunk comes from.
+struct InputContext {
+    name: Arc<str>,
+    dating: LineDating,
+}
+
+/// A piece of one input, ending at a line boundary (or at the input's end).
+struct Chunk {
+    sequence: u64,
+    input: usize,
+    context: Arc<InputContext>,
+    data: Vec<u8>,
+    /// Bytes of the input this chunk stands for (more than `data` when a long line was cut).
+    bytes: u64,
+    /// `data` is the first bytes of one line longer than a chunk; the rest was skipped.
+    cut_line: bool,
+}
+
+/// A scanned chunk, waiting for its turn to be merged.
+struct ChunkResult {
+    input: usize,
+    tally: Tally,
+    stats: StreamStats,
+}
+
+/// Merges results in sequence order, whatever order the workers finish in.
+struct Merger {
+    next: u64,
+    waiting: BTreeMap<u64, ChunkResult>,
+    outcome: ScanOutcome,
+    /// Lines of the current input merged so far (line numbers restart with every input).
+    current_input: Option<usize>,
+    lines_in_input: u64,
+}
+
+impl Merger {
+    fn accept(&mut self, sequence: u64, result: ChunkResult) {
+        self.waiting.insert(sequence, result);
+        while let Some(result) = self.waiting.remove(&self.next) {
+            self.next += 1;
+            if self.current_input != Some(result.input) {
+                self.current_input = Some(result.input);
+                self.lines_in_input = 0;
+            }
+            self.outcome.tally.merge(result.tally, self.lines_in_input);
+            self.lines_in_input += result.stats.lines;
+            self.outcome.stats.add(&result.stats);
+            if self.outcome.per_input.len() <= result.input {
+                self.outcome
+                    .per_input
+                    .resize(result.input + 1, StreamStats::default());
+            }
+            self.outcome.per_input[result.input].add(&result.stats);
+        }
+    }
+}
+
+/// Scans `inputs` in order, opening each when its turn comes (so one decoder at a time holds
+/// memory); the first error ends the scan.
+pub fn scan(
+    matcher: &TextMatcher<'_>,
+    inputs: impl IntoIterator<Item = Result<ScanInput, ScanError>>,
+    window: TimeWindow,
+    config: ScanConfig,
+) -> Result<ScanOutcome, ScanError> {
+    let finder = LineFinder::new(matcher.line_literals());
+    let workers = config.workers.max(1);
+    let chunk_bytes = config.chunk_bytes.max(config.line_cap + 1).max(2);
+    let template = Tally::for_playbooks(matcher.playbooks());
+    let merger = Mutex::new(Merger {
+        next: 0,
+        waiting: BTreeMap::new(),
+        outcome: ScanOutcome {
+            tally: template.clone(),
+            ..ScanOutcome::default()
+        },
+        current_input: None,
+        lines_in_input: 0,
+    });
+    let (work_sender, work_receiver) = sync_channel::<Chunk>(workers);
+    let work_receiver = Mutex::new(work_receiver);
+    // Buffers in flight: one per worker, one being filled, one queued per worker.
+    let pool_size = 2 * workers + 1;
+    let (pool_sender, pool_receiver) = sync_channel::<Vec<u8>>(pool_size);
+    for _ in 0..pool_size {
+        let _ = pool_sender.send(Vec::with_capacity(chunk_bytes));
+    }
+    let worker = Worker {
+        matcher,
+        template: &template,
+        finder: &finder,
+        window,
+        line_cap: config.line_cap,
+    };
+    let read_result = std::thread::scope(|scope| {
+        for _ in 0..workers {
+            let pool_sender = pool_sender.clone();
+            let (work_receiver, merger, worker) = (&work_receiver, &merger, &worker);
+            scope.spawn(move || worker.run(work_receiver, &pool_sender, merger));
+        }
+        drop(pool_sender);
+        let mut reader = ChunkReader {
+            pool: pool_receiver,
+            work: work_sender,
+            chunk_bytes,
+            line_cap: config.line_cap,
+            sequence: 0,
+        };
+        let mut result = Ok(());
+        for (index, input) in inputs.into_iter().enumerate() {
+            let input = match input {
+                Ok(input) => input,
+                Err(error) => {
+                    result = Err(error);
+                    break;
+                }
+            };
+            let context = Arc::new(InputContext {
+                name: Arc::clone(&input.name),
+                dating: input.dating,
+            });
+            if let Err(source) = reader.read_input(index, &context, input.reader) {
+                result = Err(ScanError {
+                    input: input.name.to_string(),
+                    source,
+                });
+                break;
+            }
+        }
+        // Dropping the sender ends the workers once the queue is drained.
+        drop(reader);
+        result
+    });
+    read_result?;
+    let merger = merger.into_inner().unwrap_or_else(PoisonError::into_inner);
+    Ok(merger.outcome)
+}
+
+/// Cuts inputs into chunks that end at line boundaries.
+struct ChunkReader {
+    pool: Receiver<Vec<u8>>,
+    work: SyncSender<Chunk>,
+    chunk_bytes: usize,
+    line_cap: usize,
+    sequence: u64,
+}
+
+impl ChunkReader {
+    fn send(
+        &mut self,
+        input: (usize, &Arc<InputContext>),
+        data: Vec<u8>,
+        bytes: u64,
+        cut_line: bool,
+    ) {
+        let chunk = Chunk {
+            sequence: self.sequence,
+            input: input.0,
+            context: Arc::clone(input.1),
+            data,
+            bytes,
+            cut_line,
+        };
+        self.sequence += 1;
+        // The workers only stop when this sender is dropped, so sending cannot fail.
+        let _ = self.work.send(chunk);
+    }
+
+    fn buffer(&self) -> Vec<u8> {
+        // Workers return every buffer they take, and there is always one free for the reader.
+        self.pool
+            .recv()
+            .unwrap_or_else(|_| Vec::with_capacity(self.chunk_bytes))
+    }
+
+    fn read_input(
+        &mut self,
+        index: usize,
+        context: &Arc<InputContext>,
+        mut reader: Box<dyn Read + Send>,
+    ) -> io::Result<()> {
+        let input = (index, context);
+        let mut carry: Vec<u8> = Vec::new();
+        loop {
+            let mut buffer = self.buffer();
+            buffer.clear();
+            buffer.extend_from_slice(&carry);
+            carry.clear();
+            let at_end = fill(&mut reader, &mut buffer, self.chunk_bytes)?;
+            if at_end {
+                if !buffer.is_empty() {
+                    let bytes = buffer.len() as u64;
+                    self.send(input, buffer, bytes, false);
+                }
+                return Ok(());
+            }
+            if let Some(last) = memchr::memrchr(b'\n', &buffer) {
+                carry.extend_from_slice(&buffer[last + 1..]);
+                buffer.truncate(last + 1);
+                let bytes = buffer.len() as u64;
+                self.send(input, buffer, bytes, false);
+                continue;
+            }
+            // One line longer than a chunk: keep its first bytes, skip the rest of it.
+            let mut bytes = buffer.len() as u64;
+            buffer.truncate(self.line_cap);
+            let mut scratch = vec![0u8; 64 * 1024];
+            loop {
+                let read = read_some(&mut reader, &mut scratch)?;
+                if read == 0 {
+                    break;
+                }
+                if let Some(end) = memchr::memchr(b'\n', &scratch[..read]) {
+                    bytes += end as u64 + 1;
+                    carry.extend_from_slice(&scratch[end + 1..read]);
+                    break;
+                }
+                bytes += read as u64;
+            }
+            self.send(input, buffer, bytes, true);
+        }
+    }
+}
+
+/// Reads until `buffer` holds `size` bytes or the input ends; true at the end.
+fn fill(reader: &mut impl Read, buffer: &mut Vec<u8>, size: usize) -> io::Result<bool> {
+    let start = buffer.len();
+    buffer.resize(size, 0);
+    let mut filled = start;
+    while filled < size {
+        let read = read_some(reader, &mut buffer[filled..])?;
+        if read == 0 {
+            buffer.truncate(filled);
+            return Ok(true);
+        }
+        filled += read;
+    }
+    Ok(false)
+}
+
+fn read_some(reader: &mut impl Read, buffer: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match reader.read(buffer) {
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            other => return other,
+        }
+    }
+}
+
+/// What every worker shares.
+struct Worker<'s, 'm> {
+    matcher: &'s TextMatcher<'m>,
+    /// An empty tally of the scan; each chunk is tallied in a piece of it.
+    template: &'s Tally,
+    finder: &'s LineFinder,
+    window: TimeWindow,
+    line_cap: usize,
+}
+
+impl Worker<'_, '_> {
+    fn run(
+        &self,
+        work: &Mutex<Receiver<Chunk>>,
+        pool: &SyncSender<Vec<u8>>,
+        merger: &Mutex<Merger>,
+    ) {
+        loop {
+            let chunk = {
+                let receiver = work.lock().unwrap_or_else(PoisonError::into_inner);
+                receiver.recv()
+            };
+            let Ok(chunk) = chunk else {
+                return;
+            };
+            let result = self.scan_chunk(&chunk);
+            let _ = pool.send(chunk.data);
+            merger
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .accept(chunk.sequence, result);
+        }
+    }
+
+    fn scan_chunk(&self, chunk: &Chunk) -> ChunkResult {
+        let mut tally = self.template.piece();
+        let mut stats = StreamStats::default();
+        let context = LineContext {
+            input: &chunk.context.name,
+            dating: &chunk.context.dating,
+            window: self.window,
+        };
+        let data = &chunk.data;
+        if chunk.cut_line {
+            let kept = &data[..data.len().min(self.line_cap)];
+            triage_line(self.matcher, context, 1, kept, &mut tally, &mut stats);
+            stats.lines = 1;
+            stats.truncated_lines = 1;
+        } else {
+            stats.lines = self.finder.for_each_candidate(data, |number, line| {
+                let kept = &line[..line.len().min(self.line_cap)];
+                triage_line(self.matcher, context, number, kept, &mut tally, &mut stats);
+            });
+            stats.truncated_lines = long_lines(data, self.line_cap);
+        }
+        stats.bytes = chunk.bytes;
+        ChunkResult {
+            input: chunk.input,
+            tally,
+            stats,
+        }
+    }
+}
+
+/// Lines of `data` longer than `cap` bytes (their ending included), found by jumping: from a line
+/// start, the last newline within `cap` bytes ends every line that starts before it.
+fn long_lines(data: &[u8], cap: usize) -> u64 {
+    let mut count = 0;
+    let mut start = 0;
+    while data.len() - start > cap {
+        if let Some(end) = memchr::memrchr(b'\n', &data[start..start + cap]) {
+            start += end + 1;
+            continue;
+        }
+        count += 1;
+        let Some(end) = memchr::memchr(b'\n', &data[start + cap..]) else {
+            return count;
+        };
+        start += cap + end + 1;
+    }
+    count
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fmt::Write as _;
+    use std::io::Cursor;
+
+    use super::*;
+    use crate::diagnose::text::stream::{LineContext, triage_reader};
+    use crate::input::dialect::TimeSource;
+    use crate::input::timestamp::TimeContext;
+    use crate::playbook::Library;
+
+    fn dating() -> LineDating {
+        LineDating {
+            context: TimeContext::new(
+                jiff::tz::TimeZone::UTC,
+                "2026-12-01T00:00:00Z".parse().unwrap(),
+            ),
+            source: TimeSource::Leading,
+        }
+    }
+
+    /// A log with every playbook example, dated out of order, plus the awkward cases: lines longer
+    /// than the cap and than a chunk, CRLF endings, non-ASCII, empty lines, no final newline.
+    fn awkward_log(library: &Library) -> Vec<u8> {
+        let mut log = String::new();
+        let mut n = 0u32;
+        for round in 0..3 {
+            for playbook in &library.playbooks {
+                for example in &playbook.examples.matches {
+                    n += 1;
+                    let day = 1 + (n * 7 + round) % 28;
+                    let _ = write!(
+                        log,
+                        "Nov {day:>2} 06:{:02}:{:02} gw ",
+                        n % 60,
+                        (n * 13) % 60
+                    );
+                    log.push_str(&example.replace(['\n', '\r'], " "));
+                    log.push_str(if n % 5 == 0 { "\r\n" } else { "\n" });
+                    let _ = writeln!(
+                        log,
+                        "Nov 28 07:00:00 gw postfix/smtpd[{n}]: connect from x[192.0.2.1]"
+                    );
+                    if n % 17 == 0 {
+                        let _ = writeln!(
+                            log,
+                            "Nov 28 07:00:01 fm subject=\"Grüße {n}\" relay access denied"
+                        );
+                        log.push('\n');
+                    }
+                    if n % 41 == 0 {
+                        let width = if n % 2 == 0 { 70_000 } else { 300_000 };
+                        log.push_str("Nov 27 01:00:00 gw ");
+                        log.push_str(&"x".repeat(width));
+                        log.push_str(" Relay access denied\n");
+                    }
+                }
+            }
+        }
+        log.push_str(
+            "Nov 28 06:31:10 fm1 sendmail[1]: Milter (fas_milter): timeout before data read",
+        );
+        log.into_bytes()
+    }
+
+    #[test]
+    fn parallel_chunks_give_exactly_the_sequential_result() {
+        let library = Library::load(&[]).unwrap();
+        let matcher = TextMatcher::new(&library.playbooks);
+        let log = awkward_log(&library);
+        let name: Arc<str> = Arc::from("log");
+        let dating = dating();
+        for window in [
+            TimeWindow::default(),
+            TimeWindow {
+                since: Some("2026-11-10T00:00:00Z".parse().unwrap()),
+                until: Some("2026-11-20T00:00:00Z".parse().unwrap()),
+            },
+        ] {
+            let mut expected = Tally::for_playbooks(&library.playbooks);
+            let mut expected_stats = StreamStats::default();
+            let context = LineContext {
+                input: &name,
+                dating: &dating,
+                window,
+            };
+            triage_reader(
+                &matcher,
+                context,
+                Cursor::new(&log),
+                &mut expected,
+                &mut expected_stats,
+            )
+            .unwrap();
+            assert!(expected_stats.truncated_lines > 0 && expected_stats.matched_lines > 50);
+            for (chunk_bytes, workers) in [
+                (MAX_LINE_BYTES + 1, 3),
+                (100_000, 2),
+                (1 << 20, 1),
+                (4 << 20, 2),
+            ] {
+                let config = ScanConfig {
+                    chunk_bytes,
+                    workers,
+                    line_cap: MAX_LINE_BYTES,
+                };
+                let input = ScanInput {
+                    name: Arc::clone(&name),
+                    reader: Box::new(Cursor::new(log.clone())),
+                    dating: dating.clone(),
+                };
+                let outcome = scan(&matcher, [Ok(input)], window, config).unwrap();
+                assert_eq!(
+                    outcome.stats, expected_stats,
+                    "chunk {chunk_bytes}, {workers} workers"
+                );
+                assert_eq!(
+                    outcome.tally, expected,
+                    "chunk {chunk_bytes}, {workers} workers"
+                );
+            }
+        }
+    }
+
+    struct Failing;
+
+    impl Read for Failing {
+        fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+            Err(io::Error::other("disk on fire"))
+        }
+    }
+
+    #[test]
+    fn several_inputs_number_their_lines_apart_and_errors_name_the_input() {
+        let library = Library::load(&[]).unwrap();
+        let matcher = TextMatcher::new(&library.playbooks);
+        let line = "Nov 28 06:30:02 gw postfix/smtpd[1]: NOQUEUE: reject: RCPT from x[192.0.2.9]: 554 5.7.1 <v@e.test>: Relay access denied\n";
+        let inputs = ["a", "b"].map(|name| {
+            Ok(ScanInput {
+                name: Arc::from(name),
+                reader: Box::new(Cursor::new(format!("first\n{line}").into_bytes())),
+                dating: dating(),
+            })
+        });
+        let outcome = scan(
+            &matcher,
+            inputs,
+            TimeWindow::default(),
+            ScanConfig::default(),
+        )
+        .unwrap();
+        let findings = outcome
+            .tally
+            .into_findings(&library.playbooks, crate::finding::Platform::Generic);
+        let subjects: Vec<&str> = findings[0]
+            .evidence
+            .iter()
+            .map(|e| e.subject.as_str())
+            .collect();
+        assert_eq!(subjects, ["a:2", "b:2"]);
+        assert_eq!(outcome.per_input.len(), 2);
+        assert_eq!(outcome.stats.lines, 4);
+
+        let inputs = [Ok(ScanInput {
+            name: Arc::from("broken"),
+            reader: Box::new(Failing),
+            dating: dating(),
+        })];
+        let error = scan(
+            &matcher,
+            inputs,
+            TimeWindow::default(),
+            ScanConfig::default(),
+        )
+        .unwrap_err();
+        assert_eq!(error.to_string(), "broken: disk on fire");
+    }
+
+    #[test]
+    fn long_lines_are_counted_by_jumps() {
+        let mut data = b"short\n".to_vec();
+        data.extend(std::iter::repeat_n(b'x', 20));
+        data.extend_from_slice(b"\nmid\n");
+        data.extend(std::iter::repeat_n(b'y', 9));
+        data.push(b'\n');
+        // lines: 6, 21, 4, 10 bytes (ending included)
+        assert_eq!(long_lines(&data, 10), 1);
+        assert_eq!(long_lines(&data, 9), 2);
+        assert_eq!(long_lines(&data, 21), 0);
+        assert_eq!(long_lines(&data, 20), 1);
+        assert_eq!(long_lines(b"no newline at all here", 5), 1);
+    }
+}
