@@ -400,6 +400,73 @@ fn every_engine_table_holds() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// Every key named anywhere in `value` (mapping keys, at any depth).
+fn keys_in(value: &Value, keys: &mut std::collections::BTreeSet<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map {
+                keys.insert(key.clone());
+                keys_in(child, keys);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| keys_in(item, keys)),
+        _ => {}
+    }
+}
+
+/// Deleting the last case of a rule must fail here, not go unnoticed: the tables name every
+/// condition, field operator, text symptom part, causal link and expectation the engine has.
+#[test]
+fn the_tables_cover_every_rule_of_the_engine() {
+    let mut keys = std::collections::BTreeSet::new();
+    for entry in std::fs::read_dir(tables_dir()).expect("tests/engine exists") {
+        let path = entry.expect("readable entry").path();
+        if path.extension().is_some_and(|e| e == "yaml") {
+            let text = std::fs::read_to_string(&path).expect("readable table");
+            let value: Value =
+                serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            keys_in(&value, &mut keys);
+        }
+    }
+    let rules = [
+        "all",
+        "any",
+        "not",
+        "where",
+        "is",
+        "in",
+        "matches",
+        "gte",
+        "gt",
+        "lte",
+        "lt",
+        "exists",
+        "severity",
+        "replies",
+        "logs",
+        "bounces",
+        "code",
+        "enhanced",
+        "text",
+        "text_not",
+        "explains",
+        "up_to",
+        "caused_by",
+        "depth",
+        "needed_checks",
+        "evaluated",
+        "notes",
+        "count",
+        "checks",
+        "texts",
+    ];
+    let missing: Vec<&str> = rules
+        .into_iter()
+        .filter(|rule| !keys.contains(*rule))
+        .collect();
+    assert!(missing.is_empty(), "no engine table uses {missing:?}");
+}
+
 /// The harness itself must fail on a wrong expectation, or every table would pass vacuously.
 #[test]
 fn a_wrong_expectation_is_reported() {
