@@ -11,6 +11,7 @@ use std::time::Duration;
 use crate::dns::{LabDns, LabDnsConfig};
 use crate::health_scenarios;
 use crate::http::LabHttp;
+use crate::ipv6_scenarios;
 use crate::smtp::{LabCert, LabSmtp, LabSmtpConfig, Personality};
 
 /// Every scenario domain lives under this zone; MX hosts are `NAME-mxN.lab.test`.
@@ -33,6 +34,8 @@ pub struct Scenario {
     pub expected_top: Option<&'static str>,
     /// Flags beyond target, --dns, --smtp-port and --tls-ca.
     pub flags: Vec<String>,
+    /// The `--smtp-port` of its command line: the lab's shared port, or its own.
+    pub smtp_port: u16,
 }
 
 pub(super) struct Mx {
@@ -216,6 +219,10 @@ pub struct Lab {
     pub smtp: Vec<(String, LabSmtp)>,
     pub smtp_port: u16,
     pub scenarios: Vec<Scenario>,
+    /// Whether the IPv6 scenarios run here (they need ::1).
+    pub ipv6: ipv6_scenarios::Availability,
+    /// The shared port held on ::1 (bound, not listening) for the IPv6 one-family scenario.
+    _ipv6_hold: Option<tokio::net::TcpSocket>,
 }
 
 impl Lab {
@@ -308,8 +315,25 @@ impl Lab {
                 domain,
                 expected_top: spec.expected_top,
                 flags: spec.flags,
+                smtp_port: port,
             });
         }
+        let ipv6 = ipv6_scenarios::start(&mut dns_config, LAB_ZONE, port).await?;
+        let (ipv6_hold, ipv6_available) = match ipv6 {
+            Some(started) => {
+                smtp.extend(started.smtp);
+                scenarios.extend(started.scenarios.into_iter().map(|s| Scenario {
+                    name: s.name,
+                    about: s.about,
+                    domain: s.domain,
+                    expected_top: s.expected_top,
+                    flags: Vec::new(),
+                    smtp_port: s.smtp_port,
+                }));
+                (Some(started.hold), ipv6_scenarios::Availability::Available)
+            }
+            None => (None, ipv6_scenarios::availability()),
+        };
         let dns = LabDns::start(dns_config, SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await?;
         Ok(Self {
             dns,
@@ -317,6 +341,8 @@ impl Lab {
             smtp,
             smtp_port: port,
             scenarios,
+            ipv6: ipv6_available,
+            _ipv6_hold: ipv6_hold,
         })
     }
 
@@ -328,7 +354,7 @@ impl Lab {
             "--dns".into(),
             self.dns.addr().to_string(),
             "--smtp-port".into(),
-            self.smtp_port.to_string(),
+            scenario.smtp_port.to_string(),
             "--tls-ca".into(),
             ca_file.display().to_string(),
         ];

@@ -104,3 +104,39 @@ pub struct DkimData {
     /// `t=y`: verifiers treat failures as unsigned.
     pub testing: bool,
 }
+
+/// Whether the MX hosts of a domain publish IPv6 addresses (`ipv6.mx`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Ipv6MxData {
+    pub domain: String,
+    /// MX hosts asked for AAAA (a null MX or an MX without hosts has none).
+    pub hosts: usize,
+    pub with_aaaa: Vec<String>,
+    pub without_aaaa: Vec<String>,
+    /// Hosts whose AAAA lookup failed (timeout, SERVFAIL): neither with nor without.
+    pub lookup_failed: Vec<String>,
+    /// all | some | none | unknown (a lookup failed and no host has AAAA) | no_hosts
+    pub verdict: String,
+}
+
+/// One MX host's banner and EHLO over IPv4 and over IPv6 (`ipv6.smtp`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Ipv6SmtpData {
+    pub host: String,
+    pub port: u16,
+    /// The addresses tried, the first of each family the DNS gave.
+    pub ipv4_address: Option<String>,
+    pub ipv6_address: Option<String>,
+    /// Whether this host can reach the IPv6 address at all, decided without sending a packet:
+    /// route (the kernel routes it from a usable source) | no_route | no_global_source |
+    /// assumed (`--ipv6-vantage yes`) | disabled (`--ipv6-vantage no`) | not_needed (no AAAA)
+    pub vantage: String,
+    /// banner (the server greeted and answered EHLO) | refused | timeout | error | rejected (a 4xx/5xx
+    /// banner or EHLO) | no_address | not_tried
+    pub ipv4: String,
+    pub ipv6: String,
+    pub ipv4_detail: String,
+    pub ipv6_detail: String,
+    /// both | ipv4_only | ipv6_only | neither | no_aaaa | no_vantage
+    pub verdict: String,
+}

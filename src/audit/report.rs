@@ -82,7 +82,7 @@ pub fn diagnose(playbooks: &[Playbook], audited: &Audited, target: &str) -> Repo
             "{} configuration, FortiMail {version} (from {source}): remediation shows that release's syntax",
             audited.platform.as_str()
         ),
-        _ if audited.platform == crate::finding::Platform::Fortimail => {
+        _ if audited.platform == crate::vocabulary::Platform::Fortimail => {
             "fortimail configuration without a version header: remediation lists every release's syntax (give --fortimail-version X.Y)".into()
         }
         _ => format!("{} configuration", audited.platform.as_str()),
@@ -143,8 +143,8 @@ pub fn select_audited_release(report: &mut Report, audited: Option<&Audited>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::finding::Platform;
     use crate::playbook::Library;
+    use crate::vocabulary::Platform;
 
     fn audited(text: &str) -> Audited {
         audit_text(text, Platform::Generic, None).expect("audits")

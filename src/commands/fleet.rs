@@ -12,11 +12,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use mxdoctor_checks::dns::DnsClient;
-use mxdoctor_checks::observation::ResolverData;
 use mxdoctor_checks::progress::Silent;
 use mxdoctor_checks::resolver_trust;
 use mxdoctor_checks::run::{RunConfig, run_checks};
-use mxdoctor_checks::{Data, Observation, Outcome};
+use mxdoctor_model::observation::ResolverData;
+use mxdoctor_model::{Data, Observation, Outcome};
 use tokio::task::JoinSet;
 
 use super::check::{run_config, vantage};

@@ -175,32 +175,56 @@ fn guess_delimiter(first_row: &str) -> char {
         .unwrap_or(',')
 }
 
-/// RFC 4180 fields: `"` quotes, `""` inside quotes is a quote; `None` while a quote is still open.
+/// The fields of one record, split by the csv crate's parser (`csv-core`, which the `csv` crate
+/// runs on): RFC 4180 quoting, `""` inside quotes is a quote, a quoted field may hold the delimiter
+/// and line breaks. `None` while a quoted field is still open, so the caller can append the next line.
+///
+/// The reader is line-fed (each line already capped in length) rather than handed the whole input,
+/// so one runaway quoted field costs at most [`MAX_RECORD_LINES`] lines of memory.
 fn split_fields(text: &str, delimiter: char) -> Option<Vec<String>> {
-    let mut fields = Vec::new();
-    let mut field = String::new();
-    let mut in_quotes = false;
-    let mut chars = text.chars().peekable();
-    while let Some(character) = chars.next() {
-        match (in_quotes, character) {
-            (true, '"') if chars.peek() == Some(&'"') => {
-                field.push('"');
-                chars.next();
+    let mut reader = csv_core::ReaderBuilder::new()
+        .delimiter(u8::try_from(delimiter).unwrap_or(b','))
+        .terminator(csv_core::Terminator::Any(b'\n'))
+        .build();
+    // Unescaping only shrinks a field and a record has at most one field more than it has bytes,
+    // so these buffers are never too small.
+    let mut output = vec![0_u8; text.len() + 1];
+    let mut ends = vec![0_usize; text.len() + 2];
+    // The record is complete only if a line break outside quotes ends it: feed the text, then one.
+    let (mut written, mut fields) = (0, 0);
+    let mut complete = false;
+    for chunk in [text.as_bytes(), b"\n"] {
+        let (result, _, wrote, ended) =
+            reader.read_record(chunk, &mut output[written..], &mut ends[fields..]);
+        written += wrote;
+        fields += ended;
+        match result {
+            csv_core::ReadRecordResult::Record => {
+                complete = true;
+                break;
             }
-            (true, '"') => in_quotes = false,
-            (false, '"') if field.trim().is_empty() => {
-                field.clear();
-                in_quotes = true;
-            }
-            (false, c) if c == delimiter => fields.push(std::mem::take(&mut field)),
-            (_, other) => field.push(other),
+            csv_core::ReadRecordResult::InputEmpty => {}
+            // Never with the buffers sized above; treated as a record that cannot be read yet.
+            _ => return None,
         }
     }
-    if in_quotes {
+    if !complete {
         return None;
     }
-    fields.push(field);
-    Some(fields.into_iter().map(|f| f.trim().to_string()).collect())
+    // Field ends are offsets into `output` from the record's first byte, across calls.
+    let mut start = 0;
+    Some(
+        ends[..fields]
+            .iter()
+            .map(|&end| {
+                let field = String::from_utf8_lossy(&output[start..end])
+                    .trim()
+                    .to_string();
+                start = end;
+                field
+            })
+            .collect(),
+    )
 }
 
 /// FortiMail queue type names, in any case or spacing: `Incoming`, `Outgoing-slow`, `Spam Outbreak`,
@@ -388,6 +412,76 @@ mod tests {
         assert_eq!(split_fields(r#"a,"open"#, ','), None);
         assert_eq!(guess_delimiter("Type;Envelope From;Envelope To"), ';');
         assert_eq!(guess_delimiter("Type,Subject"), ',');
+    }
+
+    #[test]
+    fn quoted_delimiters_quotes_and_line_breaks_stay_in_their_field() {
+        // Reason and Subject as a gateway writes them: a reply quoting the recipient, commas,
+        // doubled quotes and a line break inside the quotes; Envelope To lists two recipients.
+        let text = "Type,Envelope From,Envelope To,Subject,First Processed,Tries,Reason\r\n\
+                    Outgoing,\"billing, accounts\"@corp.example,\"a@dead.example, b@dead.example\",\
+                    \"Re: \"\"Invoice 4411\"\", March\nsecond line\",2024-03-06 02:10:00,9,\
+                    \"host mx.dead.example[203.0.113.25] said: 550 5.1.1 <a@dead.example>: \
+                    Recipient address rejected: \"\"User unknown\"\", \"\"see, here\"\"\"\n";
+        let steps = messages(text);
+        let [CsvStep::Message(2, message)] = steps.as_slice() else {
+            panic!("one message expected, got {steps:?}");
+        };
+        assert_eq!(message.sender, "billing, accounts@corp.example");
+        let recipients: Vec<&str> = message
+            .recipients
+            .iter()
+            .map(|r| r.address.as_ref())
+            .collect();
+        assert_eq!(recipients, ["a@dead.example", "b@dead.example"]);
+        assert_eq!(message.tries, Some(9));
+        assert_eq!(
+            message.recipients[0].delay_reason.as_deref(),
+            Some(
+                "host mx.dead.example[203.0.113.25] said: 550 5.1.1 <a@dead.example>: \
+                 Recipient address rejected: \"User unknown\", \"see, here\""
+            )
+        );
+    }
+
+    #[test]
+    fn semicolon_and_tab_exports_quote_their_delimiter() {
+        for delimiter in [";", "\t"] {
+            let text = format!(
+                "Type{delimiter}Envelope To{delimiter}First Processed{delimiter}Reason\n\
+                 Incoming{delimiter}\"x@corp.example{delimiter}y@corp.example\"{delimiter}\
+                 2024-03-06 11:52:00{delimiter}\"451 4.3.0 busy{delimiter} try later\"\n"
+            );
+            let steps = messages(&text);
+            let [CsvStep::Message(2, message)] = steps.as_slice() else {
+                panic!("one message expected with {delimiter:?}, got {steps:?}");
+            };
+            assert_eq!(message.recipients.len(), 2, "{delimiter:?}");
+            assert_eq!(
+                message.recipients[0].delay_reason.as_deref(),
+                Some(format!("451 4.3.0 busy{delimiter} try later").as_str())
+            );
+        }
+    }
+
+    #[test]
+    fn a_quote_left_open_is_malformed_after_the_line_limit() {
+        let mut text = String::from("Type,Envelope To,First Processed,Subject\n");
+        text.push_str("Outgoing,a@dead.example,2024-03-06 11:52:00,\"never closed\n");
+        for _ in 0..MAX_RECORD_LINES {
+            text.push_str("more, text\n");
+        }
+        text.push_str("Outgoing,b@dead.example,2024-03-06 11:52:00,fine\n");
+        let steps = messages(&text);
+        assert!(
+            matches!(&steps[0], CsvStep::Malformed(2, reason) if reason.to_string() == "quoted field not closed within 32 lines"),
+            "{steps:?}"
+        );
+        // The lines after the limit are read again as rows of their own.
+        assert!(
+            steps.iter().any(|step| matches!(step, CsvStep::Message(_, m) if m.recipients[0].address == "b@dead.example")),
+            "{steps:?}"
+        );
     }
 
     #[test]

@@ -11,7 +11,7 @@ use base64::engine::general_purpose::STANDARD;
 use super::tag_error::TagError;
 use super::txt_records;
 use crate::dns::DnsClient;
-use crate::observation::{Data, DkimData, Observation, Outcome};
+use mxdoctor_model::observation::{Data, DkimData, Observation, Outcome};
 
 /// RSA keys shorter than this are rejected by receivers (RFC 8301 §3.2).
 pub const RSA_MIN_BITS: u32 = 1024;

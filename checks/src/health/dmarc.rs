@@ -10,7 +10,7 @@ use futures_util::future::join_all;
 use super::tag_error::TagError;
 use super::txt_records;
 use crate::dns::{DnsClient, LookupFailure};
-use crate::observation::{Data, DmarcData, Observation, Outcome};
+use mxdoctor_model::observation::{Data, DmarcData, Observation, Outcome};
 
 /// Probes the DMARC policy that applies to `domain`.
 pub async fn probe(dns: &DnsClient, domain: &str) -> Observation {

@@ -1,9 +1,10 @@
 //! The one-shot health checks of a domain that standards-following receivers apply today:
-//! SPF, DMARC, DKIM and forward-confirmed reverse DNS (more to come in files of their own). Each check is its own file and returns observations.
+//! SPF, DMARC, DKIM, forward-confirmed reverse DNS and IPv6 (more to come in files of their own). Each check is its own file and returns observations.
 
 mod direct_query;
 pub mod dkim;
 pub mod dmarc;
+pub mod ipv6;
 pub mod rdns;
 pub mod spf;
 pub mod spf_record;
@@ -32,6 +33,8 @@ pub struct HealthSettings {
     pub dnssec: bool,
     /// AAAA records of the MX hosts and reachability over IPv6 (`--skip ipv6`).
     pub ipv6: bool,
+    /// Whether this host may probe over IPv6 (`--ipv6-vantage`; by default the routing table says).
+    pub ipv6_vantage: ipv6::Ipv6Vantage,
 }
 
 /// The TXT records at `name`, each record's character-strings joined (RFC 7208 §3.3).

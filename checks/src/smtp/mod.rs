@@ -4,6 +4,7 @@
 //! (only when asked) test-message probes against one host and returns one observation per probe.
 
 pub mod client;
+mod greet;
 mod greylist;
 mod rcpt;
 mod session;
@@ -15,9 +16,8 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 pub use client::{DataPermit, Session, SmtpError};
-// The reply parser lives in `mxdoctor-model`; re-exported under its old path.
+pub use greet::{Greeted, banner_and_ehlo};
 pub use greylist::text_says_greylist;
-pub use mxdoctor_model::reply;
 pub use test_message::Sample;
 pub use tls::TlsTrust;
 

@@ -82,7 +82,7 @@ impl RcptProbe {
 /// Whether a RCPT refusal is about relaying rather than about the recipient: Postfix's "Relay
 /// access denied", Exim's "relay not permitted", Sendmail's "Relaying denied", Exchange's
 /// "Unable to relay" (5.7.54) all say the domain is not one the server takes mail for.
-fn refuses_relaying(reply: &crate::Reply) -> bool {
+fn refuses_relaying(reply: &mxdoctor_model::Reply) -> bool {
     let text = reply.text.to_ascii_lowercase();
     text.contains("relay access denied")
         || text.contains("relay not permitted")
