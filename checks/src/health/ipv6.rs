@@ -15,7 +15,7 @@ use futures_util::future::join_all;
 use hickory_resolver::proto::rr::{RData, RecordType};
 
 use crate::dns::{DnsClient, LookupFailure};
-use crate::observation::{Data, Ipv6MxData, Ipv6SmtpData, MxRecord, Observation, Outcome};
+use mxdoctor_model::observation::{Data, Ipv6MxData, Ipv6SmtpData, MxRecord, Observation, Outcome};
 use crate::smtp::{Greeted, HostTarget, SmtpSettings, banner_and_ehlo};
 
 /// Whether to probe IPv6 addresses (`--ipv6-vantage`).
@@ -398,7 +398,7 @@ mod tests {
         vantage_for,
     };
     use crate::dns::LookupFailure;
-    use crate::observation::{Data, Outcome};
+    use mxdoctor_model::observation::{Data, Outcome};
     use crate::smtp::Greeted;
 
     fn host(name: &str, ipv6: Result<Vec<Ipv6Addr>, LookupFailure>) -> HostAnswer {
