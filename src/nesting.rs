@@ -41,3 +41,42 @@ pub fn depth(findings: &[Finding], finding: &Finding) -> usize {
 pub fn status_of(findings: &[Finding]) -> Status {
     Status::from_severities(top_level(findings).map(|f| f.severity))
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::vocabulary::Severity;
+
+    /// A finding of `playbook` at `severity`, explained by `cause` when given.
+    pub(crate) fn finding(playbook: &str, severity: Severity, cause: Option<&str>) -> Finding {
+        let mut finding: Finding = serde_json::from_value(serde_json::json!({
+            "rank": 0,
+            "playbook": playbook,
+            "title": playbook,
+            "severity": severity,
+            "confidence": "likely",
+            "summary": "",
+            "evidence": [],
+            "remediation": [],
+        }))
+        .expect("a finding");
+        finding.caused_by = cause.map(str::to_string);
+        finding
+    }
+
+    /// The pipeline only links findings that are all present; a list cut from a report (a filter,
+    /// a baseline diff) may hold a symptom without its cause: that symptom is top-level.
+    #[test]
+    fn a_symptom_whose_cause_is_absent_is_top_level_and_sets_the_status() {
+        let findings = [
+            finding("cause", Severity::Low, None),
+            finding("symptom", Severity::High, Some("cause")),
+            finding("orphan", Severity::Critical, Some("gone")),
+        ];
+        let top: Vec<&str> = top_level(&findings).map(|f| f.playbook.as_str()).collect();
+        assert_eq!(top, ["cause", "orphan"]);
+        assert_eq!(status_of(&findings), Status::Critical);
+        assert_eq!(depth(&findings, &findings[2]), 0);
+        assert_eq!(status_of(&findings[..2]), Status::Warning);
+    }
+}

@@ -1,10 +1,13 @@
 //! Engine tables (unit tests): playbook rules and observations in, ranked findings and status out.
 //!
 //! Each `tests/engine/*.yaml` file is a list of cases. A case gives small playbooks (`id`,
-//! `severity`, `when`; the harness fills in the texts the format requires), observations (`data`
-//! is merged over the empty payload of its `kind`) and what `Diagnoser::diagnose` must return: the
-//! findings in rank order, with severity, confidence and evidence subjects when given, the status,
-//! and the notes. The harness asserts every case and names the ones that failed.
+//! `severity`, `when`, `explains`; the harness fills in the texts the format requires), observations
+//! (`data` is merged over the empty payload of its `kind`) and what `Diagnoser::diagnose` must
+//! return: the findings in rank order, each with its cause (none unless given), and its severity,
+//! confidence, evidence subjects and checks, count, nesting depth and the symptoms it explains when
+//! given; the status, the notes, and when given the playbooks evaluated and the checks the playbooks
+//! need (`needed_checks`). A case with `texts` (and playbooks with `symptoms`) explains those texts
+//! instead of probing (`Input::Texts`). The harness asserts every case and names the ones that failed.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -16,7 +19,7 @@ use crate::report::Report;
 use crate::vocabulary::Platform;
 use mxdoctor_model::observation::{
     DnsData, GreylistData, HttpData, ListingData, MxData, MxHostData, QueueData, RcptData,
-    RunContext, SessionData, TestMessageData, TlsData,
+    ResolverData, RunContext, SessionData, TestMessageData, TlsData,
 };
 use mxdoctor_model::{Data, Observation, Outcome};
 use serde::Deserialize;
@@ -29,6 +32,9 @@ struct Case {
     playbooks: Vec<PlaybookCase>,
     #[serde(default)]
     observations: Vec<ObservationCase>,
+    /// Replies, bounce or log lines to explain instead of observations (`Input::Texts`).
+    #[serde(default)]
+    texts: Option<Vec<String>>,
     expect: Expect,
 }
 
@@ -39,6 +45,12 @@ struct PlaybookCase {
     severity: String,
     #[serde(default)]
     when: Vec<Value>,
+    /// `{replies, logs, bounces}`: what the playbook recognises in text.
+    #[serde(default)]
+    symptoms: Option<Value>,
+    /// `{playbook, evidence, up_to}` links to the symptoms this playbook causes.
+    #[serde(default)]
+    explains: Vec<Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -74,6 +86,9 @@ struct Expect {
     /// The ids of the playbooks the report lists as evaluated.
     #[serde(default)]
     evaluated: Option<Vec<String>>,
+    /// The checks a live run of these playbooks must make (`diagnose::needed_checks`), sorted.
+    #[serde(default)]
+    needed_checks: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -87,6 +102,21 @@ struct ExpectedFinding {
     /// The subjects of the evidence, in order.
     #[serde(default)]
     evidence: Option<Vec<String>>,
+    /// The finding that explains this one; always checked (absent: none).
+    #[serde(default)]
+    caused_by: Option<String>,
+    /// How deep it is nested under its causes (`nesting::depth`): 0 at the top level.
+    #[serde(default)]
+    depth: Option<usize>,
+    /// The symptoms it explains, in order.
+    #[serde(default)]
+    explains: Option<Vec<String>>,
+    /// The checks of the evidence, in order (`log`, `bounce`, `reply` for text).
+    #[serde(default)]
+    checks: Option<Vec<String>>,
+    /// How many inputs showed it (text diagnosis).
+    #[serde(default)]
+    count: Option<u64>,
 }
 
 /// Why a case could not be run (a mistake in the table, not in the engine).
@@ -114,7 +144,9 @@ fn playbook(case: &PlaybookCase) -> Result<Playbook, CaseError> {
         "summary": "summary",
         "severity": case.severity,
         "area": "dns",
+        "symptoms": case.symptoms.clone().unwrap_or_else(|| json!({})),
         "when": case.when,
+        "explains": case.explains,
         "explanation": "explanation",
         "remediation": { "generic": { "steps": ["a step"] } },
         "references": [],
@@ -148,6 +180,7 @@ fn empty_payload(kind: &str) -> Option<Value> {
         "http" => Data::Http(HttpData::default()),
         "test_message" => Data::TestMessage(TestMessageData::default()),
         "queue" => Data::Queue(QueueData::default()),
+        "resolver" => Data::Resolver(ResolverData::default()),
         _ => return None,
     };
     serde_json::to_value(data).ok()
@@ -223,6 +256,35 @@ fn differences(report: &Report, expect: &Expect) -> Vec<String> {
                 problems.push(format!("{} confidence {actual}", finding.playbook));
             }
         }
+        if finding.caused_by != expected.caused_by {
+            problems.push(format!(
+                "{} caused by {:?}",
+                finding.playbook, finding.caused_by
+            ));
+        }
+        if let Some(depth) = expected.depth {
+            let actual = crate::nesting::depth(&report.findings, finding);
+            if actual != depth {
+                problems.push(format!("{} depth {actual}", finding.playbook));
+            }
+        }
+        if let Some(explains) = &expected.explains {
+            if finding.explains != *explains {
+                problems.push(format!(
+                    "{} explains {:?}",
+                    finding.playbook, finding.explains
+                ));
+            }
+        }
+        if let Some(checks) = &expected.checks {
+            let actual: Vec<&str> = finding.evidence.iter().map(|e| e.check.as_str()).collect();
+            if actual != *checks {
+                problems.push(format!("{} evidence checks {actual:?}", finding.playbook));
+            }
+        }
+        if expected.count.is_some() && finding.count != expected.count {
+            problems.push(format!("{} count {:?}", finding.playbook, finding.count));
+        }
         if let Some(subjects) = &expected.evidence {
             let actual: Vec<&str> = finding
                 .evidence
@@ -265,24 +327,41 @@ fn differences(report: &Report, expect: &Expect) -> Vec<String> {
     problems
 }
 
+fn check_needed(needed: &[String], expect: &Expect, problems: &mut Vec<String>) {
+    if let Some(expected) = &expect.needed_checks {
+        if needed != expected.as_slice() {
+            problems.push(format!("needed checks {needed:?}, expected {expected:?}"));
+        }
+    }
+}
+
 fn run_case(case: &Case) -> Result<Vec<String>, CaseError> {
     let playbooks = case
         .playbooks
         .iter()
         .map(playbook)
         .collect::<Result<Vec<_>, _>>()?;
+    let needed: Vec<String> = super::needed_checks(&playbooks).into_iter().collect();
     let observations = case
         .observations
         .iter()
         .map(observation)
         .collect::<Result<Vec<_>, _>>()?;
-    let report = Diagnoser::new(&playbooks, Platform::Generic).diagnose(Input::Probes {
+    let diagnoser = Diagnoser::new(&playbooks, Platform::Generic);
+    if let Some(texts) = &case.texts {
+        let report = diagnoser.diagnose(Input::Texts(texts));
+        let mut problems = differences(&report, &case.expect);
+        check_needed(&needed, &case.expect, &mut problems);
+        return Ok(problems);
+    }
+    let report = diagnoser.diagnose(Input::Probes {
         command: "check",
         target: "example.test",
         vantage: "table via 127.0.0.1:53".into(),
         observations,
     });
     let mut problems = differences(&report, &case.expect);
+    check_needed(&needed, &case.expect, &mut problems);
     if report.vantage.as_deref() != Some("table via 127.0.0.1:53") {
         problems.push(format!("vantage {:?}", report.vantage));
     }
@@ -319,6 +398,73 @@ fn every_engine_table_holds() {
     }
     assert!(cases_run >= 40, "only {cases_run} engine cases");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Every key named anywhere in `value` (mapping keys, at any depth).
+fn keys_in(value: &Value, keys: &mut std::collections::BTreeSet<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map {
+                keys.insert(key.clone());
+                keys_in(child, keys);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| keys_in(item, keys)),
+        _ => {}
+    }
+}
+
+/// Deleting the last case of a rule must fail here, not go unnoticed: the tables name every
+/// condition, field operator, text symptom part, causal link and expectation the engine has.
+#[test]
+fn the_tables_cover_every_rule_of_the_engine() {
+    let mut keys = std::collections::BTreeSet::new();
+    for entry in std::fs::read_dir(tables_dir()).expect("tests/engine exists") {
+        let path = entry.expect("readable entry").path();
+        if path.extension().is_some_and(|e| e == "yaml") {
+            let text = std::fs::read_to_string(&path).expect("readable table");
+            let value: Value =
+                serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            keys_in(&value, &mut keys);
+        }
+    }
+    let rules = [
+        "all",
+        "any",
+        "not",
+        "where",
+        "is",
+        "in",
+        "matches",
+        "gte",
+        "gt",
+        "lte",
+        "lt",
+        "exists",
+        "severity",
+        "replies",
+        "logs",
+        "bounces",
+        "code",
+        "enhanced",
+        "text",
+        "text_not",
+        "explains",
+        "up_to",
+        "caused_by",
+        "depth",
+        "needed_checks",
+        "evaluated",
+        "notes",
+        "count",
+        "checks",
+        "texts",
+    ];
+    let missing: Vec<&str> = rules
+        .into_iter()
+        .filter(|rule| !keys.contains(*rule))
+        .collect();
+    assert!(missing.is_empty(), "no engine table uses {missing:?}");
 }
 
 /// The harness itself must fail on a wrong expectation, or every table would pass vacuously.

@@ -46,3 +46,30 @@ fn place(findings: &[Finding], index: usize, placed: &mut [bool], order: &mut Ve
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::order_by_cause;
+    use crate::nesting::tests::finding;
+    use crate::vocabulary::Severity;
+
+    /// A list cut from a report may hold a symptom whose cause is not in it: it keeps its place.
+    #[test]
+    fn a_symptom_whose_cause_is_absent_keeps_its_score_place() {
+        let mut findings = vec![
+            finding("orphan", Severity::Critical, Some("gone")),
+            finding("cause", Severity::High, None),
+            finding("other", Severity::Medium, None),
+            finding("symptom", Severity::Low, Some("cause")),
+        ];
+        order_by_cause(&mut findings);
+        let order: Vec<(usize, &str)> = findings
+            .iter()
+            .map(|f| (f.rank, f.playbook.as_str()))
+            .collect();
+        assert_eq!(
+            order,
+            [(1, "orphan"), (2, "cause"), (3, "symptom"), (4, "other")]
+        );
+    }
+}
