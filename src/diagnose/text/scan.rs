@@ -328,6 +328,8 @@ impl Worker<'_, '_> {
         pool: &SyncSender<Vec<u8>>,
         merger: &Mutex<Merger>,
     ) {
+        // The chunk in lowercase, for the literal search; reused so a chunk does not allocate.
+        let mut lowercase: Vec<u8> = Vec::new();
         loop {
             let chunk = {
                 let receiver = work.lock().unwrap_or_else(PoisonError::into_inner);
@@ -336,7 +338,7 @@ impl Worker<'_, '_> {
             let Ok(chunk) = chunk else {
                 return;
             };
-            let result = self.scan_chunk(&chunk);
+            let result = self.scan_chunk(&chunk, &mut lowercase);
             let _ = pool.send(chunk.data);
             merger
                 .lock()
@@ -345,7 +347,7 @@ impl Worker<'_, '_> {
         }
     }
 
-    fn scan_chunk(&self, chunk: &Chunk) -> ChunkResult {
+    fn scan_chunk(&self, chunk: &Chunk, lowercase: &mut Vec<u8>) -> ChunkResult {
         let mut tally = self.template.piece();
         let mut stats = StreamStats::default();
         let context = LineContext {
@@ -360,10 +362,12 @@ impl Worker<'_, '_> {
             stats.lines = 1;
             stats.truncated_lines = 1;
         } else {
-            stats.lines = self.finder.for_each_candidate(data, |number, line| {
-                let kept = &line[..line.len().min(self.line_cap)];
-                triage_line(self.matcher, context, number, kept, &mut tally, &mut stats);
-            });
+            stats.lines = self
+                .finder
+                .for_each_candidate(data, lowercase, |number, line| {
+                    let kept = &line[..line.len().min(self.line_cap)];
+                    triage_line(self.matcher, context, number, kept, &mut tally, &mut stats);
+                });
             stats.truncated_lines = long_lines(data, self.line_cap);
         }
         stats.bytes = chunk.bytes;
