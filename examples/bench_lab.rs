@@ -2,14 +2,16 @@
 //! needs, prints what it started as one JSON line on stdout, and serves until stdin closes.
 //!
 //! ```text
-//! bench_lab check          # P1: 2 MX hosts, 30 DNSBL/SURBL zones (one answers after 3 s), HTTP
+//! bench_lab check          # P1: 2 MX hosts (one also on ::1), 30 DNSBL/SURBL zones (one answers
+//!                          #     after 3 s), HTTP, and the health records: SPF (whose include is
+//!                          #     in the slow zone), DMARC, a DKIM key, PTRs
 //! bench_lab fleet N FILE   # P4: N domains with one MX each, a DNSBL listing every 10th; targets in FILE
 //! ```
 //! A bench helper rather than a `mxdoctor lab` subcommand: its shapes (10,000 generated zones, one
 //! slow list among 30) exist to be measured, and `mxdoctor demo` already shows the lab to users.
 
 use std::io::Read;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::process::ExitCode;
 
 use mxdoctor_lab::dns::{LabDns, LabDnsConfig};
@@ -22,6 +24,10 @@ use serde_json::json;
 const DNSBL_ZONES: usize = 20;
 const SURBL_ZONES: usize = 10;
 const CHECK_DOMAIN: &str = "bench.lab.test";
+/// The DKIM selector the P1 lab publishes a key under.
+const DKIM_SELECTOR: &str = "bench";
+/// The lab's 2048-bit DKIM public key (SubjectPublicKeyInfo, base64).
+const DKIM_KEY: &str = include_str!("../lab/src/certs/dkim-2048.pub.b64");
 const FLEET_ZONE: &str = "fleet.test";
 const FLEET_LIST: &str = "bl.fleet.test";
 
@@ -107,6 +113,29 @@ async fn check_lab() -> std::io::Result<(String, Servers)> {
         dns.zone(zone);
     }
     dns.slow_zone(&dnsbl[0], SLOW_ZONE_DELAY);
+    // The health checks get real work, and SPF the slowest of it: its include sits in the slow
+    // zone, so a run where they waited for (or blocked) the other probes would take twice as long.
+    let spf_include = format!("spf.{}", dnsbl[0]);
+    dns.add_txt(
+        CHECK_DOMAIN,
+        &format!("v=spf1 mx include:{spf_include} -all"),
+    )
+    .add_txt(&spf_include, "v=spf1 ip4:127.0.2.0/24 -all")
+    .add_txt(
+        &format!("_dmarc.{CHECK_DOMAIN}"),
+        &format!("v=DMARC1; p=reject; rua=mailto:dmarc@{CHECK_DOMAIN}"),
+    )
+    .add_txt(
+        &format!("{DKIM_SELECTOR}._domainkey.{CHECK_DOMAIN}"),
+        &format!("v=DKIM1; k=rsa; p={}", DKIM_KEY.trim()),
+    );
+    // The first MX greets over IPv6 too, where this machine has ::1.
+    let ipv6 = SocketAddr::from((Ipv6Addr::LOCALHOST, port));
+    if let Ok(server) = LabSmtp::start(Personality::Healthy.config(CHECK_DOMAIN), ipv6).await {
+        smtp.push(server);
+        dns.add_a("bench-mx1.lab.test", IpAddr::V6(Ipv6Addr::LOCALHOST))
+            .add_ptr(IpAddr::V6(Ipv6Addr::LOCALHOST), "bench-mx1.lab.test");
+    }
     let dns = LabDns::start(dns, SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await?;
     let dir = std::env::temp_dir().join(format!("mxdoctor-bench-lab-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
@@ -122,6 +151,8 @@ async fn check_lab() -> std::io::Result<(String, Servers)> {
         "surbl": surbl,
         "slow_zone": dnsbl[0],
         "slow_zone_delay_ms": SLOW_ZONE_DELAY.as_millis(),
+        "dkim_selector": DKIM_SELECTOR,
+        "outbound_ip": "127.0.2.1",
     });
     Ok((
         description.to_string(),

@@ -12,6 +12,19 @@ pub const BUNDLE_SCHEMA: &str = "mxdoctor/bundle/v1";
 /// What replaces a redacted secret or body line.
 pub const REDACTED: &str = "[redacted]";
 
+/// Why a document is not a bundle this version can replay.
+#[derive(Debug, thiserror::Error)]
+pub enum BundleError {
+    #[error("not JSON: {0}")]
+    NotJson(#[source] serde_json::Error),
+    #[error("not a valid {BUNDLE_SCHEMA} bundle: {0}")]
+    Invalid(#[source] serde_json::Error),
+    #[error("schema {0:?} is not {BUNDLE_SCHEMA:?}")]
+    OtherSchema(String),
+    #[error("no \"schema\" key: not an mxdoctor bundle ({BUNDLE_SCHEMA})")]
+    NoSchema,
+}
+
 /// One recorded run.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Bundle {
@@ -109,16 +122,12 @@ impl Bundle {
     }
 
     /// Reads a bundle, refusing other documents and other major versions.
-    pub fn from_json(text: &str) -> Result<Self, String> {
-        let value: serde_json::Value =
-            serde_json::from_str(text).map_err(|error| format!("not JSON: {error}"))?;
+    pub fn from_json(text: &str) -> Result<Self, BundleError> {
+        let value: serde_json::Value = serde_json::from_str(text).map_err(BundleError::NotJson)?;
         match value.get("schema").and_then(serde_json::Value::as_str) {
-            Some(BUNDLE_SCHEMA) => serde_json::from_value(value)
-                .map_err(|error| format!("not a valid {BUNDLE_SCHEMA} bundle: {error}")),
-            Some(other) => Err(format!("schema {other:?} is not {BUNDLE_SCHEMA:?}")),
-            None => Err(format!(
-                "no \"schema\" key: not an mxdoctor bundle ({BUNDLE_SCHEMA})"
-            )),
+            Some(BUNDLE_SCHEMA) => serde_json::from_value(value).map_err(BundleError::Invalid),
+            Some(other) => Err(BundleError::OtherSchema(other.to_string())),
+            None => Err(BundleError::NoSchema),
         }
     }
 
@@ -254,6 +263,7 @@ mod tests {
         assert!(
             Bundle::from_json(r#"{"schema":"mxdoctor/report/v1"}"#)
                 .unwrap_err()
+                .to_string()
                 .contains("not")
         );
         assert!(Bundle::from_json("[]").is_err());

@@ -225,6 +225,10 @@ pub struct CheckArgs {
     /// Extra CA certificate (PEM) trusted when verifying STARTTLS certificates (a private CA).
     #[arg(long = "tls-ca", value_name = "FILE")]
     pub tls_ca: Vec<PathBuf>,
+    /// Port of the MTA-STS policy hosts instead of 443, which RFC 8461 fixes: only for test labs
+    /// that cannot bind port 443 (hidden from --help).
+    #[arg(long, value_name = "PORT", hide = true)]
+    pub mta_sts_port: Option<u16>,
     /// Send GTUBE and EICAR test messages to --rcpt-valid (the only probe that sends DATA).
     #[arg(long)]
     pub send_test_message: bool,
@@ -237,6 +241,11 @@ pub struct CheckArgs {
     /// DKIM selector whose key record is checked (repeatable): SELECTOR._domainkey.DOMAIN.
     #[arg(long = "dkim-selector", value_name = "S")]
     pub dkim_selectors: Vec<String>,
+    /// Whether this host may probe the MX hosts over IPv6: `auto` asks the kernel for a route to
+    /// each address (no packet sent; a private-only source such as fd00::/8 counts as none), `yes`
+    /// probes anyway, `no` never (the IPv6 half is then inconclusive, not a failure).
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = Ipv6VantageArg::Auto, env = "MXDOCTOR_IPV6_VANTAGE")]
+    pub ipv6_vantage: Ipv6VantageArg,
     /// A FortiMail configuration (or Postfix `postconf -n`): its DNSBL/SURBL servers are probed for latency
     /// and its settings are audited alongside the live probes.
     #[arg(long, value_name = "FILE")]
@@ -244,6 +253,18 @@ pub struct CheckArgs {
     /// Seconds the whole run may take; probes still running then are reported as timeouts, with everything that finished.
     #[arg(long, value_name = "SECS", env = "MXDOCTOR_DEADLINE")]
     pub deadline: Option<f64>,
+}
+
+/// `check --ipv6-vantage`: whether this host can probe over IPv6.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Ipv6VantageArg {
+    /// The kernel's routing table decides, address by address.
+    #[default]
+    Auto,
+    /// Probe over IPv6 whatever the routing table says.
+    Yes,
+    /// Never probe over IPv6.
+    No,
 }
 
 /// Probes that `check --skip` can leave out.

@@ -2,6 +2,8 @@
 
 use std::fmt::Write as _;
 
+use crate::audit::error::ConfigFileError;
+use crate::bundle::BundleError;
 use crate::playbook::{LintFailure, PlaybookError};
 
 #[derive(Debug, thiserror::Error)]
@@ -16,8 +18,31 @@ pub enum AppError {
         #[source]
         source: std::io::Error,
     },
+    /// The command line asks for something impossible (clap's own usage errors never get here).
     #[error("{0}")]
     Usage(String),
+    #[error(transparent)]
+    ConfigFile(#[from] ConfigFileError),
+    #[error("{path}: {source}")]
+    Bundle {
+        path: String,
+        #[source]
+        source: BundleError,
+    },
+    #[error("{path}: not an mxdoctor JSON report: {source}")]
+    NotJsonReport {
+        path: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A demo scenario's own command line does not parse: a bug in the scenario table.
+    #[error("demo scenario command line: {0}")]
+    ScenarioCommandLine(#[source] clap::Error),
+    #[error("demo scenario is not a check")]
+    ScenarioNotCheck,
+    /// A target's task in `fleet` panicked or was cancelled.
+    #[error("a target's check failed: {0}")]
+    TargetTask(#[source] tokio::task::JoinError),
     #[error("unknown playbook {0:?} (see `mxdoctor playbooks list`)")]
     UnknownPlaybook(String),
 }

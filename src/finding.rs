@@ -6,8 +6,7 @@ use crate::playbook::Playbook;
 use crate::playbook::schema::{CommandMode, PlatformSteps};
 use crate::vocabulary::{Confidence, Severity};
 
-// Platform lives in the vocabulary; re-exported so `finding::Platform` keeps naming it.
-pub use crate::vocabulary::Platform;
+use crate::vocabulary::Platform;
 
 /// One piece of evidence behind a finding.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

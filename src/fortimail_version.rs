@@ -3,8 +3,6 @@
 
 use crate::finding::{CommandBlock, PlatformRemediation};
 
-pub use crate::vocabulary::FORTIMAIL_RELEASES as RELEASES;
-
 /// A `--fortimail-version` or version tag that is not `MAJOR.MINOR[.PATCH]`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
@@ -107,8 +105,8 @@ pub fn select_release(remediation: &mut PlatformRemediation, release: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::finding::Platform;
     use crate::playbook::schema::CommandMode;
+    use crate::vocabulary::Platform;
 
     fn block(line: &str, versions: &[&str]) -> CommandBlock {
         CommandBlock {

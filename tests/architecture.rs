@@ -344,6 +344,64 @@ fn only_live_commands_name_the_socket_crates() {
     assert!(offenders.is_empty(), "{}", offenders.join("\n"));
 }
 
+/// The paths of the `pub use` declarations of `text`, at any depth (test code included).
+fn public_reexports(text: &str) -> Vec<Vec<String>> {
+    #[derive(Default)]
+    struct Reexports(PathCollector);
+    impl<'ast> Visit<'ast> for Reexports {
+        fn visit_item_use(&mut self, declaration: &'ast syn::ItemUse) {
+            if matches!(declaration.vis, syn::Visibility::Public(_)) {
+                self.0.use_tree(&mut Vec::new(), &declaration.tree);
+            }
+        }
+    }
+    let file = syn::parse_file(text).expect("source parses");
+    let mut reexports = Reexports::default();
+    reexports.visit_file(&file);
+    reexports.0.paths
+}
+
+#[test]
+fn types_are_named_at_their_home_not_through_re_exports() {
+    // The vocabulary is imported from `vocabulary`, the model from `mxdoctor_model`: a `pub use`
+    // that gives them a second path elsewhere is a compatibility alias, and aliases drift.
+    let mut offenders = Vec::new();
+    for crate_dir in CRATE_SOURCES {
+        for (module, text) in read_sources(&workspace_root().join(crate_dir)) {
+            for path in public_reexports(&text) {
+                let aliased = path
+                    .first()
+                    .is_some_and(|first| first.starts_with("mxdoctor_"))
+                    || path.starts_with(&["crate".to_string(), "vocabulary".to_string()]);
+                if aliased {
+                    offenders.push(format!(
+                        "{crate_dir}: {} re-exports {}",
+                        name(&module),
+                        path.join("::")
+                    ));
+                }
+            }
+        }
+    }
+    assert!(offenders.is_empty(), "{}", offenders.join("\n"));
+}
+
+#[test]
+fn a_re_export_of_the_model_or_the_vocabulary_is_found() {
+    let text = "pub use mxdoctor_model::{Data, Observation};\n\
+                mod inner { pub use crate::vocabulary::Status; }\n\
+                pub use child::Thing;\nuse mxdoctor_model::Reply;\n";
+    assert_eq!(
+        public_reexports(text),
+        [
+            vec!["mxdoctor_model", "Data"],
+            vec!["mxdoctor_model", "Observation"],
+            vec!["crate", "vocabulary", "Status"],
+            vec!["child", "Thing"],
+        ]
+    );
+}
+
 #[test]
 fn the_model_crate_needs_no_runtime_resolver_http_or_tls() {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());

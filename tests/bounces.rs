@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 use mxdoctor::bounce::{self, BounceTally, Classifier, RawMessage};
 use mxdoctor::diagnose::rank::rank;
 use mxdoctor::diagnose::text::TextMatcher;
-use mxdoctor::finding::{Finding, Platform};
+use mxdoctor::finding::Finding;
 use mxdoctor::playbook::Library;
+use mxdoctor::vocabulary::Platform;
 
 use crate::common::{json_report, mxdoctor};
 

@@ -4,11 +4,11 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use mxdoctor::finding::{Evidence, Finding, Platform, PlatformRemediation};
-use mxdoctor::playbook::{Confidence, Severity};
-use mxdoctor::report::baseline::{BaselineState, ResolvedFinding};
+use mxdoctor::finding::{BaselineState, Evidence, Finding, PlatformRemediation};
+use mxdoctor::report::baseline::ResolvedFinding;
 use mxdoctor::report::text::TextOptions;
-use mxdoctor::report::{EvaluatedPlaybook, Format, Report, Status, render};
+use mxdoctor::report::{EvaluatedPlaybook, Format, Report, render};
+use mxdoctor::vocabulary::{Confidence, Platform, Severity, Status};
 use mxdoctor_model::observation::Data;
 use mxdoctor_model::{Observation, Outcome};
 use quick_xml::events::Event;

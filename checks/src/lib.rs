@@ -1,7 +1,7 @@
 //! mxdoctor's probes: the only code in the project that opens a socket.
 //!
-//! Every probe returns [`Observation`] values (the data model, re-exported here, is the
-//! `mxdoctor-model` crate); a failure is a value, never a panic.
+//! Every probe returns `mxdoctor_model::Observation` values (the data model is the
+//! `mxdoctor-model` crate, imported from there, not from here); a failure is a value, never a panic.
 
 pub mod dns;
 pub mod dnsbl;
@@ -12,6 +12,3 @@ pub mod resolver_trust;
 pub mod run;
 pub mod serve;
 pub mod smtp;
-
-// The data model lives in `mxdoctor-model`; re-exported so `mxdoctor_checks::Observation` keeps naming it.
-pub use mxdoctor_model::{Data, Observation, Outcome, Reply, ReplyClass, catalog, observation};

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use hickory_resolver::proto::rr::{RData, Record, RecordType};
 
 use crate::dns::{DnsClient, LookupFailure};
-use crate::observation::{Data, Observation, Outcome, ResolverData};
+use mxdoctor_model::observation::{Data, Observation, Outcome, ResolverData};
 
 /// The verdicts a resolver can get, as written in [`ResolverData::verdict`].
 pub const TRUSTED: &str = "trusted";

@@ -298,11 +298,14 @@ async fn probe_all(
     }
     let trust = Arc::new(trust);
 
-    let addresses = {
+    let (addresses, mx_records) = {
         let so_far = collected.lock();
-        probed_addresses(&so_far.observations, &hosts)
+        (
+            probed_addresses(&so_far.observations, &hosts),
+            mx_records(&so_far.observations),
+        )
     };
-    for probe in plan(config, hosts, &addresses) {
+    for probe in plan(config, hosts, &addresses, &mx_records) {
         let progress = Arc::clone(&progress);
         match probe {
             Probe::SmtpHost(host) => {
@@ -331,6 +334,25 @@ async fn probe_all(
                     label("dns.fcrdns", ip.to_canonical().to_string()),
                     async move { health::rdns::probe(&dns, ip, role).await },
                 );
+            }
+            Probe::Ipv6 { domain, records } => {
+                let dns = Arc::clone(&dns);
+                let smtp = config.probe_smtp.then(|| Arc::clone(&settings));
+                let (port, vantage) = (config.smtp_port, config.health.ipv6_vantage);
+                let mut planned = label("ipv6.mx", domain.clone());
+                if smtp.is_some() {
+                    // Hosts the MX lookup found an IPv6 address for are the ones greeted twice.
+                    planned.extend(
+                        records
+                            .iter()
+                            .filter(|r| has_ipv6(r))
+                            .map(|r| ("ipv6.smtp".to_owned(), format!("{}:{port}", r.exchange))),
+                    );
+                }
+                spawn_many(&mut tasks, collected, planned, async move {
+                    health::ipv6::probe(&dns, &domain, &records, port, smtp.as_deref(), vantage)
+                        .await
+                });
             }
             Probe::Ptr(ip) => {
                 let dns = Arc::clone(&dns);
@@ -442,6 +464,24 @@ fn spawn_health(
             });
         }
     }
+    if config.health.tls_policy {
+        let fetch = health::mta_sts::PolicyFetch {
+            extra_roots_pem: config.tls_roots_pem.clone(),
+            timeout: config.timeout,
+            port: config
+                .health
+                .mta_sts_port
+                .unwrap_or(health::mta_sts::POLICY_PORT),
+        };
+        let (sts_dns, sts_domain) = (Arc::clone(dns), domain.to_owned());
+        spawn_one(tasks, collected, label("tls.mta_sts", domain), async move {
+            health::mta_sts::probe(&sts_dns, &sts_domain, &fetch).await
+        });
+        let (rpt_dns, rpt_domain) = (Arc::clone(dns), domain.to_owned());
+        spawn_one(tasks, collected, label("tls.rpt", domain), async move {
+            health::tls_rpt::probe(&rpt_dns, &rpt_domain).await
+        });
+    }
 }
 
 /// Spawns a probe that makes several observations, registered as `planned` until it reports.
@@ -471,6 +511,11 @@ enum Probe {
         role: &'static str,
     },
     Ptr(IpAddr),
+    /// AAAA of every MX host of the domain, and each host greeted over both families.
+    Ipv6 {
+        domain: String,
+        records: Vec<MxRecord>,
+    },
     Dnsbl {
         zone: String,
         ip: IpAddr,
@@ -499,12 +544,26 @@ fn smtp_settings(config: &RunConfig, needed: &BTreeSet<String>) -> SmtpSettings 
     settings
 }
 
-/// What to probe once DNS has answered (pure): every SMTP host unless the run is DNS-only, a PTR
-/// lookup and each DNSBL zone per probed address, each SURBL zone once, each egress URL once.
-fn plan(config: &RunConfig, hosts: Vec<HostTarget>, addresses: &[IpAddr]) -> Vec<Probe> {
+/// What to probe once DNS has answered (pure): every SMTP host unless the run is DNS-only, the
+/// IPv6 check of the MX set, a PTR lookup and each DNSBL zone per probed address, each SURBL zone
+/// once, each egress URL once. Everything planned here runs at the same time.
+fn plan(
+    config: &RunConfig,
+    hosts: Vec<HostTarget>,
+    addresses: &[IpAddr],
+    mx_records: &[MxRecord],
+) -> Vec<Probe> {
     let mut probes: Vec<Probe> = Vec::new();
     if config.probe_smtp {
         probes.extend(hosts.into_iter().map(Probe::SmtpHost));
+    }
+    if let (true, Target::Domain(domain)) = (config.health.ipv6, &config.target) {
+        if !mx_records.is_empty() {
+            probes.push(Probe::Ipv6 {
+                domain: domain.clone(),
+                records: mx_records.to_vec(),
+            });
+        }
     }
     if config.health.rdns {
         let mx = addresses.iter().map(|&ip| Probe::Fcrdns { ip, role: "mx" });
@@ -700,6 +759,21 @@ fn first_address(addresses: &[String]) -> Option<IpAddr> {
         .copied()
 }
 
+/// The MX records the MX lookup found (with their addresses), for the IPv6 check.
+fn mx_records(observations: &[Observation]) -> Vec<MxRecord> {
+    observations
+        .iter()
+        .find_map(|observation| match &observation.data {
+            Data::Mx(mx) if observation.check == "dns.mx" => Some(mx.records.clone()),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+fn has_ipv6(record: &MxRecord) -> bool {
+    (record.addresses.iter()).any(|a| a.parse::<IpAddr>().is_ok_and(|ip| ip.is_ipv6()))
+}
+
 /// Every distinct address of the MX hosts and the target host (not the backend), for DNSBL and PTR lookups.
 fn probed_addresses(observations: &[Observation], hosts: &[HostTarget]) -> Vec<IpAddr> {
     let mut seen: BTreeSet<IpAddr> = hosts
@@ -727,7 +801,7 @@ mod tests {
 
     use super::{Probe, RunConfig, Target, plan, smtp_settings};
     use crate::smtp::{HostTarget, SmtpProbes, SmtpSettings};
-    use mxdoctor_model::observation::RunContext;
+    use mxdoctor_model::observation::{MxRecord, RunContext};
 
     fn config(probe_smtp: bool, send_test_message: bool) -> RunConfig {
         RunConfig {
@@ -780,7 +854,7 @@ mod tests {
     fn the_plan_has_each_host_and_per_address_lists_then_surbl_and_urls() {
         let hosts = vec![host("mx1", "192.0.2.1"), host("mx2", "192.0.2.2")];
         let addresses = [ip("192.0.2.1"), ip("192.0.2.2")];
-        let probes = plan(&config(true, false), hosts.clone(), &addresses);
+        let probes = plan(&config(true, false), hosts.clone(), &addresses, &[]);
         let dnsbl = |zone: &str, at: &str| Probe::Dnsbl {
             zone: zone.into(),
             ip: ip(at),
@@ -812,7 +886,7 @@ mod tests {
         let mut with_rdns = config(false, false);
         with_rdns.health.rdns = true;
         with_rdns.health.outbound_ips = vec![ip("198.51.100.7")];
-        let probes = plan(&with_rdns, Vec::new(), &[ip("192.0.2.1")]);
+        let probes = plan(&with_rdns, Vec::new(), &[ip("192.0.2.1")], &[]);
         let fcrdns: Vec<&Probe> = (probes.iter())
             .filter(|probe| matches!(probe, Probe::Fcrdns { .. }))
             .collect();
@@ -829,7 +903,7 @@ mod tests {
                 },
             ]
         );
-        let without = plan(&config(false, false), Vec::new(), &[ip("192.0.2.1")]);
+        let without = plan(&config(false, false), Vec::new(), &[ip("192.0.2.1")], &[]);
         assert!(
             !without
                 .iter()
@@ -838,11 +912,43 @@ mod tests {
     }
 
     #[test]
+    fn the_ipv6_check_is_planned_once_for_the_mx_set_unless_skipped() {
+        let records = vec![MxRecord {
+            preference: 10,
+            exchange: "mx1.example.test".into(),
+            addresses: vec!["192.0.2.1".into(), "2001:db8::1".into()],
+        }];
+        let mut with_ipv6 = config(true, false);
+        with_ipv6.health.ipv6 = true;
+        let probes = plan(&with_ipv6, Vec::new(), &[ip("192.0.2.1")], &records);
+        let ipv6: Vec<&Probe> = (probes.iter())
+            .filter(|probe| matches!(probe, Probe::Ipv6 { .. }))
+            .collect();
+        assert_eq!(
+            ipv6,
+            vec![&Probe::Ipv6 {
+                domain: "example.test".into(),
+                records: records.clone()
+            }]
+        );
+        let skipped = plan(&config(true, false), Vec::new(), &[], &records);
+        assert!(!skipped.iter().any(|p| matches!(p, Probe::Ipv6 { .. })));
+        let mut host_target = with_ipv6;
+        host_target.target = Target::Host {
+            host: "192.0.2.1".into(),
+            port: None,
+        };
+        let for_host = plan(&host_target, Vec::new(), &[], &records);
+        assert!(!for_host.iter().any(|p| matches!(p, Probe::Ipv6 { .. })));
+    }
+
+    #[test]
     fn a_dns_only_run_plans_no_smtp_host() {
         let probes = plan(
             &config(false, false),
             vec![host("mx1", "192.0.2.1")],
             &[ip("192.0.2.1")],
+            &[],
         );
         assert!(!probes.iter().any(|p| matches!(p, Probe::SmtpHost(_))));
         assert_eq!(probes.len(), 1 + 2 + 1 + 1);

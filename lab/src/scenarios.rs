@@ -3,7 +3,9 @@
 //!
 //! `mxdoctor demo` and the integration tests both start this; there is one implementation.
 
+use std::collections::HashMap;
 use std::io;
+use std::io::Write as _;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::time::Duration;
@@ -11,6 +13,9 @@ use std::time::Duration;
 use crate::dns::{LabDns, LabDnsConfig};
 use crate::health_scenarios;
 use crate::http::LabHttp;
+use crate::ipv6_scenarios;
+use crate::mta_sts_scenarios;
+use crate::policy_https::PolicyHttps;
 use crate::smtp::{LabCert, LabSmtp, LabSmtpConfig, Personality};
 
 /// Every scenario domain lives under this zone; MX hosts are `NAME-mxN.lab.test`.
@@ -33,6 +38,8 @@ pub struct Scenario {
     pub expected_top: Option<&'static str>,
     /// Flags beyond target, --dns, --smtp-port and --tls-ca.
     pub flags: Vec<String>,
+    /// The `--smtp-port` of its command line: the lab's shared port, or its own.
+    pub smtp_port: u16,
 }
 
 pub(super) struct Mx {
@@ -216,6 +223,13 @@ pub struct Lab {
     pub smtp: Vec<(String, LabSmtp)>,
     pub smtp_port: u16,
     pub scenarios: Vec<Scenario>,
+    /// Whether the IPv6 scenarios run here (they need ::1).
+    pub ipv6: ipv6_scenarios::Availability,
+    /// The shared port held on ::1 (bound, not listening) for the IPv6 one-family scenario.
+    _ipv6_hold: Option<tokio::net::TcpSocket>,
+    /// The MTA-STS policy host of every scenario that has one, and its CA written to a file.
+    pub policy: PolicyHttps,
+    policy_ca: tempfile::NamedTempFile,
 }
 
 impl Lab {
@@ -248,6 +262,7 @@ impl Lab {
         });
         let health = health_scenarios::specs()
             .into_iter()
+            .chain(mta_sts_scenarios::specs())
             .map(|(spec, published)| {
                 let spec = Spec {
                     name: spec.name,
@@ -258,10 +273,25 @@ impl Lab {
                 };
                 (spec, published, true)
             });
+        let mut policy_sites = HashMap::new();
+        let mut certified = Vec::new();
         for (mut spec, published, in_health_range) in older.chain(health) {
             let domain = format!("{}.{LAB_ZONE}", spec.name);
             for (owner, text) in health_scenarios::default_txt(&domain, &published) {
                 dns_config.add_txt(&owner, &text);
+            }
+            if let Some(site) = mta_sts_scenarios::site(spec.name, &domain) {
+                for (owner, text) in &site.txt {
+                    dns_config.add_txt(&format!("{owner}.{domain}"), text);
+                }
+                let host = format!("mta-sts.{domain}");
+                dns_config.add_a(&host, mta_sts_scenarios::POLICY_ADDRESS);
+                if let Some(reply) = site.reply {
+                    policy_sites.insert(host.clone(), reply);
+                }
+                if site.certified {
+                    certified.push(host);
+                }
             }
             for (index, host) in spec.mx.iter().enumerate() {
                 let exchange = format!("{}-mx{}.{LAB_ZONE}", spec.name, index + 1);
@@ -308,15 +338,48 @@ impl Lab {
                 domain,
                 expected_top: spec.expected_top,
                 flags: spec.flags,
+                smtp_port: port,
             });
         }
+        let ipv6 = ipv6_scenarios::start(&mut dns_config, LAB_ZONE, port).await?;
+        let (ipv6_hold, ipv6_available) = match ipv6 {
+            Some(started) => {
+                smtp.extend(started.smtp);
+                scenarios.extend(started.scenarios.into_iter().map(|s| Scenario {
+                    name: s.name,
+                    about: s.about,
+                    domain: s.domain,
+                    expected_top: s.expected_top,
+                    flags: Vec::new(),
+                    smtp_port: s.smtp_port,
+                }));
+                (Some(started.hold), ipv6_scenarios::Availability::Available)
+            }
+            None => (None, ipv6_scenarios::availability()),
+        };
         let dns = LabDns::start(dns_config, SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await?;
+        let policy = PolicyHttps::start(
+            SocketAddr::new(mta_sts_scenarios::POLICY_ADDRESS, 0),
+            policy_sites,
+            &certified,
+        )
+        .await?;
+        let mut policy_ca = tempfile::Builder::new()
+            .prefix("mxdoctor-lab-mta-sts-ca-")
+            .suffix(".pem")
+            .tempfile()?;
+        policy_ca.write_all(policy.ca_pem())?;
+        policy_ca.flush()?;
         Ok(Self {
             dns,
             http,
             smtp,
             smtp_port: port,
             scenarios,
+            ipv6: ipv6_available,
+            _ipv6_hold: ipv6_hold,
+            policy,
+            policy_ca,
         })
     }
 
@@ -328,12 +391,24 @@ impl Lab {
             "--dns".into(),
             self.dns.addr().to_string(),
             "--smtp-port".into(),
-            self.smtp_port.to_string(),
+            scenario.smtp_port.to_string(),
             "--tls-ca".into(),
             ca_file.display().to_string(),
         ];
+        args.extend(self.policy_flags());
         args.extend(scenario.flags.iter().cloned());
         args
+    }
+
+    /// The flags that let a check reach the lab's MTA-STS policy host: its CA, and its port in
+    /// place of 443 (`--mta-sts-port`, a hidden override for labs that cannot all hold port 443).
+    pub fn policy_flags(&self) -> Vec<String> {
+        vec![
+            "--tls-ca".into(),
+            self.policy_ca.path().display().to_string(),
+            "--mta-sts-port".into(),
+            self.policy.addr().port().to_string(),
+        ]
     }
 
     /// The lab server answering as `exchange`, to inspect what it received.

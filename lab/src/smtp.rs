@@ -343,12 +343,13 @@ struct Shared {
 }
 
 impl LabSmtp {
-    /// Starts serving on `bind` (port 0 picks a free port); refuses addresses outside 127.0.0.0/8.
+    /// Starts serving on `bind` (port 0 picks a free port); refuses addresses outside 127.0.0.0/8 and ::1.
     pub async fn start(config: LabSmtpConfig, bind: SocketAddr) -> io::Result<Self> {
-        if !matches!(bind.ip(), IpAddr::V4(ip) if ip.is_loopback()) {
+        // ::1 too: the IPv6 scenarios need a loopback address of each family.
+        if !bind.ip().is_loopback() {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
-                format!("the lab SMTP server binds only to 127.0.0.0/8, not {bind}"),
+                format!("the lab SMTP server binds only to 127.0.0.0/8 or ::1, not {bind}"),
             ));
         }
         let acceptor = config.starttls.map(LabCert::acceptor).transpose()?;
@@ -792,6 +793,12 @@ mod tests {
             .await
             .err()
             .expect("0.0.0.0 must be refused");
+        assert_eq!(error.kind(), io::ErrorKind::InvalidInput);
+        let config = Personality::Healthy.config("example.test");
+        let error = LabSmtp::start(config, "[::]:0".parse().unwrap())
+            .await
+            .err()
+            .expect(":: must be refused");
         assert_eq!(error.kind(), io::ErrorKind::InvalidInput);
     }
 }

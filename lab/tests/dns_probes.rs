@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 
 use mxdoctor_checks::dns::DnsClient;
 use mxdoctor_checks::dnsbl::{dnsbl, surbl};
-use mxdoctor_checks::{Data, Observation, Outcome};
 use mxdoctor_lab::dns::{LabDns, LabDnsConfig};
+use mxdoctor_model::{Data, Observation, Outcome};
 
 const TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -24,14 +24,14 @@ async fn lab(config: LabDnsConfig) -> (LabDns, DnsClient) {
     (server, client)
 }
 
-fn mx_data(observation: &Observation) -> &mxdoctor_checks::observation::MxData {
+fn mx_data(observation: &Observation) -> &mxdoctor_model::observation::MxData {
     match &observation.data {
         Data::Mx(data) => data,
         other => panic!("expected MX data, got {other:?}"),
     }
 }
 
-fn listing(observation: &Observation) -> &mxdoctor_checks::observation::ListingData {
+fn listing(observation: &Observation) -> &mxdoctor_model::observation::ListingData {
     match &observation.data {
         Data::Listing(data) => data,
         other => panic!("expected listing data, got {other:?}"),

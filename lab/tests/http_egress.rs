@@ -3,9 +3,9 @@
 use std::time::{Duration, Instant};
 
 use mxdoctor_checks::http::egress;
-use mxdoctor_checks::observation::HttpData;
-use mxdoctor_checks::{Data, Observation, Outcome};
 use mxdoctor_lab::http::LabHttp;
+use mxdoctor_model::observation::HttpData;
+use mxdoctor_model::{Data, Observation, Outcome};
 
 const TIMEOUT: Duration = Duration::from_secs(3);
 

@@ -8,8 +8,8 @@ use mxdoctor_checks::smtp::{
     DataPermit, HostTarget, Session, SmtpError, SmtpProbes, SmtpSettings, TlsTrust, probe_host,
     probe_host_with_trust,
 };
-use mxdoctor_checks::{Data, Observation, Outcome};
 use mxdoctor_lab::smtp::{LAB_CA_PEM, LabCert, LabSmtp, LabSmtpConfig, OnConnect, Personality};
+use mxdoctor_model::{Data, Observation, Outcome};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 

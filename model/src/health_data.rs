@@ -104,3 +104,89 @@ pub struct DkimData {
     /// `t=y`: verifiers treat failures as unsigned.
     pub testing: bool,
 }
+
+/// Whether the MX hosts of a domain publish IPv6 addresses (`ipv6.mx`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Ipv6MxData {
+    pub domain: String,
+    /// MX hosts asked for AAAA (a null MX or an MX without hosts has none).
+    pub hosts: usize,
+    pub with_aaaa: Vec<String>,
+    pub without_aaaa: Vec<String>,
+    /// Hosts whose AAAA lookup failed (timeout, SERVFAIL): neither with nor without.
+    pub lookup_failed: Vec<String>,
+    /// all | some | none | unknown (a lookup failed and no host has AAAA) | no_hosts
+    pub verdict: String,
+}
+
+/// One MX host's banner and EHLO over IPv4 and over IPv6 (`ipv6.smtp`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Ipv6SmtpData {
+    pub host: String,
+    pub port: u16,
+    /// The addresses tried, the first of each family the DNS gave.
+    pub ipv4_address: Option<String>,
+    pub ipv6_address: Option<String>,
+    /// Whether this host can reach the IPv6 address at all, decided without sending a packet:
+    /// route (the kernel routes it from a usable source) | no_route | no_global_source |
+    /// assumed (`--ipv6-vantage yes`) | disabled (`--ipv6-vantage no`) | not_needed (no AAAA)
+    pub vantage: String,
+    /// banner (the server greeted and answered EHLO) | refused | timeout | error | rejected (a 4xx/5xx
+    /// banner or EHLO) | no_address | not_tried
+    pub ipv4: String,
+    pub ipv6: String,
+    pub ipv4_detail: String,
+    pub ipv6_detail: String,
+    /// both | ipv4_only | ipv6_only | neither | no_aaaa | no_vantage
+    pub verdict: String,
+}
+
+/// The domain's MTA-STS policy (RFC 8461) as a sending MTA would discover and apply it (`tls.mta_sts`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct MtaStsData {
+    pub domain: String,
+    /// The `v=STSv1` record at `_mta-sts.DOMAIN`, when exactly one was found.
+    pub txt_record: Option<String>,
+    pub txt_records_found: usize,
+    /// The record's `id=`: senders refetch the policy when it changes.
+    pub id: Option<String>,
+    /// valid | missing | no_such_domain | multiple_txt | txt_syntax_error | policy_unavailable |
+    /// certificate_invalid | policy_syntax_error | policy_without_txt | unreachable | lookup_error
+    pub verdict: String,
+    /// `https://mta-sts.DOMAIN/.well-known/mta-sts.txt`
+    pub policy_url: String,
+    /// What fetching the policy gave: the HTTP status, the media type, the error.
+    pub http_status: Option<u16>,
+    pub content_type: Option<String>,
+    pub fetch_error: Option<String>,
+    /// The policy as published (capped), when one was fetched.
+    pub policy: Option<String>,
+    /// enforce | testing | none
+    pub mode: Option<String>,
+    /// Seconds senders may cache the policy (at most 31557600).
+    pub max_age: Option<u64>,
+    pub mx_patterns: Vec<String>,
+    /// The domain's MX hosts, and those no `mx` pattern matches.
+    pub mx_hosts: Vec<String>,
+    pub uncovered_mx: Vec<String>,
+    pub problems: Vec<String>,
+}
+
+/// The domain's SMTP TLS reporting record (RFC 8460) (`tls.rpt`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct TlsRptData {
+    pub domain: String,
+    /// `_smtp._tls.DOMAIN`
+    pub name: String,
+    pub record: Option<String>,
+    pub records_found: usize,
+    /// valid | missing | no_such_domain | multiple | syntax_error | lookup_error
+    pub verdict: String,
+    /// Report destinations (`mailto:` or `https:` URIs).
+    pub rua: Vec<String>,
+    /// The domain publishes an MTA-STS record or a TLSA record for an MX: TLS failures matter,
+    /// so receiving their reports matters too.
+    pub mta_sts_published: bool,
+    pub dane_published: bool,
+    pub problems: Vec<String>,
+}

@@ -117,6 +117,10 @@ pub enum Data {
     Dmarc(DmarcData),
     Fcrdns(FcrdnsData),
     Dkim(DkimData),
+    Ipv6Mx(Ipv6MxData),
+    Ipv6Smtp(Ipv6SmtpData),
+    MtaSts(MtaStsData),
+    TlsRpt(TlsRptData),
     Config(ConfigData),
 }
 
@@ -148,7 +152,7 @@ pub struct MxData {
     pub count: usize,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct MxRecord {
     pub preference: u16,
     pub exchange: String,

@@ -10,7 +10,7 @@ pub mod report;
 
 use mxdoctor_model::{Data, Observation};
 
-use crate::finding::Platform;
+use crate::vocabulary::Platform;
 use error::AuditError;
 
 /// What an audited configuration says, ready for playbook evaluation.

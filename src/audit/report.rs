@@ -5,10 +5,10 @@
 use std::io::Read;
 use std::path::Path;
 
+use super::error::ConfigFileError;
 use super::{Audited, audit_text};
 use crate::cli::Common;
 use crate::diagnose::{evaluate, needed_checks, rank::rank};
-use crate::error::AppError;
 use crate::fortimail_version::select_release;
 use crate::playbook::Playbook;
 use crate::report::{EvaluatedPlaybook, Report};
@@ -17,9 +17,9 @@ use crate::report::{EvaluatedPlaybook, Report};
 const MAX_CONFIG_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Reads a configuration file (or stdin for `-`) as text, bounded in size.
-pub fn read_config(path: &Path) -> Result<String, AppError> {
+pub fn read_config(path: &Path) -> Result<String, ConfigFileError> {
     let name = path.display().to_string();
-    let io_error = |source| AppError::Io {
+    let io_error = |source| ConfigFileError::Read {
         path: name.clone(),
         source,
     };
@@ -36,13 +36,12 @@ pub fn read_config(path: &Path) -> Result<String, AppError> {
             .map_err(io_error)?;
     }
     if bytes.len() as u64 > MAX_CONFIG_BYTES {
-        return Err(AppError::Usage(format!(
-            "{name}: larger than {} MiB, not a configuration",
-            MAX_CONFIG_BYTES >> 20
-        )));
+        return Err(ConfigFileError::TooLarge {
+            path: name,
+            mib: MAX_CONFIG_BYTES >> 20,
+        });
     }
-    String::from_utf8(bytes)
-        .map_err(|_| AppError::Usage(format!("{name}: not UTF-8 text, not a configuration")))
+    String::from_utf8(bytes).map_err(|_| ConfigFileError::NotUtf8 { path: name })
 }
 
 /// The playbooks with a rule over a `config.*` check.
@@ -83,7 +82,7 @@ pub fn diagnose(playbooks: &[Playbook], audited: &Audited, target: &str) -> Repo
             "{} configuration, FortiMail {version} (from {source}): remediation shows that release's syntax",
             audited.platform.as_str()
         ),
-        _ if audited.platform == crate::finding::Platform::Fortimail => {
+        _ if audited.platform == crate::vocabulary::Platform::Fortimail => {
             "fortimail configuration without a version header: remediation lists every release's syntax (give --fortimail-version X.Y)".into()
         }
         _ => format!("{} configuration", audited.platform.as_str()),
@@ -96,7 +95,7 @@ pub fn diagnose(playbooks: &[Playbook], audited: &Audited, target: &str) -> Repo
 pub fn for_check(
     args: &crate::cli::CheckArgs,
     common: &Common,
-) -> Result<(crate::cli::CheckArgs, Option<Audited>), AppError> {
+) -> Result<(crate::cli::CheckArgs, Option<Audited>), ConfigFileError> {
     let Some(audited) = from_config(args.from_config.as_deref(), common)? else {
         return Ok((args.clone(), None));
     };
@@ -116,14 +115,20 @@ pub fn for_check(
 }
 
 /// Reads and audits `--from-config FILE` when one was given.
-pub fn from_config(path: Option<&Path>, common: &Common) -> Result<Option<Audited>, AppError> {
+pub fn from_config(
+    path: Option<&Path>,
+    common: &Common,
+) -> Result<Option<Audited>, ConfigFileError> {
     let Some(path) = path else {
         return Ok(None);
     };
     let text = read_config(path)?;
     audit_text(&text, common.platform, common.fortimail_version.as_deref())
         .map(Some)
-        .map_err(|error| AppError::Usage(format!("{}: {error}", path.display())))
+        .map_err(|source| ConfigFileError::Audit {
+            path: path.display().to_string(),
+            source,
+        })
 }
 
 /// Chooses the audited release's syntax in a report's remediation (when no flag chose one).
@@ -138,8 +143,8 @@ pub fn select_audited_release(report: &mut Report, audited: Option<&Audited>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::finding::Platform;
     use crate::playbook::Library;
+    use crate::vocabulary::Platform;
 
     fn audited(text: &str) -> Audited {
         audit_text(text, Platform::Generic, None).expect("audits")

@@ -22,8 +22,8 @@ use crate::diagnose::rank::score;
 use crate::diagnose::text::TextMatcher;
 use crate::diagnose::text::embedded_reply::find_reply;
 use crate::diagnose::text::matcher::{Hit, SymptomKind};
-use crate::playbook::schema::Area;
-use crate::playbook::{Confidence, Playbook};
+use crate::playbook::Playbook;
+use crate::vocabulary::{Area, Confidence};
 
 /// What a message is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]

@@ -4,8 +4,9 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::classify::{Diagnosis, MessageKind};
-use crate::finding::{Evidence, Finding, Platform};
-use crate::playbook::{Confidence, Playbook};
+use crate::finding::{Evidence, Finding};
+use crate::playbook::Playbook;
+use crate::vocabulary::{Confidence, Platform};
 
 /// Evidence lines per finding: sample messages for a few messages, domains for a mailbox.
 const SAMPLES: usize = 5;

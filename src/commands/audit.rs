@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use super::{emit, library};
 use crate::audit::audit_text;
+use crate::audit::error::ConfigFileError;
 use crate::audit::report::{diagnose, read_config};
 use crate::cli::{AuditArgs, Common};
 use crate::error::AppError;
@@ -13,8 +14,12 @@ pub fn run(common: &Common, args: &AuditArgs) -> Result<u8, AppError> {
     let started = Instant::now();
     let library = library(common)?;
     let text = read_config(&args.file)?;
-    let audited = audit_text(&text, common.platform, common.fortimail_version.as_deref())
-        .map_err(|error| AppError::Usage(format!("{}: {error}", args.file.display())))?;
+    let audited = audit_text(&text, common.platform, common.fortimail_version.as_deref()).map_err(
+        |source| ConfigFileError::Audit {
+            path: args.file.display().to_string(),
+            source,
+        },
+    )?;
     let report = diagnose(
         &library.playbooks,
         &audited,

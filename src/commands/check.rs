@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use mxdoctor_checks::health::HealthSettings;
+use mxdoctor_checks::health::ipv6::Ipv6Vantage;
 use mxdoctor_checks::progress::{Progress, Silent};
 use mxdoctor_checks::run::{RunConfig, Target, run_checks};
 use mxdoctor_checks::smtp::{SmtpProbes, SmtpSettings};
@@ -14,7 +15,7 @@ use mxdoctor_model::observation::RunContext;
 
 use super::{emit, library, unix_now, write_file};
 use crate::bundle::Bundle;
-use crate::cli::{CheckArgs, Common, ProbeGroup};
+use crate::cli::{CheckArgs, Common, Ipv6VantageArg, ProbeGroup};
 use crate::diagnose::needed_checks;
 use crate::diagnose::status::vantage_label;
 use crate::diagnose::{Diagnoser, Input};
@@ -228,8 +229,14 @@ pub fn run_config(args: &CheckArgs) -> Result<RunConfig, AppError> {
             auth: !args.skip.contains(&ProbeGroup::Auth),
             rdns: !args.skip.contains(&ProbeGroup::Rdns),
             tls_policy: !args.skip.contains(&ProbeGroup::TlsPolicy),
+            mta_sts_port: args.mta_sts_port,
             dnssec: !args.skip.contains(&ProbeGroup::Dnssec),
             ipv6: !args.skip.contains(&ProbeGroup::Ipv6),
+            ipv6_vantage: match args.ipv6_vantage {
+                Ipv6VantageArg::Auto => Ipv6Vantage::Auto,
+                Ipv6VantageArg::Yes => Ipv6Vantage::Assume,
+                Ipv6VantageArg::No => Ipv6Vantage::Without,
+            },
             dkim_selectors: args.dkim_selectors.clone(),
             outbound_ips: args.outbound_ips.clone(),
         },

@@ -134,10 +134,10 @@ fn check_args(arguments: &[String]) -> Result<CheckArgs, AppError> {
     let cli = Cli::try_parse_from(
         std::iter::once("mxdoctor".to_string()).chain(arguments.iter().cloned()),
     )
-    .map_err(|error| AppError::Usage(format!("demo scenario command line: {error}")))?;
+    .map_err(AppError::ScenarioCommandLine)?;
     match cli.command {
         Command::Check(args) => Ok(args),
-        _ => Err(AppError::Usage("demo scenario is not a check".into())),
+        _ => Err(AppError::ScenarioNotCheck),
     }
 }
 

@@ -12,11 +12,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use mxdoctor_checks::dns::DnsClient;
-use mxdoctor_checks::observation::ResolverData;
 use mxdoctor_checks::progress::Silent;
 use mxdoctor_checks::resolver_trust;
 use mxdoctor_checks::run::{RunConfig, run_checks};
-use mxdoctor_checks::{Data, Observation, Outcome};
+use mxdoctor_model::observation::ResolverData;
+use mxdoctor_model::{Data, Observation, Outcome};
 use tokio::task::JoinSet;
 
 use super::check::{run_config, vantage};
@@ -122,8 +122,7 @@ pub fn run(common: &Common, args: &CheckArgs, file: &Path) -> Result<u8, AppErro
             let Some(joined) = running.join_next().await else {
                 break;
             };
-            let report = joined
-                .map_err(|error| AppError::Usage(format!("a target's check failed: {error}")))?;
+            let report = joined.map_err(AppError::TargetTask)?;
             tally.add(report.status);
             let line = match common.format {
                 Format::Json => serde_json::to_string(&report).expect("a report always serialises"),

@@ -96,11 +96,9 @@ fn read_json_report(path: &Path) -> Result<Report, AppError> {
         path: path.display().to_string(),
         source,
     })?;
-    serde_json::from_str(&text).map_err(|error| {
-        AppError::Usage(format!(
-            "{}: not an mxdoctor JSON report: {error}",
-            path.display()
-        ))
+    serde_json::from_str(&text).map_err(|source| AppError::NotJsonReport {
+        path: path.display().to_string(),
+        source,
     })
 }
 

@@ -9,9 +9,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mxdoctor_checks::dns::DnsClient;
+use mxdoctor_checks::dnsbl;
 use mxdoctor_checks::progress::Silent;
 use mxdoctor_checks::run::{RunConfig, Target, run_checks};
-use mxdoctor_checks::{Data, Observation, Outcome, dnsbl};
+use mxdoctor_model::{Data, Observation, Outcome};
 use tokio::task::JoinSet;
 
 use super::check::run_config;
@@ -20,7 +21,7 @@ use crate::diagnose::causes::join::{Probed, join};
 use crate::diagnose::causes::{rank_with_causes, restate};
 use crate::diagnose::rank::score;
 use crate::diagnose::text::TextMatcher;
-pub use crate::diagnose::text::groups::named_host;
+use crate::diagnose::text::groups::named_host;
 use crate::diagnose::{evaluate, needed_checks};
 use crate::error::AppError;
 use crate::finding::{Evidence, Finding};

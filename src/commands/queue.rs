@@ -12,6 +12,7 @@ use crate::diagnose::{Diagnoser, Input};
 use crate::error::AppError;
 use crate::lines::for_each_line;
 use crate::playbook::schema::SharedEvidence;
+use crate::queue::error::QueueError;
 use crate::queue::model::QueueSettings;
 use crate::queue::{InputFormat, QueueScan};
 use crate::vocabulary::Platform;
@@ -140,10 +141,8 @@ fn scan_postqueue_command(scan: &mut QueueScan) -> Result<(), AppError> {
 fn scan_reader(scan: &mut QueueScan, reader: impl BufRead) -> io::Result<()> {
     for_each_line(reader, MAX_LINE_BYTES, |number, kept, read| {
         if read > kept.len() {
-            scan.malformed.record(
-                number,
-                format!("line longer than {} MiB", MAX_LINE_BYTES >> 20),
-            );
+            scan.malformed
+                .record(number, &QueueError::LineTooLong(MAX_LINE_BYTES >> 20));
         } else {
             feed_bytes(scan, number, kept);
         }

@@ -17,8 +17,10 @@ pub fn run(common: &Common, file: &Path) -> Result<u8, AppError> {
         path: name.clone(),
         source,
     })?;
-    let bundle =
-        Bundle::from_json(&text).map_err(|error| AppError::Usage(format!("{name}: {error}")))?;
+    let bundle = Bundle::from_json(&text).map_err(|source| AppError::Bundle {
+        path: name.clone(),
+        source,
+    })?;
     let mut report = Diagnoser::new(&library.playbooks, common.platform).diagnose(Input::Probes {
         command: "replay",
         target: &bundle.target,

@@ -144,7 +144,9 @@ pub fn run(common: &Common, args: &TriageArgs) -> Result<u8, AppError> {
             run,
             &library.playbooks,
             SharedEvidence::SameHost,
-            |evidence| probe::named_host(&evidence.detail).map(|(name, _, _)| name),
+            |evidence| {
+                crate::diagnose::text::groups::named_host(&evidence.detail).map(|(name, _, _)| name)
+            },
         );
     }
     let mut common = common.clone();

@@ -54,7 +54,7 @@ pub fn rests_on_dns(check: &str) -> bool {
         || check.starts_with("auth.")
         || matches!(
             check,
-            "mx.host" | "dnsbl" | "surbl" | "ipv6.mx" | "tls.policy"
+            "mx.host" | "dnsbl" | "surbl" | "ipv6.mx" | "tls.mta_sts" | "tls.rpt"
         )
 }
 

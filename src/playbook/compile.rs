@@ -6,9 +6,10 @@ use serde_saphyr::Spanned;
 use super::error::PlaybookError;
 use super::regex::PlaybookRegex;
 use super::schema::{
-    Area, ConditionSource, Confidence, ExamplesSource, FieldTestSource, PatternSource,
-    PlaybookSource, RemediationSource, ReplyMatcherSource, RuleSource, Severity, SharedEvidence,
+    ConditionSource, ExamplesSource, FieldTestSource, PatternSource, PlaybookSource,
+    RemediationSource, ReplyMatcherSource, RuleSource, SharedEvidence,
 };
+use crate::vocabulary::{Area, Confidence, Severity};
 
 /// A playbook ready for matching and evaluation.
 #[derive(Debug)]

@@ -10,8 +10,33 @@
 
 use std::fmt::Write as _;
 
+/// Why a pattern has no grep form; `playbooks patterns` skips it with this reason.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EreError {
+    #[error("pattern ends in a backslash")]
+    TrailingBackslash,
+    #[error("inline flags or named groups have no ERE form")]
+    InlineFlags,
+    #[error("case-insensitive non-ASCII letter {0:?}")]
+    NonAsciiFoldedLetter(char),
+    #[error("escape \\{0} has no ERE form")]
+    Escape(char),
+    #[error("escape \\{0} in a bracket has no ERE form")]
+    EscapeInBracket(char),
+    #[error("unclosed bracket")]
+    UnclosedBracket,
+    #[error("nested POSIX classes are not translated")]
+    NestedPosixClass,
+    #[error("class set operations have no ERE form")]
+    ClassSetOperation,
+    #[error("a range mixing letters and other characters under (?i)")]
+    MixedFoldedRange,
+    #[error("empty bracket")]
+    EmptyBracket,
+}
+
 /// One pattern in grep's syntax, or why it has none.
-pub fn to_ere(pattern: &str, fold_case: bool) -> Result<String, String> {
+pub fn to_ere(pattern: &str, fold_case: bool) -> Result<String, EreError> {
     let (case_insensitive, body) = match pattern.strip_prefix("(?i)") {
         Some(rest) => (true, rest),
         None => (false, pattern),
@@ -25,7 +50,7 @@ pub fn to_ere(pattern: &str, fold_case: bool) -> Result<String, String> {
         index += 1;
         match c {
             '\\' => {
-                let escaped = *chars.get(index).ok_or("pattern ends in a backslash")?;
+                let escaped = *chars.get(index).ok_or(EreError::TrailingBackslash)?;
                 index += 1;
                 out.push_str(&escape_outside_brackets(escaped)?);
             }
@@ -39,7 +64,7 @@ pub fn to_ere(pattern: &str, fold_case: bool) -> Result<String, String> {
                     out.push('(');
                     index += 2;
                 } else {
-                    return Err("inline flags or named groups have no ERE form".into());
+                    return Err(EreError::InlineFlags);
                 }
             }
             '*' | '+' | '?' | '}' => {
@@ -58,7 +83,7 @@ pub fn to_ere(pattern: &str, fold_case: bool) -> Result<String, String> {
                 );
             }
             c if case_insensitive && !c.is_ascii() && c.is_alphabetic() => {
-                return Err(format!("case-insensitive non-ASCII letter {c:?}"));
+                return Err(EreError::NonAsciiFoldedLetter(c));
             }
             c => out.push(c),
         }
@@ -66,7 +91,7 @@ pub fn to_ere(pattern: &str, fold_case: bool) -> Result<String, String> {
     Ok(out)
 }
 
-fn escape_outside_brackets(escaped: char) -> Result<String, String> {
+fn escape_outside_brackets(escaped: char) -> Result<String, EreError> {
     Ok(match escaped {
         'd' => "[0-9]".into(),
         'D' => "[^0-9]".into(),
@@ -75,12 +100,12 @@ fn escape_outside_brackets(escaped: char) -> Result<String, String> {
             format!("\\{escaped}")
         }
         c if c.is_ascii_punctuation() || c == ' ' => c.to_string(),
-        other => return Err(format!("escape \\{other} has no ERE form")),
+        other => return Err(EreError::Escape(other)),
     })
 }
 
 /// Translates the bracket expression starting after `[` at `start`; returns it and the index after `]`.
-fn bracket(chars: &[char], start: usize, expand_case: bool) -> Result<(String, usize), String> {
+fn bracket(chars: &[char], start: usize, expand_case: bool) -> Result<(String, usize), EreError> {
     let mut index = start;
     let negated = chars.get(index) == Some(&'^');
     if negated {
@@ -90,7 +115,7 @@ fn bracket(chars: &[char], start: usize, expand_case: bool) -> Result<(String, u
     let mut classes: Vec<&str> = Vec::new();
     let mut first = true;
     loop {
-        let c = *chars.get(index).ok_or("unclosed bracket")?;
+        let c = *chars.get(index).ok_or(EreError::UnclosedBracket)?;
         index += 1;
         if c == ']' && !first {
             break;
@@ -98,7 +123,7 @@ fn bracket(chars: &[char], start: usize, expand_case: bool) -> Result<(String, u
         first = false;
         let low = match c {
             '\\' => {
-                let escaped = *chars.get(index).ok_or("unclosed bracket")?;
+                let escaped = *chars.get(index).ok_or(EreError::UnclosedBracket)?;
                 index += 1;
                 match escaped {
                     's' => {
@@ -115,14 +140,14 @@ fn bracket(chars: &[char], start: usize, expand_case: bool) -> Result<(String, u
                         continue;
                     }
                     c if c.is_ascii_punctuation() => c,
-                    other => return Err(format!("escape \\{other} in a bracket has no ERE form")),
+                    other => return Err(EreError::EscapeInBracket(other)),
                 }
             }
             '[' if chars.get(index) == Some(&':') => {
-                return Err("nested POSIX classes are not translated".into());
+                return Err(EreError::NestedPosixClass);
             }
             '&' | '~' | '-' if chars.get(index) == Some(&c) => {
-                return Err("class set operations have no ERE form".into());
+                return Err(EreError::ClassSetOperation);
             }
             c => c,
         };
@@ -130,7 +155,7 @@ fn bracket(chars: &[char], start: usize, expand_case: bool) -> Result<(String, u
             let mut high = chars[index + 1];
             index += 2;
             if high == '\\' {
-                high = *chars.get(index).ok_or("unclosed bracket")?;
+                high = *chars.get(index).ok_or(EreError::UnclosedBracket)?;
                 index += 1;
             }
             items.push((low, high));
@@ -146,7 +171,7 @@ fn bracket(chars: &[char], start: usize, expand_case: bool) -> Result<(String, u
             } else if low.is_ascii_uppercase() && high.is_ascii_uppercase() {
                 folded.push((low.to_ascii_lowercase(), high.to_ascii_lowercase()));
             } else if low != high && (low.is_ascii_alphabetic() || high.is_ascii_alphabetic()) {
-                return Err("a range mixing letters and other characters under (?i)".into());
+                return Err(EreError::MixedFoldedRange);
             }
         }
         items.extend(folded);
@@ -185,7 +210,7 @@ fn bracket(chars: &[char], start: usize, expand_case: bool) -> Result<(String, u
     }
     out.push(']');
     if out == "[]" || out == "[^]" {
-        return Err("empty bracket".into());
+        return Err(EreError::EmptyBracket);
     }
     Ok((out, index))
 }

@@ -81,19 +81,26 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Playbook>, Vec<PlaybookError>> {
     )
 }
 
-fn read_bounded(path: &Path) -> Result<String, String> {
-    let size = std::fs::metadata(path).map_err(|e| e.to_string())?.len();
+/// Why a playbook file could not be read (it becomes a [`PlaybookError`] about the whole file).
+#[derive(Debug, thiserror::Error)]
+enum ReadError {
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    #[error("file is {0} bytes; playbooks are limited to {MAX_PLAYBOOK_BYTES}")]
+    TooLarge(u64),
+}
+
+fn read_bounded(path: &Path) -> Result<String, ReadError> {
+    let size = std::fs::metadata(path)?.len();
     if size > MAX_PLAYBOOK_BYTES {
-        return Err(format!(
-            "file is {size} bytes; playbooks are limited to {MAX_PLAYBOOK_BYTES}"
-        ));
+        return Err(ReadError::TooLarge(size));
     }
-    std::fs::read_to_string(path).map_err(|e| e.to_string())
+    Ok(std::fs::read_to_string(path)?)
 }
 
 /// Parses a set of files that must not repeat an id among themselves.
 fn parse_set(
-    files: impl Iterator<Item = (String, Result<String, String>)>,
+    files: impl Iterator<Item = (String, Result<String, ReadError>)>,
     regex_build: RegexBuild,
 ) -> Result<Vec<Playbook>, Vec<PlaybookError>> {
     let mut playbooks = Vec::new();

@@ -11,4 +11,3 @@ pub mod schema;
 pub use compile::Playbook;
 pub use error::{LintFailure, PlaybookError};
 pub use load::Library;
-pub use schema::{Area, Confidence, Severity};

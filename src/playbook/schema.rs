@@ -3,8 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
-// Re-exported from their home so the older paths (`playbook::schema::Severity`) keep working.
-pub use crate::vocabulary::{Area, Confidence, Severity};
+use crate::vocabulary::{Area, Confidence, Severity};
 
 /// One playbook file.
 #[derive(Debug, Deserialize)]

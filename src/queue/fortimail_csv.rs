@@ -4,6 +4,7 @@
 
 use std::borrow::Cow;
 
+use super::error::QueueError;
 use super::model::{HoldQueue, QueueKind, QueuedMessage, QueuedRecipient};
 
 /// A quoted field may span at most this many lines before the record is called malformed.
@@ -70,7 +71,7 @@ impl Columns {
 }
 
 /// What one input line amounted to.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum CsvStep {
     /// A blank line or the header row.
     Nothing,
@@ -79,7 +80,7 @@ pub enum CsvStep {
     /// A row, starting at this line number.
     Message(u64, QueuedMessage<'static>),
     /// A row that could not be read, starting at this line number.
-    Malformed(u64, String),
+    Malformed(u64, QueueError),
 }
 
 /// Reassembles rows from lines and turns them into queued messages.
@@ -133,7 +134,7 @@ impl CsvQueueReader {
             if lines >= MAX_RECORD_LINES {
                 return CsvStep::Malformed(
                     first_line,
-                    format!("quoted field not closed within {MAX_RECORD_LINES} lines"),
+                    QueueError::QuoteNotClosedWithin(MAX_RECORD_LINES),
                 );
             }
             self.pending = Some(PendingRecord {
@@ -159,12 +160,9 @@ impl CsvQueueReader {
 
     /// Call at the end of input: a row still open is malformed.
     pub fn finish(&mut self) -> Option<CsvStep> {
-        self.pending.take().map(|pending| {
-            CsvStep::Malformed(
-                pending.first_line,
-                "quoted field not closed at end of input".into(),
-            )
-        })
+        self.pending
+            .take()
+            .map(|pending| CsvStep::Malformed(pending.first_line, QueueError::QuoteNotClosedAtEnd))
     }
 }
 
@@ -177,32 +175,56 @@ fn guess_delimiter(first_row: &str) -> char {
         .unwrap_or(',')
 }
 
-/// RFC 4180 fields: `"` quotes, `""` inside quotes is a quote; `None` while a quote is still open.
+/// The fields of one record, split by the csv crate's parser (`csv-core`, which the `csv` crate
+/// runs on): RFC 4180 quoting, `""` inside quotes is a quote, a quoted field may hold the delimiter
+/// and line breaks. `None` while a quoted field is still open, so the caller can append the next line.
+///
+/// The reader is line-fed (each line already capped in length) rather than handed the whole input,
+/// so one runaway quoted field costs at most [`MAX_RECORD_LINES`] lines of memory.
 fn split_fields(text: &str, delimiter: char) -> Option<Vec<String>> {
-    let mut fields = Vec::new();
-    let mut field = String::new();
-    let mut in_quotes = false;
-    let mut chars = text.chars().peekable();
-    while let Some(character) = chars.next() {
-        match (in_quotes, character) {
-            (true, '"') if chars.peek() == Some(&'"') => {
-                field.push('"');
-                chars.next();
+    let mut reader = csv_core::ReaderBuilder::new()
+        .delimiter(u8::try_from(delimiter).unwrap_or(b','))
+        .terminator(csv_core::Terminator::Any(b'\n'))
+        .build();
+    // Unescaping only shrinks a field and a record has at most one field more than it has bytes,
+    // so these buffers are never too small.
+    let mut output = vec![0_u8; text.len() + 1];
+    let mut ends = vec![0_usize; text.len() + 2];
+    // The record is complete only if a line break outside quotes ends it: feed the text, then one.
+    let (mut written, mut fields) = (0, 0);
+    let mut complete = false;
+    for chunk in [text.as_bytes(), b"\n"] {
+        let (result, _, wrote, ended) =
+            reader.read_record(chunk, &mut output[written..], &mut ends[fields..]);
+        written += wrote;
+        fields += ended;
+        match result {
+            csv_core::ReadRecordResult::Record => {
+                complete = true;
+                break;
             }
-            (true, '"') => in_quotes = false,
-            (false, '"') if field.trim().is_empty() => {
-                field.clear();
-                in_quotes = true;
-            }
-            (false, c) if c == delimiter => fields.push(std::mem::take(&mut field)),
-            (_, other) => field.push(other),
+            csv_core::ReadRecordResult::InputEmpty => {}
+            // Never with the buffers sized above; treated as a record that cannot be read yet.
+            _ => return None,
         }
     }
-    if in_quotes {
+    if !complete {
         return None;
     }
-    fields.push(field);
-    Some(fields.into_iter().map(|f| f.trim().to_string()).collect())
+    // Field ends are offsets into `output` from the record's first byte, across calls.
+    let mut start = 0;
+    Some(
+        ends[..fields]
+            .iter()
+            .map(|&end| {
+                let field = String::from_utf8_lossy(&output[start..end])
+                    .trim()
+                    .to_string();
+                start = end;
+                field
+            })
+            .collect(),
+    )
 }
 
 /// FortiMail queue type names, in any case or spacing: `Incoming`, `Outgoing-slow`, `Spam Outbreak`,
@@ -238,7 +260,7 @@ fn row_to_message(
     fields: &[String],
     line: u64,
     utc_offset_secs: i64,
-) -> Result<QueuedMessage<'static>, String> {
+) -> Result<QueuedMessage<'static>, QueueError> {
     let field = |index: Option<usize>| {
         index
             .and_then(|i| fields.get(i))
@@ -247,13 +269,13 @@ fn row_to_message(
     };
     let type_text = field(columns.queue_type);
     if type_text.is_empty() {
-        return Err("no queue type".into());
+        return Err(QueueError::NoQueueType);
     }
     let (kind, listed_slow) =
-        queue_type(type_text).ok_or_else(|| format!("unknown queue type {type_text:?}"))?;
+        queue_type(type_text).ok_or_else(|| QueueError::UnknownQueueType(type_text.to_string()))?;
     let first_processed = field(columns.first_processed);
     if first_processed.is_empty() {
-        return Err("no First Processed time".into());
+        return Err(QueueError::NoFirstProcessed);
     }
     let arrival = parse_time(first_processed, utc_offset_secs)?;
     let tries_text = field(columns.tries);
@@ -263,7 +285,7 @@ fn row_to_message(
         Some(
             tries_text
                 .parse::<u32>()
-                .map_err(|_| format!("Tries {tries_text:?} is not a number"))?,
+                .map_err(|_| QueueError::Tries(tries_text.to_string()))?,
         )
     };
     let reason = field(columns.reason);
@@ -276,7 +298,7 @@ fn row_to_message(
         })
         .collect();
     if recipients.is_empty() {
-        return Err("no Envelope To".into());
+        return Err(QueueError::NoEnvelopeTo);
     }
     let id = match field(columns.queue_id) {
         "" => format!("line {line}"),
@@ -297,9 +319,9 @@ fn row_to_message(
 
 /// `2024-03-05 14:22:10`, `2024/03/05 14:22`, `2024-03-05T14:22:10Z`, `... +02:00`, or Unix seconds.
 /// Times without a zone are taken at `utc_offset_secs`.
-pub fn parse_time(text: &str, utc_offset_secs: i64) -> Result<u64, String> {
+pub fn parse_time(text: &str, utc_offset_secs: i64) -> Result<u64, QueueError> {
     let text = text.trim();
-    let invalid = || format!("time {text:?} is not YYYY-MM-DD HH:MM[:SS] (or Unix seconds)");
+    let invalid = || QueueError::Time(text.to_string());
     if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
         return text.parse().map_err(|_| invalid());
     }
@@ -310,7 +332,7 @@ pub fn parse_time(text: &str, utc_offset_secs: i64) -> Result<u64, String> {
     {
         return Err(invalid());
     }
-    let number = |range: std::ops::Range<usize>| -> Result<u32, String> {
+    let number = |range: std::ops::Range<usize>| -> Result<u32, QueueError> {
         let part = text.get(range).ok_or_else(invalid)?;
         if part.bytes().all(|b| b.is_ascii_digit()) {
             part.parse().map_err(|_| invalid())
@@ -369,7 +391,7 @@ mod tests {
             .lines()
             .enumerate()
             .map(|(index, line)| reader.feed(index as u64 + 1, line))
-            .filter(|step| *step != CsvStep::Nothing && *step != CsvStep::Incomplete)
+            .filter(|step| !matches!(step, CsvStep::Nothing | CsvStep::Incomplete))
             .collect();
         steps.extend(reader.finish());
         steps
@@ -390,6 +412,76 @@ mod tests {
         assert_eq!(split_fields(r#"a,"open"#, ','), None);
         assert_eq!(guess_delimiter("Type;Envelope From;Envelope To"), ';');
         assert_eq!(guess_delimiter("Type,Subject"), ',');
+    }
+
+    #[test]
+    fn quoted_delimiters_quotes_and_line_breaks_stay_in_their_field() {
+        // Reason and Subject as a gateway writes them: a reply quoting the recipient, commas,
+        // doubled quotes and a line break inside the quotes; Envelope To lists two recipients.
+        let text = "Type,Envelope From,Envelope To,Subject,First Processed,Tries,Reason\r\n\
+                    Outgoing,\"billing, accounts\"@corp.example,\"a@dead.example, b@dead.example\",\
+                    \"Re: \"\"Invoice 4411\"\", March\nsecond line\",2024-03-06 02:10:00,9,\
+                    \"host mx.dead.example[203.0.113.25] said: 550 5.1.1 <a@dead.example>: \
+                    Recipient address rejected: \"\"User unknown\"\", \"\"see, here\"\"\"\n";
+        let steps = messages(text);
+        let [CsvStep::Message(2, message)] = steps.as_slice() else {
+            panic!("one message expected, got {steps:?}");
+        };
+        assert_eq!(message.sender, "billing, accounts@corp.example");
+        let recipients: Vec<&str> = message
+            .recipients
+            .iter()
+            .map(|r| r.address.as_ref())
+            .collect();
+        assert_eq!(recipients, ["a@dead.example", "b@dead.example"]);
+        assert_eq!(message.tries, Some(9));
+        assert_eq!(
+            message.recipients[0].delay_reason.as_deref(),
+            Some(
+                "host mx.dead.example[203.0.113.25] said: 550 5.1.1 <a@dead.example>: \
+                 Recipient address rejected: \"User unknown\", \"see, here\""
+            )
+        );
+    }
+
+    #[test]
+    fn semicolon_and_tab_exports_quote_their_delimiter() {
+        for delimiter in [";", "\t"] {
+            let text = format!(
+                "Type{delimiter}Envelope To{delimiter}First Processed{delimiter}Reason\n\
+                 Incoming{delimiter}\"x@corp.example{delimiter}y@corp.example\"{delimiter}\
+                 2024-03-06 11:52:00{delimiter}\"451 4.3.0 busy{delimiter} try later\"\n"
+            );
+            let steps = messages(&text);
+            let [CsvStep::Message(2, message)] = steps.as_slice() else {
+                panic!("one message expected with {delimiter:?}, got {steps:?}");
+            };
+            assert_eq!(message.recipients.len(), 2, "{delimiter:?}");
+            assert_eq!(
+                message.recipients[0].delay_reason.as_deref(),
+                Some(format!("451 4.3.0 busy{delimiter} try later").as_str())
+            );
+        }
+    }
+
+    #[test]
+    fn a_quote_left_open_is_malformed_after_the_line_limit() {
+        let mut text = String::from("Type,Envelope To,First Processed,Subject\n");
+        text.push_str("Outgoing,a@dead.example,2024-03-06 11:52:00,\"never closed\n");
+        for _ in 0..MAX_RECORD_LINES {
+            text.push_str("more, text\n");
+        }
+        text.push_str("Outgoing,b@dead.example,2024-03-06 11:52:00,fine\n");
+        let steps = messages(&text);
+        assert!(
+            matches!(&steps[0], CsvStep::Malformed(2, reason) if reason.to_string() == "quoted field not closed within 32 lines"),
+            "{steps:?}"
+        );
+        // The lines after the limit are read again as rows of their own.
+        assert!(
+            steps.iter().any(|step| matches!(step, CsvStep::Message(_, m) if m.recipients[0].address == "b@dead.example")),
+            "{steps:?}"
+        );
     }
 
     #[test]
@@ -423,14 +515,14 @@ mod tests {
                     Outgoing,a@b.example,c@d.example,\"never closed,2024-03-05 14:22:10,1\n";
         let steps = messages(text);
         assert!(matches!(steps[0], CsvStep::Message(2, _)));
-        assert_eq!(
-            steps[1],
-            CsvStep::Malformed(4, "unknown queue type \"Bogus Queue\"".into())
+        assert!(
+            matches!(&steps[1], CsvStep::Malformed(4, reason) if reason.to_string() == "unknown queue type \"Bogus Queue\"")
         );
-        assert!(matches!(&steps[2], CsvStep::Malformed(5, reason) if reason.contains("yesterday")));
-        assert_eq!(
-            steps[3],
-            CsvStep::Malformed(6, "quoted field not closed at end of input".into())
+        assert!(
+            matches!(&steps[2], CsvStep::Malformed(5, reason) if reason.to_string().contains("yesterday"))
+        );
+        assert!(
+            matches!(&steps[3], CsvStep::Malformed(6, reason) if reason.to_string() == "quoted field not closed at end of input")
         );
     }
 
@@ -460,30 +552,42 @@ mod tests {
         );
         assert_eq!(queue_type("Dead Mail"), Some((QueueKind::Dead, false)));
         assert_eq!(queue_type("Quarantine"), None);
-        assert_eq!(parse_time("2024-03-05 14:22:10", 0), Ok(1_709_648_530));
-        assert_eq!(parse_time("2024/03/05 14:22", 0), Ok(1_709_648_520));
         assert_eq!(
-            parse_time("2024-03-05T16:22:10+02:00", 0),
-            Ok(1_709_648_530)
+            parse_time("2024-03-05 14:22:10", 0).ok(),
+            Some(1_709_648_530)
         );
-        assert_eq!(parse_time("2024-03-05 16:22:10", 7200), Ok(1_709_648_530));
+        assert_eq!(parse_time("2024/03/05 14:22", 0).ok(), Some(1_709_648_520));
         assert_eq!(
-            parse_time("2024-03-05 14:22:10.250Z", 3600),
-            Ok(1_709_648_530)
+            parse_time("2024-03-05T16:22:10+02:00", 0).ok(),
+            Some(1_709_648_530)
         );
         assert_eq!(
-            parse_time("2024-03-05 14:22:10 UTC", 3600),
-            Ok(1_709_648_530)
+            parse_time("2024-03-05 16:22:10", 7200).ok(),
+            Some(1_709_648_530)
         );
-        assert_eq!(parse_time("1709648530", 0), Ok(1_709_648_530));
+        assert_eq!(
+            parse_time("2024-03-05 14:22:10.250Z", 3600).ok(),
+            Some(1_709_648_530)
+        );
+        assert_eq!(
+            parse_time("2024-03-05 14:22:10 UTC", 3600).ok(),
+            Some(1_709_648_530)
+        );
+        assert_eq!(parse_time("1709648530", 0).ok(), Some(1_709_648_530));
         assert!(parse_time("2024-13-05 14:22:10", 0).is_err());
         // Days that do not exist are refused, not carried into the next month.
         assert!(parse_time("2024-02-31 10:00:00", 0).is_err());
         assert!(parse_time("2023-02-29 10:00:00", 0).is_err());
         assert!(parse_time("2024-04-31 10:00", 0).is_err());
         assert!(parse_time("2024-03-05 24:00:00", 0).is_err());
-        assert_eq!(parse_time("2024-02-29 00:00:00", 0), Ok(1_709_164_800));
-        assert_eq!(parse_time("2016-12-31 23:59:60", 0), Ok(1_483_228_799));
+        assert_eq!(
+            parse_time("2024-02-29 00:00:00", 0).ok(),
+            Some(1_709_164_800)
+        );
+        assert_eq!(
+            parse_time("2016-12-31 23:59:60", 0).ok(),
+            Some(1_483_228_799)
+        );
         assert!(parse_time("05/03/2024 14:22", 0).is_err());
     }
 }

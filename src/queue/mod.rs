@@ -5,6 +5,7 @@
 
 pub mod aggregate;
 pub mod bounded;
+pub mod error;
 pub mod fortimail_csv;
 pub mod histogram;
 pub mod model;
@@ -59,10 +60,10 @@ pub struct MalformedLines {
 }
 
 impl MalformedLines {
-    pub fn record(&mut self, line: u64, reason: impl Into<String>) {
+    pub fn record(&mut self, line: u64, reason: &impl std::fmt::Display) {
         self.count += 1;
         if self.quoted.len() < MALFORMED_QUOTED {
-            self.quoted.push((line, reason.into()));
+            self.quoted.push((line, reason.to_string()));
         }
     }
 
@@ -140,7 +141,7 @@ impl QueueScan {
                         self.records += 1;
                         self.aggregate.add(&message);
                     }
-                    Err(reason) => self.malformed.record(number, reason),
+                    Err(reason) => self.malformed.record(number, &reason),
                 }
             }
             InputFormat::FortimailCsv => {
@@ -164,7 +165,7 @@ impl QueueScan {
                 self.records += 1;
                 self.aggregate.add(&message);
             }
-            CsvStep::Malformed(line, reason) => self.malformed.record(line, reason),
+            CsvStep::Malformed(line, reason) => self.malformed.record(line, &reason),
         }
     }
 }

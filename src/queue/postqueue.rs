@@ -5,6 +5,7 @@ use std::borrow::Cow;
 
 use serde::{Deserialize, Deserializer};
 
+use super::error::QueueError;
 use super::model::{HoldQueue, QueueKind, QueuedMessage, QueuedRecipient};
 
 #[derive(Debug, Deserialize)]
@@ -53,19 +54,20 @@ fn kind_of(queue_name: &str) -> Option<QueueKind> {
 }
 
 /// One `postqueue -j` line as a queued message; the error says what is wrong with it.
-pub fn parse_line(line: &str) -> Result<QueuedMessage<'_>, String> {
-    let record: PostqueueRecord<'_> = serde_json::from_str(line)
-        .map_err(|error| format!("not a postqueue -j record: {error}"))?;
-    let queue_name = record.queue_name.ok_or("no queue_name")?;
-    let kind = kind_of(&queue_name).ok_or_else(|| format!("unknown queue_name {queue_name:?}"))?;
+pub fn parse_line(line: &str) -> Result<QueuedMessage<'_>, QueueError> {
+    let record: PostqueueRecord<'_> =
+        serde_json::from_str(line).map_err(QueueError::NotPostqueueRecord)?;
+    let queue_name = record.queue_name.ok_or(QueueError::NoQueueName)?;
+    let kind =
+        kind_of(&queue_name).ok_or_else(|| QueueError::UnknownQueueName(queue_name.to_string()))?;
     let id = record
         .queue_id
         .filter(|id| !id.is_empty())
-        .ok_or("no queue_id")?;
+        .ok_or(QueueError::NoQueueId)?;
     let arrival = record
         .arrival_time
         .filter(|time| time.is_finite() && *time >= 0.0)
-        .ok_or("no arrival_time")?;
+        .ok_or(QueueError::NoArrivalTime)?;
     Ok(QueuedMessage {
         kind,
         queue_label: queue_name,
@@ -116,7 +118,7 @@ mod tests {
         );
         assert!(
             parse_line(r#"{"queue_name":null,"queue_id":"A1","arrival_time":1}"#)
-                .is_err_and(|error| error == "no queue_name")
+                .is_err_and(|error| error.to_string() == "no queue_name")
         );
     }
 
@@ -128,15 +130,21 @@ mod tests {
             )
         };
         assert_eq!(
-            parse_line(&line("hold")).map(|m| m.kind),
+            parse_line(&line("hold"))
+                .map(|m| m.kind)
+                .map_err(|e| e.to_string()),
             Ok(QueueKind::Hold(HoldQueue::Postfix))
         );
         assert_eq!(
-            parse_line(&line("active")).map(|m| m.kind),
+            parse_line(&line("active"))
+                .map(|m| m.kind)
+                .map_err(|e| e.to_string()),
             Ok(QueueKind::InFlight)
         );
         assert_eq!(
-            parse_line(&line("corrupt")).map(|m| m.kind),
+            parse_line(&line("corrupt"))
+                .map(|m| m.kind)
+                .map_err(|e| e.to_string()),
             Err("unknown queue_name \"corrupt\"".into())
         );
     }
@@ -144,16 +152,21 @@ mod tests {
     #[test]
     fn says_what_is_missing() {
         assert_eq!(
-            parse_line(r#"{"queue_name":"deferred","arrival_time":1}"#).map(|m| m.kind),
+            parse_line(r#"{"queue_name":"deferred","arrival_time":1}"#)
+                .map(|m| m.kind)
+                .map_err(|e| e.to_string()),
             Err("no queue_id".into())
         );
         assert_eq!(
-            parse_line(r#"{"queue_name":"deferred","queue_id":"A"}"#).map(|m| m.kind),
+            parse_line(r#"{"queue_name":"deferred","queue_id":"A"}"#)
+                .map(|m| m.kind)
+                .map_err(|e| e.to_string()),
             Err("no arrival_time".into())
         );
         assert!(
             parse_line("{\"queue_name\": \"deferred\", ")
                 .unwrap_err()
+                .to_string()
                 .starts_with("not a postqueue -j record")
         );
     }

@@ -1,6 +1,8 @@
 //! Time arithmetic of the queue model: Postfix-style durations (`4h`, `5d`), UTC offsets, Unix
 //! seconds as calendar dates (jiff), and short ages for humans (`2d 3h`).
 
+use super::error::QueueError;
+
 /// Seconds in a Postfix time unit: `s`, `m`, `h`, `d`, `w`.
 fn unit_secs(unit: char) -> Option<u64> {
     match unit {
@@ -14,13 +16,14 @@ fn unit_secs(unit: char) -> Option<u64> {
 }
 
 /// `300`, `300s`, `30m`, `4h`, `5d`, `1w`, or sums such as `1d12h` (as Postfix `*_time` parameters).
-pub fn parse_duration_secs(text: &str) -> Result<u64, String> {
+pub fn parse_duration_secs(text: &str) -> Result<u64, QueueError> {
     let text = text.trim();
     if text.is_empty() {
-        return Err("empty duration".into());
+        return Err(QueueError::EmptyDuration);
     }
+    let too_large = || QueueError::DurationTooLarge(text.to_string());
     if text.bytes().all(|b| b.is_ascii_digit()) {
-        return text.parse().map_err(|_| format!("{text:?} is too large"));
+        return text.parse().map_err(|_| too_large());
     }
     let mut total: u64 = 0;
     let mut digits = String::new();
@@ -29,25 +32,29 @@ pub fn parse_duration_secs(text: &str) -> Result<u64, String> {
             digits.push(character);
             continue;
         }
-        let unit = unit_secs(character.to_ascii_lowercase())
-            .ok_or_else(|| format!("{text:?}: unknown unit {character:?} (use s, m, h, d or w)"))?;
-        let amount: u64 = digits
-            .parse()
-            .map_err(|_| format!("{text:?}: a number must come before {character:?}"))?;
+        let unit =
+            unit_secs(character.to_ascii_lowercase()).ok_or_else(|| QueueError::UnknownUnit {
+                text: text.to_string(),
+                unit: character,
+            })?;
+        let amount: u64 = digits.parse().map_err(|_| QueueError::NumberBeforeUnit {
+            text: text.to_string(),
+            unit: character,
+        })?;
         total = amount
             .checked_mul(unit)
             .and_then(|secs| total.checked_add(secs))
-            .ok_or_else(|| format!("{text:?} is too large"))?;
+            .ok_or_else(too_large)?;
         digits.clear();
     }
     if !digits.is_empty() {
-        return Err(format!("{text:?}: the last number has no unit"));
+        return Err(QueueError::LastNumberWithoutUnit(text.to_string()));
     }
     Ok(total)
 }
 
 /// `+02:00`, `-0530`, `Z` → seconds east of UTC.
-pub fn parse_utc_offset(text: &str) -> Result<i64, String> {
+pub fn parse_utc_offset(text: &str) -> Result<i64, QueueError> {
     let text = text.trim();
     if text.eq_ignore_ascii_case("z") || text.eq_ignore_ascii_case("utc") {
         return Ok(0);
@@ -55,23 +62,21 @@ pub fn parse_utc_offset(text: &str) -> Result<i64, String> {
     let (sign, rest) = match text.as_bytes().first() {
         Some(b'+') => (1, &text[1..]),
         Some(b'-') => (-1, &text[1..]),
-        _ => {
-            return Err(format!(
-                "{text:?}: a UTC offset looks like +02:00 or -05:30"
-            ));
-        }
+        _ => return Err(QueueError::UtcOffsetForm(text.to_string())),
     };
+    // `HH`, `HHMM` or `HH:MM`: a colon anywhere else (`+1:0`) would shift the digits into hours.
+    let colon_in_place = !rest.contains(':') || (rest.len() == 5 && rest.as_bytes()[2] == b':');
     let digits: String = rest.chars().filter(|c| *c != ':').collect();
-    let valid = matches!(digits.len(), 2 | 4) && digits.bytes().all(|b| b.is_ascii_digit());
+    let valid = colon_in_place
+        && matches!(digits.len(), 2 | 4)
+        && digits.bytes().all(|b| b.is_ascii_digit());
     if !valid {
-        return Err(format!(
-            "{text:?}: a UTC offset looks like +02:00 or -05:30"
-        ));
+        return Err(QueueError::UtcOffsetForm(text.to_string()));
     }
     let hours: i64 = digits[..2].parse().unwrap_or(0);
     let minutes: i64 = digits.get(2..).map_or(0, |m| m.parse().unwrap_or(0));
     if hours > 18 || minutes > 59 {
-        return Err(format!("{text:?}: offset out of range"));
+        return Err(QueueError::UtcOffsetRange(text.to_string()));
     }
     Ok(sign * (hours * 3600 + minutes * 60))
 }
@@ -113,10 +118,10 @@ mod tests {
 
     #[test]
     fn durations_use_postfix_units() {
-        assert_eq!(parse_duration_secs("4h"), Ok(14_400));
-        assert_eq!(parse_duration_secs("5d"), Ok(432_000));
-        assert_eq!(parse_duration_secs("1d12h"), Ok(129_600));
-        assert_eq!(parse_duration_secs("300"), Ok(300));
+        assert_eq!(parse_duration_secs("4h").ok(), Some(14_400));
+        assert_eq!(parse_duration_secs("5d").ok(), Some(432_000));
+        assert_eq!(parse_duration_secs("1d12h").ok(), Some(129_600));
+        assert_eq!(parse_duration_secs("300").ok(), Some(300));
         assert!(parse_duration_secs("4x").is_err());
         assert!(parse_duration_secs("h").is_err());
         assert!(parse_duration_secs("12h3").is_err());
@@ -126,10 +131,40 @@ mod tests {
     }
 
     #[test]
+    fn duration_and_offset_errors_say_what_is_wrong() {
+        let duration = |text: &str| parse_duration_secs(text).unwrap_err().to_string();
+        assert_eq!(duration(" "), "empty duration");
+        assert_eq!(
+            duration("4x"),
+            "\"4x\": unknown unit 'x' (use s, m, h, d or w)"
+        );
+        assert_eq!(duration("h"), "\"h\": a number must come before 'h'");
+        assert_eq!(duration("12h3"), "\"12h3\": the last number has no unit");
+        assert_eq!(
+            duration("99999999999999999999"),
+            "\"99999999999999999999\" is too large"
+        );
+        assert_eq!(
+            duration("99999999999999999w"),
+            "\"99999999999999999w\" is too large"
+        );
+        let offset = |text: &str| parse_utc_offset(text).unwrap_err().to_string();
+        assert_eq!(
+            offset("02:00"),
+            "\"02:00\": a UTC offset looks like +02:00 or -05:30"
+        );
+        assert_eq!(
+            offset("+2:0"),
+            "\"+2:0\": a UTC offset looks like +02:00 or -05:30"
+        );
+        assert_eq!(offset("+25:00"), "\"+25:00\": offset out of range");
+    }
+
+    #[test]
     fn offsets_parse_both_spellings() {
-        assert_eq!(parse_utc_offset("+02:00"), Ok(7200));
-        assert_eq!(parse_utc_offset("-0530"), Ok(-19_800));
-        assert_eq!(parse_utc_offset("Z"), Ok(0));
+        assert_eq!(parse_utc_offset("+02:00").ok(), Some(7200));
+        assert_eq!(parse_utc_offset("-0530").ok(), Some(-19_800));
+        assert_eq!(parse_utc_offset("Z").ok(), Some(0));
         assert!(parse_utc_offset("02:00").is_err());
         assert!(parse_utc_offset("+25:00").is_err());
     }

@@ -5,9 +5,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::Report;
+use crate::finding::BaselineState;
 use crate::finding::Finding;
-// Defined with the finding it describes; re-exported under its older path.
-pub use crate::finding::BaselineState;
 use crate::vocabulary::{Severity, Status};
 
 /// A baseline finding this run no longer shows.

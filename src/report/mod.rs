@@ -17,8 +17,7 @@ use crate::playbook::Playbook;
 use crate::queue::overview::QueueOverview;
 use mxdoctor_model::Observation;
 
-// Status lives in the vocabulary; re-exported so `report::Status` keeps naming it.
-pub use crate::vocabulary::Status;
+use crate::vocabulary::Status;
 
 pub const SCHEMA: &str = "mxdoctor/report/v1";
 

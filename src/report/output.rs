@@ -13,20 +13,34 @@ pub struct ReportFile {
     pub path: PathBuf,
 }
 
+/// Why a `--report` value is not `FORMAT=PATH` (clap shows it as a usage error).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReportFileError {
+    #[error("expected FORMAT=PATH (e.g. junit=report.xml), got {0:?}")]
+    NoEquals(String),
+    #[error("unknown format {format:?}; one of {known}")]
+    UnknownFormat { format: String, known: String },
+    #[error("no PATH after {0}=")]
+    NoPath(&'static str),
+}
+
 /// Parses `FORMAT=PATH` (clap value parser).
-pub fn parse_report_file(text: &str) -> Result<ReportFile, String> {
+pub fn parse_report_file(text: &str) -> Result<ReportFile, ReportFileError> {
     let (format, path) = text
         .split_once('=')
-        .ok_or_else(|| format!("expected FORMAT=PATH (e.g. junit=report.xml), got {text:?}"))?;
+        .ok_or_else(|| ReportFileError::NoEquals(text.to_string()))?;
     let format = Format::from_str(format, true).map_err(|_| {
         let names: Vec<&str> = Format::value_variants()
             .iter()
             .map(|f| f.as_str())
             .collect();
-        format!("unknown format {format:?}; one of {}", names.join(", "))
+        ReportFileError::UnknownFormat {
+            format: format.to_string(),
+            known: names.join(", "),
+        }
     })?;
     if path.is_empty() {
-        return Err(format!("no PATH after {}=", format.as_str()));
+        return Err(ReportFileError::NoPath(format.as_str()));
     }
     Ok(ReportFile {
         format,
@@ -69,6 +83,7 @@ mod tests {
         assert!(
             parse_report_file("yaml=x")
                 .unwrap_err()
+                .to_string()
                 .contains("prometheus")
         );
         assert!(parse_report_file("junit").is_err());

@@ -243,6 +243,27 @@ expect_nothing_delivered() {
         "$(grep -cE 'status=sent|postfix/discard' "$RUN/maillog" || true)"
 }
 
+# (9) Postfix on IPv4 only behind an AAAA record: reachable over one family. Needs ::1 here, with
+# nothing on [::1]:25 (then the IPv6 connection is refused); otherwise skipped, with the reason.
+case_ipv6_one_family() {
+    local why=""
+    if ! python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null; then
+        why="::1 cannot be bound on this machine"
+    elif python3 -c 'import socket; socket.create_connection(("::1", 25), 1)' 2>/dev/null; then
+        why="something listens on [::1]:25"
+    fi
+    if [ -n "$why" ]; then
+        say "skipped: ipv6-one-family ($why)"
+        return
+    fi
+    check_run ipv6 ipv6-one-family.lab.test
+    expect_top ipv6 ipv6-one-family 1
+    assert_eq "ipv6: postfix greets over IPv4 only" ipv4_only "$(report ipv6 '.observations[] | select(.check == "ipv6.smtp") | .data.verdict')"
+    assert_eq "ipv6: the IPv6 connection is refused" refused "$(report ipv6 '.observations[] | select(.check == "ipv6.smtp") | .data.ipv6')"
+    expect_evidence ipv6 ipv6-one-family "::1"
+    row "(9) postfix on IPv4 only, AAAA ::1" "$(report ipv6 '.observations[] | select(.check == "ipv6.smtp") | "IPv4: \(.data.ipv4_detail); IPv6: \(.data.ipv6_detail)"')" ipv6
+}
+
 run_cases() {
     SENDER=$(letters)
     say "probe sender: $SENDER@example.org"
@@ -256,6 +277,7 @@ run_cases() {
     case_silent
     case_dnsbl_listed
     case_dnsbl_slow
+    case_ipv6_one_family
     local name
     for name in gateway greylist verify open-relay bypass; do
         cross_check_replies "$name"

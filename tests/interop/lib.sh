@@ -76,7 +76,7 @@ tcp_port_free() {
 
 # --- packages ---------------------------------------------------------------------------------
 
-INTEROP_PACKAGES=(postfix postgrey nsd swaks dnsutils jq python3 openssl)
+INTEROP_PACKAGES=(postfix postgrey nsd swaks dnsutils jq python3 openssl nginx-light curl)
 
 packages_missing() {
     local package

@@ -27,6 +27,7 @@ source "$INTEROP_DIR/cases.sh"
 source "$INTEROP_DIR/bounces.sh"
 source "$INTEROP_DIR/clients.sh"
 source "$INTEROP_DIR/remediation.sh"
+source "$INTEROP_DIR/mta_sts.sh"
 
 # Skips (exit 0) when this machine cannot run the suite; under CI that is a failure (exit 1).
 require_root_and_apt() {
@@ -78,8 +79,10 @@ main() {
     chmod 755 "$RUN" # postfix daemons (user postfix) walk into the queue below it
     start_everything
     start_bounce_lab
+    start_policy_host
     say "services up in $((SECONDS - started)) s: postfix ${POSTFIX_IPS[*]}, silent $SILENT_IP, nsd $NSD_ADDR, dns $DNS_PROXY, postgrey $POSTGREY_ADDR, bounce lab $BOUNCE_POSTFIX_IP (postfix) $BOUNCE_EXIM_IP (exim) $BOUNCE_OSMTPD_IP (opensmtpd)"
     run_cases
+    mta_sts_cases
     bounce_cases
     run_client_cases
     print_table

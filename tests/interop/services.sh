@@ -14,11 +14,12 @@ BACKUP_IP=127.0.0.35       # (5) unfiltered backup MX (MX 20 of bypass.lab.test)
 SILENT_IP=127.0.0.36       # (6) never sends a banner
 LISTED_IP=127.0.0.37       # (7) listed in bl.lab.test
 DEAD_BACKEND_IP=127.0.0.39 # nothing listens here: the verification target of (3)
+ONE_FAMILY_IP=127.0.0.90   # (9) listens on IPv4 only, while its AAAA record says ::1
 DNS_PROXY=127.0.0.40:53    # what mxdoctor asks (--dns)
 NSD_ADDR=127.0.0.41:53
 POSTGREY_ADDR=127.0.0.42:10023
 SMTP_PORT=25
-POSTFIX_IPS=("$GATEWAY_IP" "$GREYLIST_IP" "$VERIFY_IP" "$OPEN_RELAY_IP" "$BACKUP_IP" "$LISTED_IP")
+POSTFIX_IPS=("$GATEWAY_IP" "$GREYLIST_IP" "$VERIFY_IP" "$OPEN_RELAY_IP" "$BACKUP_IP" "$LISTED_IP" "$ONE_FAMILY_IP")
 
 LAB_ZONE=lab.test
 LISTING_ZONE=bl.lab.test

@@ -8,9 +8,10 @@ use std::time::Instant;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
+use super::tag_error::TagError;
 use super::txt_records;
 use crate::dns::DnsClient;
-use crate::observation::{Data, DkimData, Observation, Outcome};
+use mxdoctor_model::observation::{Data, DkimData, Observation, Outcome};
 
 /// RSA keys shorter than this are rejected by receivers (RFC 8301 §3.2).
 pub const RSA_MIN_BITS: u32 = 1024;
@@ -159,15 +160,15 @@ fn judge(data: &mut DkimData, text: &str) -> (Outcome, String) {
 }
 
 /// `tag=value` pairs separated by `;` (RFC 6376 §3.2); a repeated tag is an error.
-fn tags(text: &str) -> Result<BTreeMap<String, String>, String> {
+fn tags(text: &str) -> Result<BTreeMap<String, String>, TagError> {
     let mut tags = BTreeMap::new();
     for part in text.split(';').map(str::trim).filter(|p| !p.is_empty()) {
         let Some((tag, value)) = part.split_once('=') else {
-            return Err(format!("{part:?} is not tag=value"));
+            return Err(TagError::NotTagValue(part.to_owned()));
         };
         let tag = tag.trim().to_owned();
         if tags.insert(tag.clone(), value.trim().to_owned()).is_some() {
-            return Err(format!("tag {tag}= appears twice"));
+            return Err(TagError::Repeated(tag));
         }
     }
     Ok(tags)

@@ -7,9 +7,10 @@ use std::time::Instant;
 
 use futures_util::future::join_all;
 
+use super::tag_error::TagError;
 use super::txt_records;
 use crate::dns::{DnsClient, LookupFailure};
-use crate::observation::{Data, DmarcData, Observation, Outcome};
+use mxdoctor_model::observation::{Data, DmarcData, Observation, Outcome};
 
 /// Probes the DMARC policy that applies to `domain`.
 pub async fn probe(dns: &DnsClient, domain: &str) -> Observation {
@@ -77,7 +78,7 @@ pub async fn probe(dns: &DnsClient, domain: &str) -> Observation {
             match parse(&text) {
                 Err(problem) => {
                     "syntax_error".clone_into(&mut data.verdict);
-                    data.problems.push(problem.clone());
+                    data.problems.push(problem.to_string());
                     (
                         Outcome::Fail,
                         format!(
@@ -139,9 +140,10 @@ async fn judge_policy(
         match answer {
             Ok(true) => {}
             Ok(false) => data.unauthorised_destinations.push(host.clone()),
-            Err(label) => data.problems.push(format!(
-                "could not check whether {host} accepts reports for {} ({label})",
-                data.record_domain
+            Err(failure) => data.problems.push(format!(
+                "could not check whether {host} accepts reports for {} ({})",
+                data.record_domain,
+                failure.response_label()
             )),
         }
     }
@@ -209,11 +211,15 @@ fn is_dmarc(text: &str) -> bool {
 }
 
 /// §7.1: `record_domain._report._dmarc.host` must hold a `v=DMARC1` record.
-async fn authorises(dns: &DnsClient, record_domain: &str, host: &str) -> Result<bool, String> {
+async fn authorises(
+    dns: &DnsClient,
+    record_domain: &str,
+    host: &str,
+) -> Result<bool, LookupFailure> {
     match txt_records(dns, &format!("{record_domain}._report._dmarc.{host}")).await {
         Ok(texts) => Ok(texts.iter().any(|t| is_dmarc(t))),
         Err(failure) if failure.is_negative_answer() => Ok(false),
-        Err(failure) => Err(failure.response_label()),
+        Err(failure) => Err(failure),
     }
 }
 
@@ -239,7 +245,7 @@ struct Policy {
     problems: Vec<String>,
 }
 
-fn parse(text: &str) -> Result<Policy, String> {
+fn parse(text: &str) -> Result<Policy, TagError> {
     let mut policy = Policy {
         p: String::new(),
         sp: None,
@@ -250,12 +256,12 @@ fn parse(text: &str) -> Result<Policy, String> {
         ruf: Vec::new(),
         problems: Vec::new(),
     };
-    let disposition = |value: &str, tag: &str| -> Result<String, String> {
+    let disposition = |value: &str, tag: &'static str| -> Result<String, TagError> {
         let value = value.to_ascii_lowercase();
         if matches!(value.as_str(), "none" | "quarantine" | "reject") {
             Ok(value)
         } else {
-            Err(format!("{tag}={value} is not none, quarantine or reject"))
+            Err(TagError::Disposition { tag, value })
         }
     };
     let mut seen_p = false;
@@ -265,7 +271,7 @@ fn parse(text: &str) -> Result<Policy, String> {
             continue;
         }
         let Some((tag, value)) = part.split_once('=') else {
-            return Err(format!("{part:?} is not tag=value"));
+            return Err(TagError::NotTagValue(part.to_owned()));
         };
         let (tag, value) = (tag.trim().to_ascii_lowercase(), value.trim());
         match tag.as_str() {
@@ -284,12 +290,15 @@ fn parse(text: &str) -> Result<Policy, String> {
                     .parse::<u8>()
                     .ok()
                     .filter(|pct| *pct <= 100)
-                    .ok_or_else(|| format!("pct={value} is not 0-100"))?;
+                    .ok_or_else(|| TagError::Percent(value.to_owned()))?;
             }
             "adkim" | "aspf" => {
                 let mode = value.to_ascii_lowercase();
                 if mode != "r" && mode != "s" {
-                    return Err(format!("{tag}={value} is not r or s"));
+                    return Err(TagError::Alignment {
+                        tag,
+                        value: value.to_owned(),
+                    });
                 }
                 if tag == "adkim" {
                     policy.adkim = mode;
@@ -322,7 +331,7 @@ fn parse(text: &str) -> Result<Policy, String> {
         }
     }
     if !seen_p {
-        return Err("the required p= tag is missing".into());
+        return Err(TagError::MissingPolicy);
     }
     Ok(policy)
 }

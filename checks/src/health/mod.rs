@@ -1,12 +1,18 @@
 //! The one-shot health checks of a domain that standards-following receivers apply today:
-//! SPF, DMARC, DKIM and forward-confirmed reverse DNS (more to come in files of their own). Each check is its own file and returns observations.
+//! SPF, DMARC, DKIM, forward-confirmed reverse DNS, IPv6, MTA-STS and TLS-RPT (more to come in files of their own). Each check is its own file and returns observations.
 
 mod direct_query;
 pub mod dkim;
 pub mod dmarc;
+pub mod ipv6;
+pub mod mta_sts;
+mod mta_sts_client;
+pub mod mta_sts_policy;
 pub mod rdns;
 pub mod spf;
 pub mod spf_record;
+pub mod tag_error;
+pub mod tls_rpt;
 
 use std::net::IpAddr;
 
@@ -27,10 +33,14 @@ pub struct HealthSettings {
     pub outbound_ips: Vec<IpAddr>,
     /// MTA-STS policy and TLS-RPT record of the domain (`--skip tls-policy`).
     pub tls_policy: bool,
+    /// The port of the MTA-STS policy hosts; `None`: 443, as RFC 8461 fixes it (labs override it).
+    pub mta_sts_port: Option<u16>,
     /// DNSSEC of the domain and the MX zones, and DANE TLSA records (`--skip dnssec`).
     pub dnssec: bool,
     /// AAAA records of the MX hosts and reachability over IPv6 (`--skip ipv6`).
     pub ipv6: bool,
+    /// Whether this host may probe over IPv6 (`--ipv6-vantage`; by default the routing table says).
+    pub ipv6_vantage: ipv6::Ipv6Vantage,
 }
 
 /// The TXT records at `name`, each record's character-strings joined (RFC 7208 §3.3).

@@ -10,7 +10,7 @@ use hickory_resolver::proto::rr::{RData, RecordType};
 
 use super::direct_query;
 use crate::dns::{DnsClient, LookupFailure, reverse_name};
-use crate::observation::{Data, FcrdnsData, Observation, Outcome};
+use mxdoctor_model::observation::{Data, FcrdnsData, Observation, Outcome};
 
 /// Most PTR names followed forward (a host normally has one).
 const MAX_NAMES: usize = 5;

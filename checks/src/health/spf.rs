@@ -18,7 +18,7 @@ use ipnet::IpNet;
 use super::spf_record::{self, DomainSpec, Mechanism, Qualifier, SpfRecord};
 use super::txt_records;
 use crate::dns::{DnsClient, LookupFailure};
-use crate::observation::{Data, Observation, Outcome, SpfData, SpfOutboundData};
+use mxdoctor_model::observation::{Data, Observation, Outcome, SpfData, SpfOutboundData};
 
 /// RFC 7208 §4.6.4: at most 10 terms that query DNS, and at most 2 of those finding nothing.
 pub const LOOKUP_LIMIT: usize = 10;

@@ -4,6 +4,7 @@
 //! (only when asked) test-message probes against one host and returns one observation per probe.
 
 pub mod client;
+mod greet;
 mod greylist;
 mod rcpt;
 mod session;
@@ -15,9 +16,8 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 pub use client::{DataPermit, Session, SmtpError};
-// The reply parser lives in `mxdoctor-model`; re-exported under its old path.
+pub use greet::{Greeted, banner_and_ehlo};
 pub use greylist::text_says_greylist;
-pub use mxdoctor_model::reply;
 pub use test_message::Sample;
 pub use tls::TlsTrust;
 
@@ -161,8 +161,7 @@ pub async fn probe_host_streaming(
             None
         }
     };
-    let first_connection = opened.map_err(|problem| problem.describe());
-    let rcpt_probes = rcpt::probe(target, settings, greeting.software, first_connection);
+    let rcpt_probes = rcpt::probe(target, settings, greeting.software, opened);
     let (tls_observation, rcpt_observations) = tokio::join!(tls_probe, rcpt_probes);
     let already = observations.len();
     observations.extend(tls_observation);

@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use crate::smtp::client::Session;
-use crate::smtp::session::{Attempt, Reusable, Verdict, envelope};
+use crate::smtp::session::{Attempt, Problem, Reusable, Verdict, envelope};
 use crate::smtp::{HostTarget, SmtpSettings};
 use mxdoctor_model::observation::{Data, Observation, Outcome};
 
@@ -82,7 +82,7 @@ impl RcptProbe {
 /// Whether a RCPT refusal is about relaying rather than about the recipient: Postfix's "Relay
 /// access denied", Exim's "relay not permitted", Sendmail's "Relaying denied", Exchange's
 /// "Unable to relay" (5.7.54) all say the domain is not one the server takes mail for.
-fn refuses_relaying(reply: &crate::Reply) -> bool {
+fn refuses_relaying(reply: &mxdoctor_model::Reply) -> bool {
     let text = reply.text.to_ascii_lowercase();
     text.contains("relay access denied")
         || text.contains("relay not permitted")
@@ -95,17 +95,18 @@ fn refuses_relaying(reply: &crate::Reply) -> bool {
 
 /// Runs the wanted RCPT probes on `first` (the session probe's connection), RSET after each, then QUIT.
 ///
-/// `first` is `Err(why)` when the session probe could not open the host: every probe is then Skipped.
+/// `first` is the session probe's problem when it could not open the host: every probe is then Skipped.
 pub(crate) async fn probe(
     target: &HostTarget,
     settings: &SmtpSettings,
     software: &str,
-    first: Result<Session, String>,
+    first: Result<Session, Problem>,
 ) -> Vec<Observation> {
     let wanted = RcptProbe::wanted(settings);
     let session = match first {
         Ok(session) => session,
-        Err(why) => {
+        Err(problem) => {
+            let why = problem.describe();
             return wanted
                 .into_iter()
                 .map(|(kind, rcpt_to)| skipped(target, settings, software, kind, &rcpt_to, &why))

@@ -24,6 +24,22 @@ pub const EICAR: &str = concat!(
     "EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
 );
 
+/// Why a test message could not be built (a bad address in the settings); the probe records it
+/// as an Error observation and sends nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum TestMessageError {
+    #[error("cannot build the message: {address:?}: {source}")]
+    Address {
+        address: String,
+        #[source]
+        source: lettre::address::AddressError,
+    },
+    #[error("cannot build the message: {0}")]
+    Build(#[source] lettre::error::Error),
+    #[error("{0}")]
+    ContentType(#[source] lettre::message::header::ContentTypeErr),
+}
+
 /// Which test content a message carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sample {
@@ -44,11 +60,14 @@ impl Sample {
     }
 
     /// The whole RFC 5322 message, built with lettre.
-    pub fn message(self, from: &str, to: &str) -> Result<Vec<u8>, String> {
+    pub fn message(self, from: &str, to: &str) -> Result<Vec<u8>, TestMessageError> {
         let parse = |address: &str| {
             address
                 .parse::<Mailbox>()
-                .map_err(|error| format!("cannot build the message: {address:?}: {error}"))
+                .map_err(|source| TestMessageError::Address {
+                    address: address.to_string(),
+                    source,
+                })
         };
         let builder = Message::builder()
             .from(parse(from)?)
@@ -72,13 +91,13 @@ impl Sample {
                     .singlepart(Attachment::new("eicar.com".to_string()).body(
                         EICAR.as_bytes().to_vec(),
                         ContentType::parse("application/octet-stream")
-                            .map_err(|error| error.to_string())?,
+                            .map_err(TestMessageError::ContentType)?,
                     )),
             ),
         };
         message
             .map(|message| message.formatted())
-            .map_err(|error| format!("cannot build the message: {error}"))
+            .map_err(TestMessageError::Build)
     }
 }
 
@@ -104,7 +123,7 @@ pub(crate) async fn probe(
                     Some(attempt),
                 )
             }
-            Err(why) => (Outcome::Error, why, None),
+            Err(why) => (Outcome::Error, why.to_string(), None),
         };
         let data = TestMessageData {
             host: target.host.clone(),
@@ -139,7 +158,7 @@ async fn send(
     permit: &DataPermit,
     sample: Sample,
     rcpt_to: &str,
-) -> Result<Attempt, String> {
+) -> Result<Attempt, TestMessageError> {
     let message = sample.message(&settings.mail_from, rcpt_to)?;
     let session = match connection.get().await {
         Ok(session) => session,

@@ -654,7 +654,7 @@ mod tests {
         .unwrap();
         let findings = outcome
             .tally
-            .into_findings(&library.playbooks, crate::finding::Platform::Generic);
+            .into_findings(&library.playbooks, crate::vocabulary::Platform::Generic);
         let subjects: Vec<&str> = findings[0]
             .evidence
             .iter()
