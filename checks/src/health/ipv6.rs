@@ -398,8 +398,8 @@ mod tests {
         vantage_for,
     };
     use crate::dns::LookupFailure;
-    use mxdoctor_model::observation::{Data, Outcome};
     use crate::smtp::Greeted;
+    use mxdoctor_model::observation::{Data, Outcome};
 
     fn host(name: &str, ipv6: Result<Vec<Ipv6Addr>, LookupFailure>) -> HostAnswer {
         HostAnswer {

@@ -34,7 +34,7 @@ pub enum LineFinder {
 pub struct Literals {
     search: Search,
     /// The necessary literals (lowercase, none containing another).
-    literals: Vec<Vec<u8>>,
+    strings: Vec<Vec<u8>>,
     /// Per search string: the literals holding it, with its offset in each; empty when the search
     /// string is itself a literal (its hit needs no confirmation).
     owners: Vec<Vec<(usize, usize)>>,
@@ -54,7 +54,7 @@ impl LineFinder {
         if let Some((searcher, owners)) = teddy_over_anchors(&literals) {
             return Self::Literals(Literals {
                 search: Search::Teddy(searcher),
-                literals,
+                strings: literals,
                 owners,
             });
         }
@@ -67,7 +67,7 @@ impl LineFinder {
             Ok(automaton) => Self::Literals(Literals {
                 search: Search::Automaton(automaton),
                 owners: vec![Vec::new(); literals.len()],
-                literals,
+                strings: literals,
             }),
             Err(_) => Self::EveryLine,
         }
@@ -178,7 +178,7 @@ impl Literals {
     /// Whether a literal holding the anchor found at `start` is there in full.
     fn confirmed(&self, lower: &[u8], start: usize, owners: &[(usize, usize)]) -> bool {
         owners.iter().any(|&(literal, offset)| {
-            let literal = &self.literals[literal];
+            let literal = &self.strings[literal];
             start
                 .checked_sub(offset)
                 .and_then(|from| lower.get(from..from + literal.len()))
@@ -187,11 +187,12 @@ impl Literals {
     }
 }
 
+/// Per search string: the literals holding it and its offset in each (see [`Literals::owners`]).
+type Owners = Vec<Vec<(usize, usize)>>;
+
 /// A Teddy searcher over the literals themselves when there are few enough, else over the
 /// longest anchors that cover them; with, per search string, the literals it must confirm.
-fn teddy_over_anchors(
-    literals: &[Vec<u8>],
-) -> Option<(packed::Searcher, Vec<Vec<(usize, usize)>>)> {
+fn teddy_over_anchors(literals: &[Vec<u8>]) -> Option<(packed::Searcher, Owners)> {
     let (strings, owners) = if literals.len() <= MAX_ANCHORS {
         (literals.to_vec(), vec![Vec::new(); literals.len()])
     } else {
@@ -295,6 +296,8 @@ fn minimal_literals(mut literals: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
 
 #[cfg(test)]
 mod tests {
+    use std::fmt::Write as _;
+
     use super::*;
 
     fn candidates(finder: &LineFinder, data: &[u8]) -> (Vec<(u64, String)>, u64) {
@@ -343,7 +346,7 @@ mod tests {
         let mut text = String::new();
         for (index, a) in words.iter().enumerate() {
             for b in &words[index..] {
-                text.push_str(&format!("x {a} {b} y\n{a} and {b}\n{}\n", a.to_uppercase()));
+                let _ = write!(text, "x {a} {b} y\n{a} and {b}\n{}\n", a.to_uppercase());
             }
         }
         let (found, lines) = candidates(&finder, text.as_bytes());
