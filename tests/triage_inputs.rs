@@ -364,17 +364,64 @@ fn dialect_fixtures_date_their_lines_from_their_own_columns() {
     assert!(report["findings"].as_array().unwrap().is_empty());
 }
 
+/// A file over the progress bar's threshold that costs no disk: sparse, one line of zeros, of which
+/// only the first 64 KiB are matched.
+fn large_sparse_log(dir: &Path) -> String {
+    let path = dir.join("large.log");
+    let file = File::create(&path).unwrap();
+    file.set_len(mxdoctor::progress_ui::BYTE_BAR_MIN_BYTES + 1)
+        .unwrap();
+    path.to_str().unwrap().to_string()
+}
+
 #[test]
 fn no_progress_output_when_stderr_is_not_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let large = large_sparse_log(dir.path());
     let output = mxdoctor()
-        .args(["triage", &fixture("logs/maillog"), "--format", "json"])
+        .args(["triage", &large, "--format", "json"])
         .output()
         .unwrap();
+    assert!(output.status.code().is_some());
     assert!(
         output.stderr.is_empty(),
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    // Even for an input far over the threshold, the bar stays hidden off a terminal.
-    assert!(mxdoctor::progress_ui::byte_bar(1 << 30, true).is_hidden());
+}
+
+/// On a terminal (a pseudo-terminal from util-linux `script`), a large input gets the bar on
+/// stderr: bytes of the total and a rate; `--no-progress` takes it away.
+#[test]
+fn a_progress_bar_on_a_terminal_for_large_inputs() {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: util-linux script is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let large = large_sparse_log(dir.path());
+    let binary = assert_cmd::cargo::cargo_bin("mxdoctor");
+    let on_terminal = |extra: &str| {
+        // stdout goes to a file so that only stderr reaches the terminal's transcript.
+        let command = format!(
+            "{} triage {large} --format json {extra} >{}/report.json",
+            binary.display(),
+            dir.path().display()
+        );
+        let output = std::process::Command::new("script")
+            .args(["-q", "-e", "-c", &command, "/dev/null"])
+            .env("NO_COLOR", "1")
+            .env("TERM", "xterm")
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let shown = on_terminal("");
+    assert!(shown.contains("64.00 MiB"), "no bar drawn: {shown:?}");
+    let hidden = on_terminal("--no-progress");
+    assert!(!hidden.contains("MiB"), "{hidden:?}");
 }

@@ -1,23 +1,48 @@
 //! Finds the lines of a buffer worth matching, by searching the whole buffer at once (not line by
 //! line) for the playbooks' necessary literals, then widening each hit to its line.
 //!
-//! The literals are lowercase and searched ASCII-case-insensitively in one aho-corasick DFA pass; a
-//! literal that contains another is dropped first (where it occurs, the shorter one does too).
-//! Measured on the bench log (222 literals after that): copying the buffer to lowercase for a
-//! case-sensitive search cost more than it saved, and aho-corasick's packed Teddy searcher takes at
-//! most 128 literals, so the DFA runs without a prefilter. Lines with non-ASCII bytes are always
-//! candidates: the literal analysis only holds for ASCII text.
+//! The buffer is copied to ASCII lowercase (cheap, and cache-resident) and searched for lowercase
+//! strings case-sensitively: aho-corasick's SIMD searcher (Teddy) only serves case-sensitive
+//! searches of at most 64 strings. There are hundreds of literals, so the searcher looks for
+//! *anchors*: a few dozen substrings such that every literal contains one (any substring of a
+//! necessary literal is necessary too). The longest anchors that fit are chosen, so they stay
+//! rare; each anchor hit is then confirmed by comparing the literals that contain it at that place,
+//! and only a confirmed hit makes its line a candidate. When no such anchors exist, or without
+//! SSSE3, a case-folding automaton (DFA) searches the full literals in the text as it is. Lines with non-ASCII bytes are always candidates: the literal
+//! analysis only holds for ASCII text.
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use std::collections::BTreeMap;
+
+use aho_corasick::packed;
+use aho_corasick::{AhoCorasick, AhoCorasickKind, Input, MatchKind};
 
 /// Bytes checked at a time for non-ASCII content (`<[u8]>::is_ascii` is word-at-a-time).
 const ASCII_BLOCK: usize = 4096;
+/// Teddy's own limit on strings before it refuses to build.
+const MAX_ANCHORS: usize = 64;
+/// Anchor lengths tried, the longest (rarest) first; shorter ones make Teddy's fingerprint weak.
+const ANCHOR_LENGTHS: std::ops::RangeInclusive<usize> = 4..=12;
 
 /// How candidate lines are found.
 pub enum LineFinder {
     /// Some symptom has no necessary literal: every line is a candidate.
     EveryLine,
-    Literals(AhoCorasick),
+    Literals(Literals),
+}
+
+/// The literal search over lowercase text.
+pub struct Literals {
+    search: Search,
+    /// The necessary literals (lowercase, none containing another).
+    strings: Vec<Vec<u8>>,
+    /// Per search string: the literals holding it, with its offset in each; empty when the search
+    /// string is itself a literal (its hit needs no confirmation).
+    owners: Vec<Vec<(usize, usize)>>,
+}
+
+enum Search {
+    Teddy(packed::Searcher),
+    Automaton(AhoCorasick),
 }
 
 impl LineFinder {
@@ -25,23 +50,49 @@ impl LineFinder {
         let Some(literals) = literals.filter(|l| !l.is_empty()) else {
             return Self::EveryLine;
         };
-        let minimal = minimal_literals(literals);
-        let searcher = AhoCorasick::builder()
+        let literals = minimal_literals(literals);
+        if let Some((searcher, owners)) = teddy_over_anchors(&literals) {
+            return Self::Literals(Literals {
+                search: Search::Teddy(searcher),
+                strings: literals,
+                owners,
+            });
+        }
+        let automaton = AhoCorasick::builder()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::LeftmostFirst)
             .kind(Some(AhoCorasickKind::DFA))
-            .prefilter(false)
-            .build(&minimal);
-        match searcher {
-            Ok(searcher) => Self::Literals(searcher),
+            .build(&literals);
+        match automaton {
+            Ok(automaton) => Self::Literals(Literals {
+                search: Search::Automaton(automaton),
+                owners: vec![Vec::new(); literals.len()],
+                strings: literals,
+            }),
             Err(_) => Self::EveryLine,
         }
     }
 
+    /// Whether the SIMD searcher is used (for the bench notes and tests).
+    pub fn uses_teddy(&self) -> bool {
+        matches!(
+            self,
+            Self::Literals(Literals {
+                search: Search::Teddy(_),
+                ..
+            })
+        )
+    }
+
     /// Calls `on_line(number, line)` for each candidate line of `data` (numbered from 1, ending
-    /// included) in order; returns how many lines `data` holds.
-    pub fn for_each_candidate(&self, data: &[u8], mut on_line: impl FnMut(u64, &[u8])) -> u64 {
-        let searcher = match self {
+    /// included) in order; returns how many lines `data` holds. `lowercase` is scratch space.
+    pub fn for_each_candidate(
+        &self,
+        data: &[u8],
+        lowercase: &mut Vec<u8>,
+        mut on_line: impl FnMut(u64, &[u8]),
+    ) -> u64 {
+        let literals = match self {
             Self::EveryLine => {
                 let mut number = 0;
                 let mut start = 0;
@@ -56,14 +107,22 @@ impl LineFinder {
                 }
                 return number;
             }
-            Self::Literals(searcher) => searcher,
+            Self::Literals(literals) => literals,
+        };
+        // The automaton folds case itself; Teddy needs the text in lowercase.
+        let lower = if matches!(literals.search, Search::Teddy(_)) {
+            lowercase.clear();
+            lowercase.extend(data.iter().map(u8::to_ascii_lowercase));
+            lowercase.as_slice()
+        } else {
+            data
         };
         let all_ascii = data.is_ascii();
         let mut counted_to = 0;
         let mut lines_before = 0u64;
         let mut at = 0;
         while at < data.len() {
-            let literal = searcher.find(&data[at..]).map(|found| at + found.start());
+            let literal = literals.next_literal(lower, at);
             let non_ascii = if all_ascii {
                 None
             } else {
@@ -86,6 +145,116 @@ impl LineFinder {
         }
         lines
     }
+}
+
+impl Literals {
+    /// Where the first confirmed literal at or after `at` in `lower` (the text in lowercase for
+    /// Teddy, as it is for the case-folding automaton) was found (a position inside
+    /// it; literals may start before `at` only when a line's search resumed inside them, which a
+    /// candidate line never does: the search resumes at the next line).
+    fn next_literal(&self, lower: &[u8], mut at: usize) -> Option<usize> {
+        while at < lower.len() {
+            let (pattern, start) = match &self.search {
+                Search::Teddy(searcher) => {
+                    let found =
+                        searcher.find_in(lower, aho_corasick::Span::from(at..lower.len()))?;
+                    (found.pattern().as_usize(), found.start())
+                }
+                Search::Automaton(automaton) => {
+                    let found = automaton.find(Input::new(lower).span(at..lower.len()))?;
+                    (found.pattern().as_usize(), found.start())
+                }
+            };
+            let owners = &self.owners[pattern];
+            if owners.is_empty() || self.confirmed(lower, start, owners) {
+                return Some(start);
+            }
+            // Anchors contain no other anchor, so no other one starts here: look further on.
+            at = start + 1;
+        }
+        None
+    }
+
+    /// Whether a literal holding the anchor found at `start` is there in full.
+    fn confirmed(&self, lower: &[u8], start: usize, owners: &[(usize, usize)]) -> bool {
+        owners.iter().any(|&(literal, offset)| {
+            let literal = &self.strings[literal];
+            start
+                .checked_sub(offset)
+                .and_then(|from| lower.get(from..from + literal.len()))
+                .is_some_and(|there| there == literal.as_slice())
+        })
+    }
+}
+
+/// Per search string: the literals holding it and its offset in each (see [`Literals::owners`]).
+type Owners = Vec<Vec<(usize, usize)>>;
+
+/// A Teddy searcher over the literals themselves when there are few enough, else over the
+/// longest anchors that cover them; with, per search string, the literals it must confirm.
+fn teddy_over_anchors(literals: &[Vec<u8>]) -> Option<(packed::Searcher, Owners)> {
+    let (strings, owners) = if literals.len() <= MAX_ANCHORS {
+        (literals.to_vec(), vec![Vec::new(); literals.len()])
+    } else {
+        let anchors = ANCHOR_LENGTHS
+            .rev()
+            .map(|length| anchors(literals, length))
+            .find(|anchors| anchors.len() <= MAX_ANCHORS)?;
+        let owners = anchors
+            .iter()
+            .map(|anchor| {
+                literals
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(index, literal)| {
+                        memchr::memmem::find_iter(literal, anchor)
+                            .map(move |offset| (index, offset))
+                    })
+                    .collect()
+            })
+            .collect();
+        (anchors, owners)
+    };
+    let searcher = packed::Config::new()
+        .match_kind(packed::MatchKind::LeftmostFirst)
+        .builder()
+        .extend(&strings)
+        .build()?;
+    Some((searcher, owners))
+}
+
+/// Substrings of at most `length` bytes such that every literal contains one (a literal shorter
+/// than that is its own), chosen greedily by how many literals each covers; none contains another.
+fn anchors(literals: &[Vec<u8>], length: usize) -> Vec<Vec<u8>> {
+    let mut uncovered: Vec<&[u8]> = literals.iter().map(Vec::as_slice).collect();
+    let mut chosen: Vec<Vec<u8>> = Vec::new();
+    while !uncovered.is_empty() {
+        // For each candidate substring, how many uncovered literals contain it (ordered map: the
+        // same literals always give the same anchors).
+        let mut coverage: BTreeMap<&[u8], usize> = BTreeMap::new();
+        for literal in &uncovered {
+            let mut seen: Vec<&[u8]> = if literal.len() <= length {
+                vec![literal]
+            } else {
+                literal.windows(length).collect()
+            };
+            seen.sort_unstable();
+            seen.dedup();
+            for substring in seen {
+                *coverage.entry(substring).or_default() += 1;
+            }
+        }
+        let Some((best, _)) = coverage
+            .into_iter()
+            .max_by_key(|(substring, count)| (*count, std::cmp::Reverse(*substring)))
+        else {
+            break;
+        };
+        let best = best.to_vec();
+        uncovered.retain(|literal| memchr::memmem::find(literal, &best).is_none());
+        chosen.push(best);
+    }
+    minimal_literals(chosen)
 }
 
 fn count_newlines(bytes: &[u8]) -> u64 {
@@ -127,11 +296,14 @@ fn minimal_literals(mut literals: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
 
 #[cfg(test)]
 mod tests {
+    use std::fmt::Write as _;
+
     use super::*;
 
     fn candidates(finder: &LineFinder, data: &[u8]) -> (Vec<(u64, String)>, u64) {
         let mut found = Vec::new();
-        let lines = finder.for_each_candidate(data, |number, line| {
+        let mut scratch = Vec::new();
+        let lines = finder.for_each_candidate(data, &mut scratch, |number, line| {
             found.push((number, String::from_utf8_lossy(line).into_owned()));
         });
         (found, lines)
@@ -155,6 +327,93 @@ mod tests {
                 (6, "last greylist".to_string()),
             ]
         );
+    }
+
+    /// Many literals: the anchors must find exactly the lines a plain search finds, including
+    /// anchors that occur without their literal (unconfirmed hits).
+    #[test]
+    fn anchors_find_exactly_the_lines_holding_a_literal() {
+        let words = [
+            "timeout", "refused", "denied", "greylist", "quota", "blocked", "rejected", "expired",
+            "unknown", "disabled",
+        ];
+        let literals: Vec<Vec<u8>> = words
+            .iter()
+            .flat_map(|a| words.iter().map(move |b| format!("{a} {b}").into_bytes()))
+            .collect();
+        assert!(literals.len() > MAX_ANCHORS);
+        let finder = LineFinder::new(Some(literals.clone()));
+        let mut text = String::new();
+        for (index, a) in words.iter().enumerate() {
+            for b in &words[index..] {
+                let _ = write!(text, "x {a} {b} y\n{a} and {b}\n{}\n", a.to_uppercase());
+            }
+        }
+        let (found, lines) = candidates(&finder, text.as_bytes());
+        let expected: Vec<(u64, String)> = text
+            .split_inclusive('\n')
+            .enumerate()
+            .filter(|(_, line)| {
+                let lower = line.to_ascii_lowercase();
+                literals
+                    .iter()
+                    .any(|l| lower.contains(std::str::from_utf8(l).unwrap()))
+            })
+            .map(|(index, line)| (index as u64 + 1, line.to_string()))
+            .collect();
+        assert_eq!(lines, text.lines().count() as u64);
+        assert_eq!(found, expected);
+        assert!(!found.is_empty());
+    }
+
+    #[test]
+    fn anchors_cover_every_literal_and_contain_no_other() {
+        let literals: Vec<Vec<u8>> = [
+            "relay access denied",
+            "relay not permitted",
+            "gtube",
+            "mailbox full",
+        ]
+        .iter()
+        .map(|s| s.as_bytes().to_vec())
+        .collect();
+        let anchors = anchors(&literals, 5);
+        for literal in &literals {
+            assert!(
+                anchors
+                    .iter()
+                    .any(|a| memchr::memmem::find(literal, a).is_some()),
+                "{literal:?} uncovered by {anchors:?}"
+            );
+        }
+        // One anchor for both relay phrases (a 5-byte piece of "relay"), "gtube", one for the last.
+        assert!(anchors.contains(&b"gtube".to_vec()), "{anchors:?}");
+        assert_eq!(anchors.len(), 3, "{anchors:?}");
+        assert!(anchors.iter().all(|a| a.len() <= 5), "{anchors:?}");
+    }
+
+    /// One symptom without a necessary literal would make every line a candidate.
+    #[test]
+    fn the_shipped_playbooks_never_make_every_line_a_candidate() {
+        let library = crate::playbook::Library::load(&[]).unwrap();
+        let matcher = super::super::TextMatcher::new(&library.playbooks);
+        let literals = matcher.line_literals();
+        assert!(
+            literals.is_some(),
+            "every shipped symptom has a necessary literal"
+        );
+        assert!(matches!(LineFinder::new(literals), LineFinder::Literals(_)));
+    }
+
+    #[test]
+    fn few_literals_are_searched_by_teddy_on_lowercase_text() {
+        let finder = LineFinder::new(Some(vec![b"greylist".to_vec(), b"quota".to_vec()]));
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("ssse3") {
+            assert!(finder.uses_teddy());
+        }
+        let (found, lines) = candidates(&finder, b"a\nQuota exceeded\nb\n");
+        assert_eq!((found.len(), lines), (1, 3));
     }
 
     #[test]

@@ -17,34 +17,37 @@ const MAX_CLASS_EXPANSION: usize = 4;
 /// haystack contains; `None` when no such set was found or the pattern does not parse.
 pub fn necessary_literals(pattern: &str) -> Option<Vec<Vec<u8>>> {
     let hir = regex_syntax::Parser::new().parse(pattern).ok()?;
-    let facts = facts(&hir);
-    best([facts.required, usable(facts.exact)].into_iter().flatten())
+    best(facts(&hir).options())
 }
+
+/// Required sets kept per sub-pattern: the most selective ones (an alternation may need a
+/// smaller one than the best to keep its union under [`MAX_STRINGS`]).
+const MAX_OPTIONS: usize = 16;
 
 /// What one sub-pattern is known to match on an ASCII haystack (strings folded to lowercase).
 struct Facts {
     /// Every match is exactly one of these strings.
     exact: Option<Vec<Vec<u8>>>,
-    /// Every match contains one of these (non-empty) strings.
-    required: Option<Vec<Vec<u8>>>,
+    /// Sets of (non-empty) strings such that every match contains one string of each set.
+    required: Vec<Vec<Vec<u8>>>,
 }
 
 impl Facts {
     const UNKNOWN: Self = Self {
         exact: None,
-        required: None,
+        required: Vec::new(),
     };
 
     fn exactly(strings: Vec<Vec<u8>>) -> Self {
         Self {
             exact: Some(strings),
-            required: None,
+            required: Vec::new(),
         }
     }
 
-    /// The most selective set that every match must contain.
-    fn best_required(self) -> Option<Vec<Vec<u8>>> {
-        best([self.required, usable(self.exact)].into_iter().flatten())
+    /// Every set that every match must contain, the most selective first.
+    fn options(self) -> Vec<Vec<Vec<u8>>> {
+        ranked(self.required.into_iter().chain(usable(self.exact)))
     }
 }
 
@@ -75,7 +78,7 @@ fn facts(hir: &Hir) -> Facts {
             };
             Facts {
                 exact,
-                required: sub.best_required(),
+                required: sub.options(),
             }
         }
         HirKind::Concat(children) => concat_facts(children),
@@ -86,13 +89,45 @@ fn facts(hir: &Hir) -> Facts {
                 .map(|f| f.exact.clone())
                 .collect::<Option<Vec<_>>>()
                 .and_then(union);
-            let required = all
-                .into_iter()
-                .map(Facts::best_required)
-                .collect::<Option<Vec<_>>>()
-                .and_then(union);
-            Facts { exact, required }
+            let options: Vec<Vec<Vec<Vec<u8>>>> = all.into_iter().map(Facts::options).collect();
+            Facts {
+                exact,
+                required: alternation_required(&options).into_iter().collect(),
+            }
         }
+    }
+}
+
+/// One set every match of an alternation contains: a set of each branch, the most selective
+/// ones whose union stays under [`MAX_STRINGS`] (the branch with the most strings gives way to
+/// a smaller set of its own first).
+fn alternation_required(branches: &[Vec<Vec<Vec<u8>>>]) -> Option<Vec<Vec<u8>>> {
+    let mut chosen: Vec<usize> = vec![0; branches.len()];
+    if branches.iter().any(Vec::is_empty) {
+        return None;
+    }
+    loop {
+        let sets: Vec<Vec<Vec<u8>>> = branches
+            .iter()
+            .zip(&chosen)
+            .map(|(options, &index)| options[index].clone())
+            .collect();
+        if let Some(all) = union(sets) {
+            return Some(all);
+        }
+        let (widest, _) = branches
+            .iter()
+            .zip(&chosen)
+            .enumerate()
+            .max_by_key(|(_, (options, index))| options[**index].len())?;
+        let current = branches[widest][chosen[widest]].len();
+        let smaller = branches[widest]
+            .iter()
+            .enumerate()
+            .skip(chosen[widest] + 1)
+            .find(|(_, set)| set.len() < current)
+            .map(|(index, _)| index)?;
+        chosen[widest] = smaller;
     }
 }
 
@@ -154,12 +189,12 @@ fn concat_facts(children: &[Hir]) -> Facts {
         } else {
             candidates.extend(usable(run.take()));
         }
-        candidates.extend(child.best_required());
+        candidates.extend(child.options());
     }
     candidates.extend(usable(run));
     Facts {
         exact,
-        required: best(candidates.into_iter()),
+        required: ranked(candidates.into_iter()),
     }
 }
 
@@ -203,12 +238,23 @@ fn usable(exact: Option<Vec<Vec<u8>>>) -> Option<Vec<Vec<u8>>> {
 }
 
 /// The most selective set: longest shortest string, then fewest strings.
-fn best(sets: impl Iterator<Item = Vec<Vec<u8>>>) -> Option<Vec<Vec<u8>>> {
-    sets.filter(|set| !set.is_empty() && set.iter().all(|s| !s.is_empty()))
-        .max_by_key(|set| {
-            let shortest = set.iter().map(Vec::len).min().unwrap_or(0);
-            (shortest.min(8), std::cmp::Reverse(set.len()))
-        })
+fn best(sets: Vec<Vec<Vec<u8>>>) -> Option<Vec<Vec<u8>>> {
+    ranked(sets.into_iter()).into_iter().next()
+}
+
+/// The usable sets, the most selective first (longest shortest string, then fewest strings), at
+/// most [`MAX_OPTIONS`] of them.
+fn ranked(sets: impl Iterator<Item = Vec<Vec<u8>>>) -> Vec<Vec<Vec<u8>>> {
+    let mut sets: Vec<Vec<Vec<u8>>> = sets
+        .filter(|set| !set.is_empty() && set.iter().all(|s| !s.is_empty()))
+        .collect();
+    sets.sort_by_key(|set| {
+        let shortest = set.iter().map(Vec::len).min().unwrap_or(0);
+        (std::cmp::Reverse(shortest.min(8)), set.len())
+    });
+    sets.dedup();
+    sets.truncate(MAX_OPTIONS);
+    sets
 }
 
 #[cfg(test)]
@@ -239,6 +285,18 @@ mod tests {
             Some(vec!["mailbox full".into(), "quota exceeded".into()])
         );
         assert_eq!(strings("(?i)relay|.*"), None);
+    }
+
+    #[test]
+    fn a_wide_alternation_takes_smaller_sets_of_its_widest_branches() {
+        // The first branch's best set is its 8 x 8 = 64 phrases: with "narrow", one too many.
+        let found = strings(
+            "(?i)(alpha|bravo|charlie|delta|echo|foxtrot|golf|hotel) (one|two|three|four|five|six|seven|eight)|narrow",
+        )
+        .unwrap();
+        assert_eq!(found.len(), 9, "{found:?}");
+        assert!(found.contains(&"narrow".to_string()), "{found:?}");
+        assert!(found.contains(&"alpha".to_string()), "{found:?}");
     }
 
     #[test]

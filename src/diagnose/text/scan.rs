@@ -128,6 +128,17 @@ pub fn scan(
     config: ScanConfig,
 ) -> Result<ScanOutcome, ScanError> {
     let finder = LineFinder::new(matcher.line_literals());
+    scan_with(matcher, &finder, inputs, window, config)
+}
+
+/// [`scan`] with the candidate finder built once by the caller (tests scan many times).
+fn scan_with(
+    matcher: &TextMatcher<'_>,
+    finder: &LineFinder,
+    inputs: impl IntoIterator<Item = Result<ScanInput, ScanError>>,
+    window: TimeWindow,
+    config: ScanConfig,
+) -> Result<ScanOutcome, ScanError> {
     let workers = config.workers.max(1);
     let chunk_bytes = config.chunk_bytes.max(config.line_cap + 1).max(2);
     let template = Tally::for_playbooks(matcher.playbooks());
@@ -152,7 +163,7 @@ pub fn scan(
     let worker = Worker {
         matcher,
         template: &template,
-        finder: &finder,
+        finder,
         window,
         line_cap: config.line_cap,
     };
@@ -286,9 +297,13 @@ impl ChunkReader {
     }
 }
 
-/// Reads until `buffer` holds `size` bytes or the input ends; true at the end.
+/// Reads until `buffer` holds `size` bytes or the input ends; true at the end. A buffer that
+/// already holds more (the rest of a read that skipped a long line) is kept whole.
 fn fill(reader: &mut impl Read, buffer: &mut Vec<u8>, size: usize) -> io::Result<bool> {
     let start = buffer.len();
+    if start >= size {
+        return Ok(false);
+    }
     buffer.resize(size, 0);
     let mut filled = start;
     while filled < size {
@@ -328,6 +343,8 @@ impl Worker<'_, '_> {
         pool: &SyncSender<Vec<u8>>,
         merger: &Mutex<Merger>,
     ) {
+        // The chunk in lowercase, for the literal search; reused so a chunk does not allocate.
+        let mut lowercase: Vec<u8> = Vec::new();
         loop {
             let chunk = {
                 let receiver = work.lock().unwrap_or_else(PoisonError::into_inner);
@@ -336,7 +353,7 @@ impl Worker<'_, '_> {
             let Ok(chunk) = chunk else {
                 return;
             };
-            let result = self.scan_chunk(&chunk);
+            let result = self.scan_chunk(&chunk, &mut lowercase);
             let _ = pool.send(chunk.data);
             merger
                 .lock()
@@ -345,7 +362,7 @@ impl Worker<'_, '_> {
         }
     }
 
-    fn scan_chunk(&self, chunk: &Chunk) -> ChunkResult {
+    fn scan_chunk(&self, chunk: &Chunk, lowercase: &mut Vec<u8>) -> ChunkResult {
         let mut tally = self.template.piece();
         let mut stats = StreamStats::default();
         let context = LineContext {
@@ -360,10 +377,12 @@ impl Worker<'_, '_> {
             stats.lines = 1;
             stats.truncated_lines = 1;
         } else {
-            stats.lines = self.finder.for_each_candidate(data, |number, line| {
-                let kept = &line[..line.len().min(self.line_cap)];
-                triage_line(self.matcher, context, number, kept, &mut tally, &mut stats);
-            });
+            stats.lines = self
+                .finder
+                .for_each_candidate(data, lowercase, |number, line| {
+                    let kept = &line[..line.len().min(self.line_cap)];
+                    triage_line(self.matcher, context, number, kept, &mut tally, &mut stats);
+                });
             stats.truncated_lines = long_lines(data, self.line_cap);
         }
         stats.bytes = chunk.bytes;
@@ -400,7 +419,7 @@ mod tests {
     use std::io::Cursor;
 
     use super::*;
-    use crate::diagnose::text::stream::{LineContext, triage_reader};
+    use crate::diagnose::text::stream::{LineContext, triage_reader, triage_reader_capped};
     use crate::input::dialect::TimeSource;
     use crate::input::timestamp::TimeContext;
     use crate::playbook::Library;
@@ -457,6 +476,94 @@ mod tests {
             "Nov 28 06:31:10 fm1 sendmail[1]: Milter (fas_milter): timeout before data read",
         );
         log.into_bytes()
+    }
+
+    /// Lines to build small logs from: matches of several playbooks (some naming hosts, dated out
+    /// of order), CRLF, empty, non-ASCII, and lines longer than the small cap below.
+    const POOL: [&str; 10] = [
+        "Nov 28 06:30:02 gw postfix/smtpd[1]: NOQUEUE: reject: RCPT from x[192.0.2.9]: 554 5.7.1 <v@e.test>: Relay access denied\n",
+        "Nov 27 06:30:02 gw postfix/smtp[2]: connect to mx.partner.test[198.51.100.7]:25: Connection timed out\n",
+        "Nov 29 01:00:00 gw postfix/smtpd[3]: connect from x[192.0.2.1]\r\n",
+        "Nov 26 06:31:10 fm1 sendmail[4]: Milter (fas_milter): timeout before data read\r\n",
+        "\n",
+        "Nov 28 07:00:01 fm subject=\"Grüße\" relay access denied\n",
+        "Nov 25 05:00:00 gw postfix/smtp[5]: 4A1: to=<a@b.test>, relay=none, delay=1, status=deferred (connect to mx.partner.test[198.51.100.7]:25: Connection refused)\n",
+        "Nov 30 00:00:00 gw xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx Relay access denied\n",
+        "Nov 24 00:00:00 gw postfix/postscreen[6]: PASS OLD [192.0.2.3]:4000\n",
+        "Nov 23 00:00:00 gw postfix/smtpd[7]: warning: greylisted, try again later\n",
+    ];
+
+    /// Random small logs from [`POOL`], with and without a final newline, scanned with a 96-byte
+    /// line cap at every chunk size from the smallest up: a boundary falls in every line, lines
+    /// straddle chunks, and the merged result must be exactly the sequential one.
+    #[test]
+    fn every_chunk_boundary_gives_the_sequential_result() {
+        const CAP: usize = 96;
+        let library = Library::load(&[]).unwrap();
+        let matcher = TextMatcher::new(&library.playbooks);
+        let name: Arc<str> = Arc::from("log");
+        let dating = dating();
+        let finder = LineFinder::new(matcher.line_literals());
+        let mut random = 0x9E37_79B9_7F4A_7C15_u64;
+        let mut next = move || {
+            random ^= random << 13;
+            random ^= random >> 7;
+            random ^= random << 17;
+            random
+        };
+        for round in 0..12 {
+            let mut log = String::new();
+            for _ in 0..(8 + next() % 24) {
+                log.push_str(POOL[(next() % POOL.len() as u64) as usize]);
+            }
+            if round % 2 == 1 {
+                log.pop();
+            }
+            let log = log.into_bytes();
+            let context = LineContext {
+                input: &name,
+                dating: &dating,
+                window: TimeWindow::default(),
+            };
+            let mut expected = Tally::for_playbooks(&library.playbooks);
+            let mut expected_stats = StreamStats::default();
+            triage_reader_capped(
+                &matcher,
+                context,
+                Cursor::new(&log),
+                CAP,
+                &mut expected,
+                &mut expected_stats,
+            )
+            .unwrap();
+            // About 40 chunk sizes per log, each round offset differently.
+            for chunk_bytes in (CAP + 1 + round..log.len() + 2).step_by(log.len() / 40 + 1) {
+                let config = ScanConfig {
+                    chunk_bytes,
+                    workers: 2,
+                    line_cap: CAP,
+                };
+                let input = ScanInput {
+                    name: Arc::clone(&name),
+                    reader: Box::new(Cursor::new(log.clone())),
+                    dating: dating.clone(),
+                };
+                let outcome = scan_with(
+                    &matcher,
+                    &finder,
+                    [Ok(input)],
+                    TimeWindow::default(),
+                    config,
+                )
+                .unwrap();
+                let log_text = String::from_utf8_lossy(&log);
+                assert_eq!(
+                    outcome.stats, expected_stats,
+                    "chunk {chunk_bytes}: {log_text}"
+                );
+                assert_eq!(outcome.tally, expected, "chunk {chunk_bytes}: {log_text}");
+            }
+        }
     }
 
     #[test]

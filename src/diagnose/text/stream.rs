@@ -58,7 +58,20 @@ pub fn triage_reader(
     tally: &mut Tally,
     stats: &mut StreamStats,
 ) -> io::Result<()> {
-    for_each_line(reader, MAX_LINE_BYTES, |number, kept, read| {
+    triage_reader_capped(matcher, context, reader, MAX_LINE_BYTES, tally, stats)
+}
+
+/// [`triage_reader`] with lines matched on their first `line_cap` bytes (tests use small caps to
+/// put many chunk boundaries in a small input).
+pub fn triage_reader_capped(
+    matcher: &TextMatcher<'_>,
+    context: LineContext<'_>,
+    reader: impl BufRead,
+    line_cap: usize,
+    tally: &mut Tally,
+    stats: &mut StreamStats,
+) -> io::Result<()> {
+    for_each_line(reader, line_cap, |number, kept, read| {
         stats.lines += 1;
         stats.bytes += read as u64;
         stats.truncated_lines += u64::from(read > kept.len());
