@@ -15,8 +15,8 @@ use futures_util::future::join_all;
 use hickory_resolver::proto::rr::{RData, RecordType};
 
 use crate::dns::{DnsClient, LookupFailure};
-use crate::observation::{Data, Ipv6MxData, Ipv6SmtpData, MxRecord, Observation, Outcome};
 use crate::smtp::{Greeted, HostTarget, SmtpSettings, banner_and_ehlo};
+use mxdoctor_model::observation::{Data, Ipv6MxData, Ipv6SmtpData, MxRecord, Observation, Outcome};
 
 /// Whether to probe IPv6 addresses (`--ipv6-vantage`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -398,8 +398,8 @@ mod tests {
         vantage_for,
     };
     use crate::dns::LookupFailure;
-    use crate::observation::{Data, Outcome};
     use crate::smtp::Greeted;
+    use mxdoctor_model::observation::{Data, Outcome};
 
     fn host(name: &str, ipv6: Result<Vec<Ipv6Addr>, LookupFailure>) -> HostAnswer {
         HostAnswer {
