@@ -1,11 +1,24 @@
 //! Lab scenarios for the domain health checks (SPF, ...): what each publishes in DNS beyond its
 //! MX set, and the default records every other lab domain publishes so that it is healthy too.
 //!
-//! Their MX hosts live on 127.0.0.50–59, apart from the older scenarios' addresses.
+//! Their MX hosts live on 127.0.0.50–59 and, when those are used up, 127.0.0.120–139, apart
+//! from the older scenarios' addresses.
 
 /// First address of the health scenarios' MX hosts (127.0.0.50 up to .59).
 pub(super) const FIRST_HOST: u8 = 50;
 pub(super) const LAST_HOST: u8 = 59;
+/// Where the health scenarios' MX hosts continue after `LAST_HOST` (127.0.0.120 up to .139).
+pub(super) const OVERFLOW_FIRST_HOST: u8 = 120;
+pub(super) const OVERFLOW_LAST_HOST: u8 = 139;
+
+/// The next health-scenario host address after `current`, or `None` when both ranges are used up.
+pub(super) fn next_host(current: u8) -> Option<u8> {
+    match current {
+        LAST_HOST => Some(OVERFLOW_FIRST_HOST),
+        OVERFLOW_LAST_HOST => None,
+        _ => Some(current + 1),
+    }
+}
 
 /// A health scenario: one healthy MX host; what matters is what the domain publishes.
 pub(crate) struct HealthSpec {
@@ -196,4 +209,27 @@ pub(crate) fn specs() -> Vec<(HealthSpec, Published)> {
             },
         ),
     ]
+}
+
+#[cfg(test)]
+mod host_range_tests {
+    use super::{FIRST_HOST, LAST_HOST, OVERFLOW_FIRST_HOST, OVERFLOW_LAST_HOST, next_host};
+
+    #[test]
+    fn health_hosts_continue_in_the_overflow_range_and_then_run_out() {
+        assert_eq!(next_host(FIRST_HOST), Some(FIRST_HOST + 1));
+        assert_eq!(next_host(LAST_HOST), Some(OVERFLOW_FIRST_HOST));
+        assert_eq!(
+            next_host(OVERFLOW_FIRST_HOST),
+            Some(OVERFLOW_FIRST_HOST + 1)
+        );
+        assert_eq!(next_host(OVERFLOW_LAST_HOST), None);
+        let mut count = 1;
+        let mut host = FIRST_HOST;
+        while let Some(next) = next_host(host) {
+            host = next;
+            count += 1;
+        }
+        assert_eq!(count, 30, "127.0.0.50-59 and 127.0.0.120-139");
+    }
 }

@@ -324,13 +324,18 @@ impl Lab {
                 } else {
                     &mut next_host
                 };
-                let address = Ipv4Addr::new(127, 0, 0, *counter);
-                if in_health_range && *counter > health_scenarios::LAST_HOST {
+                if *counter == 0 {
                     return Err(io::Error::other(
-                        "more health scenario hosts than 127.0.0.50-59",
+                        "more health scenario hosts than 127.0.0.50-59 and 127.0.0.120-139",
                     ));
                 }
-                *counter += 1;
+                let address = Ipv4Addr::new(127, 0, 0, *counter);
+                *counter = if in_health_range {
+                    // 0 marks both ranges as used up; the next health host reports it.
+                    health_scenarios::next_host(*counter).unwrap_or(0)
+                } else {
+                    *counter + 1
+                };
                 if index == 0 && published.outbound_ip_is_mx {
                     spec.flags
                         .extend(["--outbound-ip".to_owned(), address.to_string()]);
