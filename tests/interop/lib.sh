@@ -76,7 +76,7 @@ tcp_port_free() {
 
 # --- packages ---------------------------------------------------------------------------------
 
-INTEROP_PACKAGES=(postfix postgrey nsd swaks dnsutils jq python3 openssl nginx-light curl ldnsutils)
+INTEROP_PACKAGES=(postfix postgrey nsd swaks dnsutils jq python3 openssl nginx-light curl ldnsutils dnsmasq-base)
 
 packages_missing() {
     local package

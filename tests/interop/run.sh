@@ -29,6 +29,8 @@ source "$INTEROP_DIR/clients.sh"
 source "$INTEROP_DIR/remediation.sh"
 source "$INTEROP_DIR/mta_sts.sh"
 source "$INTEROP_DIR/dnssec.sh"
+source "$INTEROP_DIR/auth.sh"
+source "$INTEROP_DIR/resolvers.sh"
 
 # Skips (exit 0) when this machine cannot run the suite; under CI that is a failure (exit 1).
 require_root_and_apt() {
@@ -82,9 +84,12 @@ main() {
     start_dnssec_dns
     start_bounce_lab
     start_policy_host
+    start_lying_resolvers
     say "services up in $((SECONDS - started)) s: postfix ${POSTFIX_IPS[*]}, silent $SILENT_IP, nsd $NSD_ADDR, dns $DNS_PROXY, postgrey $POSTGREY_ADDR, bounce lab $BOUNCE_POSTFIX_IP (postfix) $BOUNCE_EXIM_IP (exim) $BOUNCE_OSMTPD_IP (opensmtpd)"
     run_cases
     mta_sts_cases
+    auth_cases
+    resolver_cases
     dnssec_cases
     bounce_cases
     run_client_cases
