@@ -7,23 +7,8 @@
 use serde_json::Value;
 
 use crate::check::start_lab;
-use crate::common::{json_report, mxdoctor};
+use crate::common::{lab_report, mxdoctor, observations_of};
 use crate::serve::{get, start_exporter};
-
-fn run(args: &[String]) -> (i32, Value) {
-    let mut all: Vec<&str> = args.iter().map(String::as_str).collect();
-    all.push("--no-progress");
-    json_report(&all)
-}
-
-fn observations<'a>(report: &'a Value, check: &str) -> Vec<&'a Value> {
-    report["observations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|o| o["check"] == check)
-        .collect()
-}
 
 fn playbooks(report: &Value) -> Vec<String> {
     report["findings"]
@@ -53,18 +38,18 @@ fn without_anchor(args: &[String]) -> Vec<String> {
 #[test]
 fn lab_zones_validate_as_unsigned_from_the_lab_root_and_tlsa_there_is_ignored() {
     let running = start_lab();
-    let (code, healthy) = run(&running.args("healthy"));
+    let (code, healthy) = lab_report(&running.args("healthy"));
     assert_eq!(code, 0, "{:?}", playbooks(&healthy));
-    let zones = observations(&healthy, "dnssec.zone");
+    let zones = observations_of(&healthy, "dnssec.zone");
     assert_eq!(zones.len(), 2, "the domain and its MX host: {zones:?}");
     for zone in &zones {
         assert_eq!(zone["data"]["verdict"], "insecure", "{zone}");
         assert_eq!(zone["data"]["trust_anchor"], "file");
     }
-    let tlsa = observations(&healthy, "dane.tlsa");
+    let tlsa = observations_of(&healthy, "dane.tlsa");
     assert_eq!(tlsa[0]["data"]["verdict"], "no_tlsa", "{tlsa:?}");
     // The STARTTLS probe carries the certificate the MX presented, for DANE to compare.
-    let tls = observations(&healthy, "tls")[0];
+    let tls = observations_of(&healthy, "tls")[0];
     assert_eq!(
         tls["data"]["certificates"].as_array().unwrap().len(),
         1,
@@ -72,10 +57,10 @@ fn lab_zones_validate_as_unsigned_from_the_lab_root_and_tlsa_there_is_ignored() 
     );
     assert!(playbooks(&healthy).contains(&"dnssec-unsigned".to_owned()));
 
-    let (code, unsigned) = run(&running.args("dane-unsigned"));
+    let (code, unsigned) = lab_report(&running.args("dane-unsigned"));
     assert_eq!(code, 1, "a medium finding is a warning");
     assert_eq!(playbooks(&unsigned)[0], "dane-tlsa-insecure");
-    let tlsa = observations(&unsigned, "dane.tlsa")[0];
+    let tlsa = observations_of(&unsigned, "dane.tlsa")[0];
     assert_eq!(tlsa["data"]["verdict"], "insecure_tlsa", "{tlsa}");
     assert_eq!(tlsa["data"]["dnssec"], "insecure");
     assert!(
@@ -91,12 +76,12 @@ fn lab_zones_validate_as_unsigned_from_the_lab_root_and_tlsa_there_is_ignored() 
 fn without_a_usable_trust_anchor_dnssec_is_inconclusive_not_a_verdict_on_the_target() {
     let running = start_lab();
     // The IANA root keys cannot validate the lab's root: the vantage, not the target, is at fault.
-    let (code, report) = run(&without_anchor(&running.args("dane-unsigned")));
-    for zone in observations(&report, "dnssec.zone") {
+    let (code, report) = lab_report(&without_anchor(&running.args("dane-unsigned")));
+    for zone in observations_of(&report, "dnssec.zone") {
         assert_eq!(zone["data"]["verdict"], "indeterminate", "{zone}");
         assert_eq!(zone["outcome"], "skipped");
     }
-    let tlsa = observations(&report, "dane.tlsa")[0];
+    let tlsa = observations_of(&report, "dane.tlsa")[0];
     assert_eq!(tlsa["data"]["verdict"], "indeterminate", "{tlsa}");
     let ids = playbooks(&report);
     assert!(
@@ -113,9 +98,9 @@ fn skip_dnssec_leaves_the_checks_out_and_a_bad_anchor_is_a_usage_error() {
     let running = start_lab();
     let mut args = running.args("dane-unsigned");
     args.extend(["--skip".to_owned(), "dnssec".to_owned()]);
-    let (_code, report) = run(&args);
-    assert!(observations(&report, "dnssec.zone").is_empty());
-    assert!(observations(&report, "dane.tlsa").is_empty());
+    let (_code, report) = lab_report(&args);
+    assert!(observations_of(&report, "dnssec.zone").is_empty());
+    assert!(observations_of(&report, "dane.tlsa").is_empty());
 
     let dir = tempfile::tempdir().unwrap();
     let ds_only = dir.path().join("anchor.ds");
@@ -166,7 +151,7 @@ fn fleet_mode_runs_the_dnssec_and_dane_checks_for_every_target() {
     assert_eq!(reports.len(), 2, "{stdout}");
     for report in &reports {
         assert!(
-            !observations(report, "dnssec.zone").is_empty(),
+            !observations_of(report, "dnssec.zone").is_empty(),
             "{}",
             report["target"]
         );
@@ -178,7 +163,7 @@ fn fleet_mode_runs_the_dnssec_and_dane_checks_for_every_target() {
     assert_eq!(playbooks(unsigned)[0], "dane-tlsa-insecure");
     // Without SMTP the TLSA records are still judged: the zone is unsigned either way.
     assert_eq!(
-        observations(unsigned, "dane.tlsa")[0]["data"]["verdict"],
+        observations_of(unsigned, "dane.tlsa")[0]["data"]["verdict"],
         "insecure_tlsa"
     );
 }

@@ -2,32 +2,15 @@
 //! them (SPF with its sending address, DMARC, a 2048-bit DKIM key, forward-confirmed reverse DNS),
 //! and `--skip auth,rdns` leaves them out.
 
-use serde_json::Value;
-
 use crate::check::start_lab;
-use crate::common::json_report;
-
-fn run(args: &[String]) -> (i32, Value) {
-    let mut all: Vec<&str> = args.iter().map(String::as_str).collect();
-    all.push("--no-progress");
-    json_report(&all)
-}
-
-fn observations<'a>(report: &'a Value, check: &str) -> Vec<&'a Value> {
-    report["observations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|o| o["check"] == check)
-        .collect()
-}
+use crate::common::{lab_report, observations_of};
 
 #[test]
 fn the_healthy_lab_domain_passes_every_health_check() {
     let running = start_lab();
-    let (_code, report) = run(&running.args("healthy"));
+    let (_code, report) = lab_report(&running.args("healthy"));
     let only = |check: &str| {
-        let found = observations(&report, check);
+        let found = observations_of(&report, check);
         assert!(!found.is_empty(), "{check} ran");
         found
     };
@@ -51,9 +34,12 @@ fn skip_auth_and_rdns_leave_the_health_checks_out() {
     let running = start_lab();
     let mut args = running.args("spf-lookups");
     args.extend(["--skip".to_owned(), "auth,rdns".to_owned()]);
-    let (_code, report) = run(&args);
+    let (_code, report) = lab_report(&args);
     for check in ["auth.spf", "auth.dmarc", "dns.fcrdns"] {
-        assert!(observations(&report, check).is_empty(), "{check} skipped");
+        assert!(
+            observations_of(&report, check).is_empty(),
+            "{check} skipped"
+        );
     }
     let ids: Vec<&str> = report["findings"]
         .as_array()

@@ -9,7 +9,7 @@ use mxdoctor_model::catalog::HEALTH_SKIP_GROUPS;
 use serde_json::Value;
 
 use crate::check::{Running, start_lab};
-use crate::common::{mxdoctor, ranked_ids};
+use crate::common::{mxdoctor, observations_of, ranked_ids};
 use crate::serve::{get, start_exporter};
 
 /// The flags of the healthy scenario that every run here shares: --dns, --smtp-port, --tls-ca,
@@ -85,12 +85,6 @@ fn report_for<'a>(reports: &'a [Value], target: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no report for {target}"))
 }
 
-fn observations<'a>(report: &'a Value, check: &str) -> Vec<&'a Value> {
-    (report["observations"].as_array().unwrap().iter())
-        .filter(|o| o["check"] == check)
-        .collect()
-}
-
 #[test]
 fn fleet_runs_every_health_check_and_judges_the_resolver_once() {
     let running = start_lab();
@@ -108,16 +102,16 @@ fn fleet_runs_every_health_check_and_judges_the_resolver_once() {
         ] {
             assert!(checks.contains(check), "{target}: {check} ran: {checks:?}");
         }
-        let dkim = observations(report, "auth.dkim");
+        let dkim = observations_of(report, "auth.dkim");
         assert_eq!(dkim[0]["subject"], format!("lab._domainkey.{target}"));
     }
     let healthy = report_for(&reports, "healthy.lab.test");
-    let roles: BTreeSet<&str> = (observations(healthy, "dns.fcrdns").iter())
+    let roles: BTreeSet<&str> = (observations_of(healthy, "dns.fcrdns").iter())
         .filter_map(|o| o["data"]["role"].as_str())
         .collect();
     assert_eq!(roles, BTreeSet::from(["mx", "outbound"]));
     assert_eq!(
-        observations(healthy, "auth.spf_outbound")[0]["data"]["result"],
+        observations_of(healthy, "auth.spf_outbound")[0]["data"]["result"],
         "pass"
     );
     for (target, playbook) in [
@@ -135,7 +129,7 @@ fn fleet_runs_every_health_check_and_judges_the_resolver_once() {
     let canaries: BTreeSet<String> = reports
         .iter()
         .map(|report| {
-            let resolver = observations(report, "dns.resolver");
+            let resolver = observations_of(report, "dns.resolver");
             assert_eq!(resolver.len(), 1, "{resolver:?}");
             resolver[0]["data"]["canary_name"]
                 .as_str()

@@ -10,7 +10,7 @@ use mxdoctor_lab::ipv6_scenarios::{self, Availability};
 use serde_json::Value;
 
 use crate::check::start_lab;
-use crate::common::{json_report, ranked_ids};
+use crate::common::{lab_report_with, observations_of, ranked_ids};
 
 /// `Some(reason)` when ::1 is missing here, after printing it.
 fn skipped() -> Option<String> {
@@ -23,29 +23,13 @@ fn skipped() -> Option<String> {
     }
 }
 
-fn run(args: &[String], extra: &[&str]) -> (i32, Value) {
-    let mut all: Vec<&str> = args.iter().map(String::as_str).collect();
-    all.extend(extra);
-    all.push("--no-progress");
-    json_report(&all)
-}
-
-fn only<'a>(report: &'a Value, check: &str) -> Vec<&'a Value> {
-    report["observations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|o| o["check"] == check)
-        .collect()
-}
-
 #[test]
 fn an_aaaa_without_a_listener_is_reachable_over_one_family_only() {
     if skipped().is_some() {
         return;
     }
     let running = start_lab();
-    let (code, report) = run(&running.args("ipv6-one-family"), &[]);
+    let (code, report) = lab_report_with(&running.args("ipv6-one-family"), &[]);
     assert_eq!(
         ranked_ids(&report).first().map(String::as_str),
         Some("ipv6-one-family"),
@@ -53,7 +37,7 @@ fn an_aaaa_without_a_listener_is_reachable_over_one_family_only() {
     );
     assert_eq!(report["findings"][0]["confidence"], "confirmed");
     assert_eq!(code, 1, "medium: WARNING");
-    let smtp = only(&report, "ipv6.smtp");
+    let smtp = observations_of(&report, "ipv6.smtp");
     assert_eq!(smtp.len(), 1, "{smtp:?}");
     let data = &smtp[0]["data"];
     assert_eq!(data["verdict"], "ipv4_only", "{data}");
@@ -61,7 +45,7 @@ fn an_aaaa_without_a_listener_is_reachable_over_one_family_only() {
     assert_eq!(data["ipv6"], "refused");
     assert_eq!(data["vantage"], "route");
     assert_eq!(data["ipv6_address"], "::1");
-    let mx = only(&report, "ipv6.mx")[0];
+    let mx = observations_of(&report, "ipv6.mx")[0];
     assert_eq!(mx["data"]["verdict"], "all", "{mx}");
 }
 
@@ -71,8 +55,8 @@ fn an_mx_listening_on_both_families_is_clean() {
         return;
     }
     let running = start_lab();
-    let (code, report) = run(&running.args("ipv6-dual-stack"), &[]);
-    let data = &only(&report, "ipv6.smtp")[0]["data"];
+    let (code, report) = lab_report_with(&running.args("ipv6-dual-stack"), &[]);
+    let data = &observations_of(&report, "ipv6.smtp")[0]["data"];
     assert_eq!(data["verdict"], "both", "{data}");
     assert_eq!(
         (data["ipv4"].as_str(), data["ipv6"].as_str()),
@@ -91,8 +75,9 @@ fn without_an_ipv6_vantage_the_ipv6_half_is_inconclusive_not_a_failure() {
         return;
     }
     let running = start_lab();
-    let (code, report) = run(&running.args("ipv6-one-family"), &["--ipv6-vantage", "no"]);
-    let smtp = only(&report, "ipv6.smtp")[0];
+    let (code, report) =
+        lab_report_with(&running.args("ipv6-one-family"), &["--ipv6-vantage", "no"]);
+    let smtp = observations_of(&report, "ipv6.smtp")[0];
     assert_eq!(smtp["outcome"], "inconclusive", "{smtp}");
     assert_eq!(smtp["data"]["verdict"], "no_vantage");
     assert_eq!(smtp["data"]["ipv6"], "not_tried");
@@ -108,11 +93,11 @@ fn without_an_ipv6_vantage_the_ipv6_half_is_inconclusive_not_a_failure() {
 fn an_mx_without_aaaa_is_information_only() {
     let running = start_lab();
     // The DNSBL and HTTP probes of this scenario are not the point (and slow on a loaded machine).
-    let (code, report) = run(&running.args("healthy"), &["--skip", "dnsbl,http"]);
-    let mx = only(&report, "ipv6.mx")[0];
+    let (code, report) = lab_report_with(&running.args("healthy"), &["--skip", "dnsbl,http"]);
+    let mx = observations_of(&report, "ipv6.mx")[0];
     assert_eq!(mx["data"]["verdict"], "none", "{mx}");
     assert!(
-        only(&report, "ipv6.smtp").is_empty(),
+        observations_of(&report, "ipv6.smtp").is_empty(),
         "no AAAA: nothing to greet twice"
     );
     let finding = (report["findings"].as_array().unwrap().iter())
@@ -133,9 +118,9 @@ fn skip_ipv6_removes_both_checks() {
     } else {
         "ipv6-one-family"
     };
-    let (_code, report) = run(&running.args(name), &["--skip", "ipv6"]);
-    assert!(only(&report, "ipv6.mx").is_empty());
-    assert!(only(&report, "ipv6.smtp").is_empty());
+    let (_code, report) = lab_report_with(&running.args(name), &["--skip", "ipv6"]);
+    assert!(observations_of(&report, "ipv6.mx").is_empty());
+    assert!(observations_of(&report, "ipv6.smtp").is_empty());
     let ids = ranked_ids(&report);
     assert!(!ids.iter().any(|id| id.starts_with("ipv6-")), "{ids:?}");
 }

@@ -8,14 +8,8 @@ use std::net::TcpListener;
 use serde_json::Value;
 
 use crate::check::start_lab;
-use crate::common::{json_report, mxdoctor, ranked_ids};
+use crate::common::{lab_report, mxdoctor, ranked_ids};
 use crate::serve::{get, start_exporter};
-
-fn run(args: &[String]) -> (i32, Value) {
-    let mut all: Vec<&str> = args.iter().map(String::as_str).collect();
-    all.push("--no-progress");
-    json_report(&all)
-}
 
 fn observation<'a>(report: &'a Value, check: &str) -> &'a Value {
     report["observations"]
@@ -29,7 +23,7 @@ fn observation<'a>(report: &'a Value, check: &str) -> &'a Value {
 #[test]
 fn the_healthy_domain_enforces_a_policy_covering_its_mx_and_publishes_tls_rpt() {
     let running = start_lab();
-    let (code, report) = run(&running.args("healthy"));
+    let (code, report) = lab_report(&running.args("healthy"));
     let sts = &observation(&report, "tls.mta_sts")["data"];
     assert_eq!(sts["verdict"], "valid", "{sts}");
     assert_eq!(sts["mode"], "enforce");
@@ -49,7 +43,7 @@ fn the_healthy_domain_enforces_a_policy_covering_its_mx_and_publishes_tls_rpt() 
 fn each_broken_deployment_is_named_by_its_observation() {
     let running = start_lab();
     let data = |name: &str| {
-        let (_code, report) = run(&running.args(name));
+        let (_code, report) = lab_report(&running.args(name));
         observation(&report, "tls.mta_sts")["data"].clone()
     };
     let uncovered = data("sts-uncovered");
@@ -82,7 +76,7 @@ fn each_broken_deployment_is_named_by_its_observation() {
         "{bad_syntax}"
     );
 
-    let (_code, report) = run(&running.args("sts-no-tlsrpt"));
+    let (_code, report) = lab_report(&running.args("sts-no-tlsrpt"));
     let rpt = &observation(&report, "tls.rpt")["data"];
     assert_eq!(rpt["verdict"], "missing", "{rpt}");
     assert_eq!(rpt["mta_sts_published"], true);
@@ -105,7 +99,7 @@ fn without_the_lab_ca_the_policy_certificate_does_not_verify() {
         .unwrap();
     let mut without = args.clone();
     without.drain(ca_at..=ca_at + 1);
-    let (_code, report) = run(&without);
+    let (_code, report) = lab_report(&without);
     let sts = &observation(&report, "tls.mta_sts")["data"];
     assert_eq!(sts["verdict"], "certificate_invalid", "{sts}");
     assert_eq!(ranked_ids(&report)[0], "mta-sts-certificate-invalid");
@@ -126,7 +120,7 @@ fn a_policy_host_that_never_answers_is_inconclusive_not_the_domains_fault() {
         "--skip".to_owned(),
         "smtp".to_owned(),
     ]);
-    let (code, report) = run(&args);
+    let (code, report) = lab_report(&args);
     let sts = observation(&report, "tls.mta_sts");
     assert_eq!(sts["outcome"], "inconclusive", "{sts}");
     assert_eq!(sts["data"]["verdict"], "unreachable");
@@ -144,7 +138,7 @@ fn skip_tls_policy_leaves_both_checks_out() {
     let running = start_lab();
     let mut args = running.args("sts-uncovered");
     args.extend(["--skip".to_owned(), "tls-policy".to_owned()]);
-    let (_code, report) = run(&args);
+    let (_code, report) = lab_report(&args);
     let checks: Vec<&str> = report["observations"]
         .as_array()
         .unwrap()
@@ -228,8 +222,8 @@ mod deployments {
     use mxdoctor_lab::policy_https::{PolicyHttps, PolicyReply};
     use serde_json::Value;
 
-    use super::{observation, run};
-    use crate::common::{lab_runtime, ranked_ids};
+    use super::observation;
+    use crate::common::{lab_report, lab_runtime, ranked_ids};
 
     const ZONE: &str = "sts.test";
 
@@ -386,7 +380,7 @@ mod deployments {
             .iter()
             .map(ToString::to_string)
             .collect();
-            run(&args).1
+            lab_report(&args).1
         };
         let expect = [
             ("testing", "mta-sts-not-enforcing", "valid"),

@@ -193,6 +193,12 @@ pub(crate) fn specs() -> Vec<(HealthSpec, Published)> {
             },
             Published {
                 tlsa: true,
+                // DANE senders report failures through TLS-RPT: without it the scenario would
+                // break two things.
+                txt: vec![txt(
+                    "_smtp._tls",
+                    "v=TLSRPTv1; rua=mailto:tlsrpt@dane-unsigned.lab.test",
+                )],
                 ..Published::healthy()
             },
         ),

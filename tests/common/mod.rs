@@ -44,6 +44,28 @@ pub fn json_report(args: &[&str]) -> (i32, Value) {
     (output.status.code().unwrap_or(-1), report)
 }
 
+/// `check` with the lab's arguments (`Running::args`), without a progress bar: (exit code, JSON
+/// report).
+pub fn lab_report(args: &[String]) -> (i32, Value) {
+    lab_report_with(args, &[])
+}
+
+/// `lab_report` with `extra` arguments after the lab's.
+pub fn lab_report_with(args: &[String], extra: &[&str]) -> (i32, Value) {
+    let mut all: Vec<&str> = args.iter().map(String::as_str).collect();
+    all.extend(extra);
+    all.push("--no-progress");
+    json_report(&all)
+}
+
+/// The observations of one check in a report, in report order.
+pub fn observations_of<'a>(report: &'a Value, check: &str) -> Vec<&'a Value> {
+    report["observations"]
+        .as_array()
+        .map(|all| all.iter().filter(|o| o["check"] == check).collect())
+        .unwrap_or_default()
+}
+
 /// The playbook ids of a report's findings, in rank order.
 pub fn ranked_ids(report: &Value) -> Vec<String> {
     report["findings"]
