@@ -11,10 +11,12 @@
 //! SSSE3, a case-folding automaton (DFA) searches the full literals in the text as it is. Lines with non-ASCII bytes are always candidates: the literal
 //! analysis only holds for ASCII text.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 use aho_corasick::packed;
 use aho_corasick::{AhoCorasick, AhoCorasickKind, Input, MatchKind};
+
+use super::literals::starts_or_ends_a_line;
 
 /// Bytes checked at a time for non-ASCII content (`<[u8]>::is_ascii` is word-at-a-time).
 const ASCII_BLOCK: usize = 4096;
@@ -33,6 +35,11 @@ pub enum LineFinder {
 /// The literal search over lowercase text.
 pub struct Literals {
     search: Search,
+    /// Some literal begins with a line ending (`^` in a pattern): the first line of a buffer has
+    /// none before it, so it is always a candidate.
+    first_line: bool,
+    /// Some literal ends with a line ending (`$`): a last line without one is always a candidate.
+    last_line: bool,
     /// The necessary literals (lowercase, none containing another).
     strings: Vec<Vec<u8>>,
     /// Per search string: the literals holding it, with its offset in each; empty when the search
@@ -51,9 +58,13 @@ impl LineFinder {
             return Self::EveryLine;
         };
         let literals = minimal_literals(literals);
+        let first_line = literals.iter().any(|l| starts_or_ends_a_line(l).0);
+        let last_line = literals.iter().any(|l| starts_or_ends_a_line(l).1);
         if let Some((searcher, owners)) = teddy_over_anchors(&literals) {
             return Self::Literals(Literals {
                 search: Search::Teddy(searcher),
+                first_line,
+                last_line,
                 strings: literals,
                 owners,
             });
@@ -66,11 +77,19 @@ impl LineFinder {
         match automaton {
             Ok(automaton) => Self::Literals(Literals {
                 search: Search::Automaton(automaton),
+                first_line,
+                last_line,
                 owners: vec![Vec::new(); literals.len()],
                 strings: literals,
             }),
             Err(_) => Self::EveryLine,
         }
+    }
+
+    /// Whether some literal ends with a line ending, so a line cut short for matching (whose `$`
+    /// falls where the buffer has no ending) must be matched whatever the search finds.
+    pub fn reads_line_endings(&self) -> bool {
+        matches!(self, Self::Literals(literals) if literals.last_line)
     }
 
     /// Whether the SIMD searcher is used (for the bench notes and tests).
@@ -121,8 +140,18 @@ impl LineFinder {
         let mut counted_to = 0;
         let mut lines_before = 0u64;
         let mut at = 0;
+        if literals.first_line && !data.is_empty() {
+            let end = memchr::memchr(b'\n', data).map_or(data.len(), |i| i + 1);
+            on_line(1, &data[..end]);
+            lines_before = count_newlines(&data[..end]);
+            counted_to = end;
+            at = end;
+        }
         while at < data.len() {
-            let literal = literals.next_literal(lower, at);
+            // From the previous line's ending: a literal may begin with it (`^`).
+            let literal = literals
+                .next_literal(lower, at.saturating_sub(1))
+                .map(|p| p.max(at));
             let non_ascii = if all_ascii {
                 None
             } else {
@@ -131,6 +160,9 @@ impl LineFinder {
             let Some(position) = non_ascii.or(literal) else {
                 break;
             };
+            if position >= data.len() {
+                break; // a literal that is only the ending of the buffer's last line
+            }
             let start = memchr::memrchr(b'\n', &data[at..position]).map_or(at, |i| at + i + 1);
             let end =
                 memchr::memchr(b'\n', &data[position..]).map_or(data.len(), |i| position + i + 1);
@@ -138,6 +170,12 @@ impl LineFinder {
             counted_to = start;
             on_line(lines_before + 1, &data[start..end]);
             at = end;
+        }
+        if literals.last_line && at < data.len() && data.last() != Some(&b'\n') {
+            let start = memchr::memrchr(b'\n', &data[at..]).map_or(at, |i| at + i + 1);
+            lines_before += count_newlines(&data[counted_to..start]);
+            counted_to = start;
+            on_line(lines_before + 1, &data[start..]);
         }
         let mut lines = lines_before + count_newlines(&data[counted_to..]);
         if data.last().is_some_and(|&b| b != b'\n') {
@@ -166,8 +204,15 @@ impl Literals {
                 }
             };
             let owners = &self.owners[pattern];
-            if owners.is_empty() || self.confirmed(lower, start, owners) {
-                return Some(start);
+            let literal = if owners.is_empty() {
+                Some((pattern, start))
+            } else {
+                self.confirmed(lower, start, owners)
+            };
+            if let Some((literal, literal_start)) = literal {
+                // A literal opening with the previous line's ending stands for the next line.
+                let (opens_with_ending, _) = starts_or_ends_a_line(&self.strings[literal]);
+                return Some(literal_start + usize::from(opens_with_ending));
             }
             // Anchors contain no other anchor, so no other one starts here: look further on.
             at = start + 1;
@@ -175,14 +220,17 @@ impl Literals {
         None
     }
 
-    /// Whether a literal holding the anchor found at `start` is there in full.
-    fn confirmed(&self, lower: &[u8], start: usize, owners: &[(usize, usize)]) -> bool {
-        owners.iter().any(|&(literal, offset)| {
-            let literal = &self.strings[literal];
-            start
-                .checked_sub(offset)
-                .and_then(|from| lower.get(from..from + literal.len()))
-                .is_some_and(|there| there == literal.as_slice())
+    /// A literal holding the anchor found at `start` that is there in full: its index and start.
+    fn confirmed(
+        &self,
+        lower: &[u8],
+        start: usize,
+        owners: &[(usize, usize)],
+    ) -> Option<(usize, usize)> {
+        owners.iter().find_map(|&(index, offset)| {
+            let literal = &self.strings[index];
+            let from = start.checked_sub(offset)?;
+            (lower.get(from..from + literal.len())? == literal.as_slice()).then_some((index, from))
         })
     }
 }
@@ -198,8 +246,7 @@ fn teddy_over_anchors(literals: &[Vec<u8>]) -> Option<(packed::Searcher, Owners)
     } else {
         let anchors = ANCHOR_LENGTHS
             .rev()
-            .map(|length| anchors(literals, length))
-            .find(|anchors| anchors.len() <= MAX_ANCHORS)?;
+            .find_map(|length| anchors(literals, length, MAX_ANCHORS))?;
         let owners = anchors
             .iter()
             .map(|anchor| {
@@ -225,13 +272,14 @@ fn teddy_over_anchors(literals: &[Vec<u8>]) -> Option<(packed::Searcher, Owners)
 
 /// Substrings of at most `length` bytes such that every literal contains one (a literal shorter
 /// than that is its own), chosen greedily by how many literals each covers; none contains another.
-fn anchors(literals: &[Vec<u8>], length: usize) -> Vec<Vec<u8>> {
+/// `None` as soon as more than `most` are needed (each round costs a pass over every literal).
+fn anchors(literals: &[Vec<u8>], length: usize, most: usize) -> Option<Vec<Vec<u8>>> {
     let mut uncovered: Vec<&[u8]> = literals.iter().map(Vec::as_slice).collect();
     let mut chosen: Vec<Vec<u8>> = Vec::new();
     while !uncovered.is_empty() {
-        // For each candidate substring, how many uncovered literals contain it (ordered map: the
-        // same literals always give the same anchors).
-        let mut coverage: BTreeMap<&[u8], usize> = BTreeMap::new();
+        // For each candidate substring, how many uncovered literals contain it (ties go to the
+        // smallest substring, so the same literals always give the same anchors).
+        let mut coverage: HashMap<&[u8], usize> = HashMap::new();
         for literal in &uncovered {
             let mut seen: Vec<&[u8]> = if literal.len() <= length {
                 vec![literal]
@@ -253,8 +301,11 @@ fn anchors(literals: &[Vec<u8>], length: usize) -> Vec<Vec<u8>> {
         let best = best.to_vec();
         uncovered.retain(|literal| memchr::memmem::find(literal, &best).is_none());
         chosen.push(best);
+        if chosen.len() > most {
+            return None;
+        }
     }
-    minimal_literals(chosen)
+    Some(minimal_literals(chosen))
 }
 
 fn count_newlines(bytes: &[u8]) -> u64 {
@@ -307,6 +358,29 @@ mod tests {
             found.push((number, String::from_utf8_lossy(line).into_owned()));
         });
         (found, lines)
+    }
+
+    #[test]
+    fn literals_holding_line_endings_find_first_following_and_unterminated_lines() {
+        // `^Feedback-Type:` and `queue full$` over a buffer of lines.
+        let finder = LineFinder::new(Some(vec![
+            b"\nfeedback-type:".to_vec(),
+            b"queue full\n".to_vec(),
+            b"queue full\r".to_vec(),
+        ]));
+        assert!(finder.reads_line_endings());
+        // The first line has no "\n" before it, the third follows a candidate line (the search
+        // resumes at that line's ending), the last has no ending.
+        let data = "Feedback-Type: abuse\nx Feedback-Type: no\nqueue full\nFeedback-Type: fraud\r\nok\nqueue full";
+        let (found, lines) = candidates(&finder, data.as_bytes());
+        assert_eq!(lines, 6);
+        let numbers: Vec<u64> = found.iter().map(|(n, _)| *n).collect();
+        assert_eq!(numbers, vec![1, 3, 4, 6], "{found:?}");
+        assert_eq!(found[2].1, "Feedback-Type: fraud\r\n");
+        // Without such literals neither end of a buffer is taken for granted.
+        let plain = LineFinder::new(Some(vec![b"greylist".to_vec()]));
+        assert!(!plain.reads_line_endings());
+        assert!(candidates(&plain, b"one\ntwo").0.is_empty());
     }
 
     #[test]
@@ -377,7 +451,8 @@ mod tests {
         .iter()
         .map(|s| s.as_bytes().to_vec())
         .collect();
-        let anchors = anchors(&literals, 5);
+        assert_eq!(anchors(&literals, 5, 2), None, "three are needed");
+        let anchors = anchors(&literals, 5, 3).unwrap();
         for literal in &literals {
             assert!(
                 anchors

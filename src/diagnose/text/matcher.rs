@@ -12,7 +12,7 @@ use mxdoctor_model::Reply;
 use regex::RegexSet;
 
 use super::embedded_reply::find_reply;
-use super::literals::necessary_literals;
+use super::literals::{Haystack, necessary_literals, necessary_literals_in};
 use crate::playbook::Playbook;
 use crate::playbook::compile::ReplyMatcher;
 use crate::playbook::regex::PlaybookRegex;
@@ -50,8 +50,6 @@ enum Needs {
 /// The literal prefilter for ASCII lines.
 struct Prefilter {
     literals: AhoCorasick,
-    /// The literals themselves (lowercase), in `literals`' pattern order.
-    literal_strings: Vec<Vec<u8>>,
     /// For each literal, who needs it.
     owners: Vec<Vec<Needs>>,
     /// Patterns and textless matchers with no usable literal: tried on every line.
@@ -68,6 +66,8 @@ pub struct TextMatcher<'a> {
     /// Reply matchers without a text regex: tried whenever a line holds a reply.
     textless: Vec<(usize, usize)>,
     prefilter: Prefilter,
+    /// The literals of a search over a buffer of whole lines (see [`TextMatcher::line_literals`]).
+    buffer_literals: Option<Vec<Vec<u8>>>,
 }
 
 impl<'a> TextMatcher<'a> {
@@ -96,6 +96,8 @@ impl<'a> TextMatcher<'a> {
             }
         }
         let prefilter = Prefilter::new(&patterns, &textless, playbooks);
+        let (by_literal, always) = literal_owners(&patterns, &textless, playbooks, Haystack::Lines);
+        let buffer_literals = always.is_empty().then(|| by_literal.into_keys().collect());
         Self {
             playbooks,
             patterns,
@@ -103,6 +105,7 @@ impl<'a> TextMatcher<'a> {
             targets,
             textless,
             prefilter,
+            buffer_literals,
         }
     }
 
@@ -195,13 +198,11 @@ impl<'a> TextMatcher<'a> {
     }
 
     /// Lowercase literals one of which every ASCII line that can match anything contains, for a
-    /// search over a whole buffer; `None` when some symptom has no such literal (every line is a
+    /// search over a buffer of whole lines ([`Haystack::Lines`]: a line anchor stands for the line
+    /// ending next to it); `None` when some symptom has no such literal (every line is a
     /// candidate then). Lines with non-ASCII bytes are never covered by this guarantee.
     pub fn line_literals(&self) -> Option<Vec<Vec<u8>>> {
-        self.prefilter
-            .always
-            .is_empty()
-            .then(|| self.prefilter.literal_strings.clone())
+        self.buffer_literals.clone()
     }
 
     /// For an ASCII line: the matching patterns, and the textless reply matchers whose literal occurs.
@@ -228,36 +229,7 @@ impl Prefilter {
         textless: &[(usize, usize)],
         playbooks: &[Playbook],
     ) -> Self {
-        let mut by_literal: std::collections::BTreeMap<Vec<u8>, Vec<Needs>> =
-            std::collections::BTreeMap::new();
-        let mut always = Vec::new();
-        let mut add = |needs: Needs, literals: Option<Vec<Vec<u8>>>| match literals {
-            Some(literals) => {
-                for literal in literals {
-                    by_literal.entry(literal).or_default().push(needs);
-                }
-            }
-            None => always.push(needs),
-        };
-        for (index, pattern) in patterns.iter().enumerate() {
-            add(Needs::Pattern(index), necessary_literals(pattern.as_str()));
-        }
-        for (index, &(p, m)) in textless.iter().enumerate() {
-            // The reply found in the line must have this enhanced code (or this code): both are
-            // copied verbatim from the line, so their literals are the line's too.
-            let matcher = &playbooks[p].replies[m];
-            let literals = matcher
-                .enhanced
-                .as_ref()
-                .and_then(|re| necessary_literals(re.as_str()))
-                .or_else(|| {
-                    matcher
-                        .code
-                        .as_ref()
-                        .and_then(|re| necessary_literals(re.as_str()))
-                });
-            add(Needs::Textless(index), literals);
-        }
+        let (by_literal, always) = literal_owners(patterns, textless, playbooks, Haystack::Line);
         let (literals, owners): (Vec<Vec<u8>>, Vec<Vec<Needs>>) = by_literal.into_iter().unzip();
         let automaton = AhoCorasick::builder()
             .ascii_case_insensitive(true)
@@ -269,7 +241,6 @@ impl Prefilter {
             .build(&literals)
             .expect("a few hundred short literals fit a DFA");
         Self {
-            literal_strings: literals,
             literals: automaton,
             owners,
             always,
@@ -288,6 +259,51 @@ impl Prefilter {
         }
         candidates
     }
+}
+
+/// Every literal of the text patterns (searched in `haystack`) and of the textless reply matchers,
+/// with who needs it; and who has none.
+fn literal_owners(
+    patterns: &[&PlaybookRegex],
+    textless: &[(usize, usize)],
+    playbooks: &[Playbook],
+    haystack: Haystack,
+) -> (std::collections::BTreeMap<Vec<u8>, Vec<Needs>>, Vec<Needs>) {
+    let mut by_literal: std::collections::BTreeMap<Vec<u8>, Vec<Needs>> =
+        std::collections::BTreeMap::new();
+    let mut always = Vec::new();
+    let mut add = |needs: Needs, literals: Option<Vec<Vec<u8>>>| match literals {
+        Some(literals) => {
+            for literal in literals {
+                by_literal.entry(literal).or_default().push(needs);
+            }
+        }
+        None => always.push(needs),
+    };
+    for (index, pattern) in patterns.iter().enumerate() {
+        add(
+            Needs::Pattern(index),
+            necessary_literals_in(pattern.as_str(), haystack),
+        );
+    }
+    for (index, &(p, m)) in textless.iter().enumerate() {
+        // The reply found in the line must have this enhanced code (or this code): both are
+        // copied verbatim from the line, so their literals are the line's too. Their anchors are
+        // the code's ends, not the line's: the code's literals are read as for a single line.
+        let matcher = &playbooks[p].replies[m];
+        let literals = matcher
+            .enhanced
+            .as_ref()
+            .and_then(|re| necessary_literals(re.as_str()))
+            .or_else(|| {
+                matcher
+                    .code
+                    .as_ref()
+                    .and_then(|re| necessary_literals(re.as_str()))
+            });
+        add(Needs::Textless(index), literals);
+    }
+    (by_literal, always)
 }
 
 /// Keeps one hit per playbook, with its best confidence.

@@ -377,13 +377,17 @@ impl Worker<'_, '_> {
             stats.lines = 1;
             stats.truncated_lines = 1;
         } else {
-            stats.lines = self
-                .finder
-                .for_each_candidate(data, lowercase, |number, line| {
-                    let kept = &line[..line.len().min(self.line_cap)];
-                    triage_line(self.matcher, context, number, kept, &mut tally, &mut stats);
-                });
             stats.truncated_lines = long_lines(data, self.line_cap);
+            // A cut line's `$` falls where the buffer has no line ending for a literal to hold.
+            let finder = if stats.truncated_lines > 0 && self.finder.reads_line_endings() {
+                &LineFinder::EveryLine
+            } else {
+                self.finder
+            };
+            stats.lines = finder.for_each_candidate(data, lowercase, |number, line| {
+                let kept = &line[..line.len().min(self.line_cap)];
+                triage_line(self.matcher, context, number, kept, &mut tally, &mut stats);
+            });
         }
         stats.bytes = chunk.bytes;
         ChunkResult {
