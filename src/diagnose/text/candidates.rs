@@ -292,18 +292,20 @@ fn anchors(literals: &[Vec<u8>], length: usize, most: usize) -> Option<Vec<Vec<u
                 *coverage.entry(substring).or_default() += 1;
             }
         }
-        let Some((best, _)) = coverage
+        let Some((best, covers)) = coverage
             .into_iter()
             .max_by_key(|(substring, count)| (*count, std::cmp::Reverse(*substring)))
         else {
             break;
         };
+        // No later round covers more than this one: when even that pace needs too many
+        // anchors, stop now (hundreds of literals would otherwise cost rounds by the dozen).
+        if chosen.len() + uncovered.len().div_ceil(covers) > most {
+            return None;
+        }
         let best = best.to_vec();
         uncovered.retain(|literal| memchr::memmem::find(literal, &best).is_none());
         chosen.push(best);
-        if chosen.len() > most {
-            return None;
-        }
     }
     Some(minimal_literals(chosen))
 }
