@@ -7,7 +7,7 @@
 use serde_json::Value;
 
 use crate::check::start_lab;
-use crate::common::{lab_report, mxdoctor, observations_of};
+use crate::common::{json_lines, lab_report, mxdoctor, observations_of, report_for};
 use crate::serve::{get, start_exporter};
 
 fn playbooks(report: &Value) -> Vec<String> {
@@ -144,10 +144,7 @@ fn fleet_mode_runs_the_dnssec_and_dane_checks_for_every_target() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
-    let reports: Vec<Value> = stdout
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect();
+    let reports = json_lines(&stdout);
     assert_eq!(reports.len(), 2, "{stdout}");
     for report in &reports {
         assert!(
@@ -156,10 +153,7 @@ fn fleet_mode_runs_the_dnssec_and_dane_checks_for_every_target() {
             report["target"]
         );
     }
-    let unsigned = reports
-        .iter()
-        .find(|r| r["target"] == "dane-unsigned.lab.test")
-        .unwrap();
+    let unsigned = report_for(&reports, "dane-unsigned.lab.test");
     assert_eq!(playbooks(unsigned)[0], "dane-tlsa-insecure");
     // Without SMTP the TLSA records are still judged: the zone is unsigned either way.
     assert_eq!(

@@ -2,10 +2,9 @@
 //! export `playbooks patterns`, against the lab.
 
 use mxdoctor_lab::scenarios::LISTING_ZONE;
-use serde_json::Value;
 
 use crate::check::start_lab;
-use crate::common::mxdoctor;
+use crate::common::{json_lines, mxdoctor, report_for};
 
 #[test]
 fn targets_file_gives_one_json_line_per_target_and_the_worst_exit_code() {
@@ -26,16 +25,10 @@ fn targets_file_gives_one_json_line_per_target_and_the_worst_exit_code() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
-    let reports: Vec<Value> = stdout
-        .lines()
-        .map(|line| serde_json::from_str(line).expect("each line is one JSON report"))
-        .collect();
+    let reports = json_lines(&stdout);
     assert_eq!(reports.len(), 2, "{stdout}");
     assert_eq!(output.status.code(), Some(2), "a listed MX is critical");
-    let listed = reports
-        .iter()
-        .find(|r| r["target"] == "dnsbl-listed.lab.test")
-        .unwrap();
+    let listed = report_for(&reports, "dnsbl-listed.lab.test");
     assert_eq!(listed["findings"][0]["playbook"], "dnsbl-listed");
     for report in &reports {
         let checks: Vec<&str> = report["observations"]

@@ -9,7 +9,7 @@ use mxdoctor_model::catalog::HEALTH_SKIP_GROUPS;
 use serde_json::Value;
 
 use crate::check::{Running, start_lab};
-use crate::common::{mxdoctor, observations_of, ranked_ids};
+use crate::common::{json_lines, mxdoctor, observations_of, ranked_ids, report_for};
 use crate::serve::{get, start_exporter};
 
 /// The flags of the healthy scenario that every run here shares: --dns, --smtp-port, --tls-ca,
@@ -64,10 +64,7 @@ fn fleet(running: &Running, extra: &[&str]) -> Vec<Value> {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
-    let reports: Vec<Value> = stdout
-        .lines()
-        .map(|line| serde_json::from_str(line).expect("one JSON report per line"))
-        .collect();
+    let reports = json_lines(&stdout);
     assert_eq!(reports.len(), targets().len(), "{stdout}");
     reports
 }
@@ -76,13 +73,6 @@ fn checks_of(report: &Value) -> BTreeSet<String> {
     (report["observations"].as_array().unwrap().iter())
         .filter_map(|o| o["check"].as_str().map(str::to_owned))
         .collect()
-}
-
-fn report_for<'a>(reports: &'a [Value], target: &str) -> &'a Value {
-    reports
-        .iter()
-        .find(|r| r["target"] == target)
-        .unwrap_or_else(|| panic!("no report for {target}"))
 }
 
 #[test]

@@ -5,20 +5,9 @@
 
 use std::net::TcpListener;
 
-use serde_json::Value;
-
 use crate::check::start_lab;
-use crate::common::{lab_report, mxdoctor, ranked_ids};
+use crate::common::{json_lines, lab_report, mxdoctor, observation, ranked_ids, report_for};
 use crate::serve::{get, start_exporter};
-
-fn observation<'a>(report: &'a Value, check: &str) -> &'a Value {
-    report["observations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|o| o["check"] == check)
-        .unwrap_or_else(|| panic!("{check} ran: {report}"))
-}
 
 #[test]
 fn the_healthy_domain_enforces_a_policy_covering_its_mx_and_publishes_tls_rpt() {
@@ -175,12 +164,9 @@ fn fleet_mode_runs_the_checks_for_every_target() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
-    let reports: Vec<Value> = stdout
-        .lines()
-        .map(|line| serde_json::from_str(line).expect("one JSON report per line"))
-        .collect();
+    let reports = json_lines(&stdout);
     assert_eq!(reports.len(), 2, "{stdout}");
-    let report_of = |target: &str| reports.iter().find(|r| r["target"] == target).unwrap();
+    let report_of = |target: &str| report_for(&reports, target);
     assert_eq!(
         observation(report_of("healthy.lab.test"), "tls.mta_sts")["data"]["verdict"],
         "valid"

@@ -7,7 +7,7 @@ use mxdoctor_lab::dns::{LabDns, LabDnsConfig};
 use mxdoctor_lab::smtp::{LabSmtp, Personality};
 use serde_json::Value;
 
-use crate::common::{json_report, lab_runtime, mxdoctor, ranked_ids};
+use crate::common::{json_lines, json_report, lab_runtime, mxdoctor, ranked_ids};
 
 /// A lab domain whose MX address (in this helper's range) is what `bl.lab.test` is asked about.
 const DOMAIN: &str = "victim.lab.test";
@@ -138,10 +138,7 @@ fn fleet_mode_judges_the_resolver_once_for_every_target() {
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(3));
-    let reports: Vec<Value> = String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect();
+    let reports = json_lines(&String::from_utf8_lossy(&output.stdout));
     assert_eq!(reports.len(), 3);
     let canaries: Vec<&Value> = reports
         .iter()

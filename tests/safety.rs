@@ -16,6 +16,7 @@ use mxdoctor_lab::http::LabHttp;
 use mxdoctor_lab::smtp::{LabCert, LabSmtp, LabSmtpConfig, Personality};
 use serde_json::Value;
 
+use crate::common::observation;
 use crate::hostile::{exit_code_of, run_measured};
 
 const DOMAIN: &str = "example.test";
@@ -79,13 +80,6 @@ impl Lab {
         });
         (measured.code, report, text)
     }
-}
-
-fn observation<'a>(report: &'a Value, check: &str) -> &'a Value {
-    report["observations"]
-        .as_array()
-        .and_then(|all| all.iter().find(|o| o["check"] == check))
-        .unwrap_or_else(|| panic!("no {check} observation: {report:#}"))
 }
 
 fn has_finding(report: &Value, playbook: &str) -> bool {

@@ -66,6 +66,30 @@ pub fn observations_of<'a>(report: &'a Value, check: &str) -> Vec<&'a Value> {
         .unwrap_or_default()
 }
 
+/// The first observation of one check in a report; panics, showing the report, when it has none.
+pub fn observation<'a>(report: &'a Value, check: &str) -> &'a Value {
+    observations_of(report, check)
+        .first()
+        .copied()
+        .unwrap_or_else(|| panic!("no {check} observation: {report:#}"))
+}
+
+/// The reports a fleet run printed with `--format json`: one JSON report per line.
+pub fn json_lines(stdout: &str) -> Vec<Value> {
+    stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("one JSON report per line"))
+        .collect()
+}
+
+/// The report for `target` among a fleet run's reports; panics when there is none.
+pub fn report_for<'a>(reports: &'a [Value], target: &str) -> &'a Value {
+    reports
+        .iter()
+        .find(|r| r["target"] == target)
+        .unwrap_or_else(|| panic!("no report for {target}"))
+}
+
 /// The playbook ids of a report's findings, in rank order.
 pub fn ranked_ids(report: &Value) -> Vec<String> {
     report["findings"]
