@@ -67,7 +67,8 @@ pub struct TextMatcher<'a> {
     textless: Vec<(usize, usize)>,
     prefilter: Prefilter,
     /// The literals of a search over a buffer of whole lines (see [`TextMatcher::line_literals`]).
-    buffer_literals: Option<Vec<Vec<u8>>>,
+    /// Built on first need: only `triage` searches whole buffers.
+    buffer_literals: OnceLock<Option<Vec<Vec<u8>>>>,
 }
 
 impl<'a> TextMatcher<'a> {
@@ -96,8 +97,6 @@ impl<'a> TextMatcher<'a> {
             }
         }
         let prefilter = Prefilter::new(&patterns, &textless, playbooks);
-        let (by_literal, always) = literal_owners(&patterns, &textless, playbooks, Haystack::Lines);
-        let buffer_literals = always.is_empty().then(|| by_literal.into_keys().collect());
         Self {
             playbooks,
             patterns,
@@ -105,7 +104,7 @@ impl<'a> TextMatcher<'a> {
             targets,
             textless,
             prefilter,
-            buffer_literals,
+            buffer_literals: OnceLock::new(),
         }
     }
 
@@ -202,7 +201,17 @@ impl<'a> TextMatcher<'a> {
     /// ending next to it); `None` when some symptom has no such literal (every line is a
     /// candidate then). Lines with non-ASCII bytes are never covered by this guarantee.
     pub fn line_literals(&self) -> Option<Vec<Vec<u8>>> {
-        self.buffer_literals.clone()
+        self.buffer_literals
+            .get_or_init(|| {
+                let (by_literal, always) = literal_owners(
+                    &self.patterns,
+                    &self.textless,
+                    self.playbooks,
+                    Haystack::Lines,
+                );
+                always.is_empty().then(|| by_literal.into_keys().collect())
+            })
+            .clone()
     }
 
     /// For an ASCII line: the matching patterns, and the textless reply matchers whose literal occurs.
