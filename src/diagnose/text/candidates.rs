@@ -16,6 +16,7 @@ use std::collections::HashMap;
 use aho_corasick::packed;
 use aho_corasick::{AhoCorasick, AhoCorasickKind, Input, MatchKind};
 
+use super::grams::GramFilter;
 use super::literals::starts_or_ends_a_line;
 
 /// Bytes checked at a time for non-ASCII content (`<[u8]>::is_ascii` is word-at-a-time).
@@ -45,19 +46,36 @@ pub struct Literals {
     /// Per search string: the literals holding it, with its offset in each; empty when the search
     /// string is itself a literal (its hit needs no confirmation).
     owners: Vec<Vec<(usize, usize)>>,
+    /// Per literal, its index in the list the finder was given.
+    given_index: Vec<u32>,
 }
 
 enum Search {
     Teddy(packed::Searcher),
+    /// Too many literals for Teddy: sampled grams (`grams.rs`), on the text as it is.
+    Grams(GramFilter),
     Automaton(AhoCorasick),
 }
 
 impl LineFinder {
     pub fn new(literals: Option<Vec<Vec<u8>>>) -> Self {
-        let Some(literals) = literals.filter(|l| !l.is_empty()) else {
+        Self::with_sample(literals, b"")
+    }
+
+    /// [`LineFinder::new`], told which substrings are common by `sample` (the first text it will
+    /// search): the gram search registers each literal where it is rarest.
+    pub fn with_sample(literals: Option<Vec<Vec<u8>>>, sample: &[u8]) -> Self {
+        let Some(given) = literals.filter(|l| !l.is_empty()) else {
             return Self::EveryLine;
         };
-        let literals = minimal_literals(literals);
+        let literals = minimal_literals(given.clone());
+        let given_index: Vec<u32> = literals
+            .iter()
+            .map(|literal| {
+                let index = given.iter().position(|g| g == literal).unwrap_or(0);
+                u32::try_from(index).unwrap_or(u32::MAX)
+            })
+            .collect();
         let first_line = literals.iter().any(|l| starts_or_ends_a_line(l).0);
         let last_line = literals.iter().any(|l| starts_or_ends_a_line(l).1);
         if let Some((searcher, owners)) = teddy_over_anchors(&literals) {
@@ -67,6 +85,17 @@ impl LineFinder {
                 last_line,
                 strings: literals,
                 owners,
+                given_index,
+            });
+        }
+        if let Some(filter) = GramFilter::new(&literals, sample) {
+            return Self::Literals(Literals {
+                search: Search::Grams(filter),
+                first_line,
+                last_line,
+                owners: vec![Vec::new(); literals.len()],
+                strings: literals,
+                given_index,
             });
         }
         let automaton = AhoCorasick::builder()
@@ -81,6 +110,7 @@ impl LineFinder {
                 last_line,
                 owners: vec![Vec::new(); literals.len()],
                 strings: literals,
+                given_index,
             }),
             Err(_) => Self::EveryLine,
         }
@@ -103,13 +133,16 @@ impl LineFinder {
         )
     }
 
-    /// Calls `on_line(number, line)` for each candidate line of `data` (numbered from 1, ending
-    /// included) in order; returns how many lines `data` holds. `lowercase` is scratch space.
+    /// Calls `on_line(number, line, literals)` for each candidate line of `data` (numbered from 1,
+    /// ending included) in order; returns how many lines `data` holds. `lowercase` is scratch
+    /// space. When the search can tell, `literals` are the indices (in the list given to
+    /// [`LineFinder::new`]) of every literal occurring in the line, with its ending and the one
+    /// before it; `None` when it cannot (then nothing is known about the line).
     pub fn for_each_candidate(
         &self,
         data: &[u8],
         lowercase: &mut Vec<u8>,
-        mut on_line: impl FnMut(u64, &[u8]),
+        mut on_line: impl FnMut(u64, &[u8], Option<&[u32]>),
     ) -> u64 {
         let literals = match self {
             Self::EveryLine => {
@@ -117,12 +150,12 @@ impl LineFinder {
                 let mut start = 0;
                 for end in memchr::memchr_iter(b'\n', data) {
                     number += 1;
-                    on_line(number, &data[start..=end]);
+                    on_line(number, &data[start..=end], None);
                     start = end + 1;
                 }
                 if start < data.len() {
                     number += 1;
-                    on_line(number, &data[start..]);
+                    on_line(number, &data[start..], None);
                 }
                 return number;
             }
@@ -137,12 +170,13 @@ impl LineFinder {
             data
         };
         let all_ascii = data.is_ascii();
+        let mut found: Vec<u32> = Vec::new();
         let mut counted_to = 0;
         let mut lines_before = 0u64;
         let mut at = 0;
         if literals.first_line && !data.is_empty() {
             let end = memchr::memchr(b'\n', data).map_or(data.len(), |i| i + 1);
-            on_line(1, &data[..end]);
+            on_line(1, &data[..end], None);
             lines_before = count_newlines(&data[..end]);
             counted_to = end;
             at = end;
@@ -168,14 +202,25 @@ impl LineFinder {
                 memchr::memchr(b'\n', &data[position..]).map_or(data.len(), |i| position + i + 1);
             lines_before += count_newlines(&data[counted_to..start]);
             counted_to = start;
-            on_line(lines_before + 1, &data[start..end]);
+            let known = match &literals.search {
+                Search::Grams(filter) if non_ascii.is_none() => {
+                    found.clear();
+                    filter.literals_in(data, start.saturating_sub(1)..end, &mut found);
+                    for index in &mut found {
+                        *index = literals.given_index[*index as usize];
+                    }
+                    Some(found.as_slice())
+                }
+                _ => None,
+            };
+            on_line(lines_before + 1, &data[start..end], known);
             at = end;
         }
         if literals.last_line && at < data.len() && data.last() != Some(&b'\n') {
             let start = memchr::memrchr(b'\n', &data[at..]).map_or(at, |i| at + i + 1);
             lines_before += count_newlines(&data[counted_to..start]);
             counted_to = start;
-            on_line(lines_before + 1, &data[start..]);
+            on_line(lines_before + 1, &data[start..], None);
         }
         let mut lines = lines_before + count_newlines(&data[counted_to..]);
         if data.last().is_some_and(|&b| b != b'\n') {
@@ -193,6 +238,11 @@ impl Literals {
     fn next_literal(&self, lower: &[u8], mut at: usize) -> Option<usize> {
         while at < lower.len() {
             let (pattern, start) = match &self.search {
+                Search::Grams(filter) => {
+                    let (literal, start) = filter.find(lower, at)?;
+                    let (opens_with_ending, _) = starts_or_ends_a_line(&self.strings[literal]);
+                    return Some(start + usize::from(opens_with_ending));
+                }
                 Search::Teddy(searcher) => {
                     let found =
                         searcher.find_in(lower, aho_corasick::Span::from(at..lower.len()))?;
@@ -356,7 +406,7 @@ mod tests {
     fn candidates(finder: &LineFinder, data: &[u8]) -> (Vec<(u64, String)>, u64) {
         let mut found = Vec::new();
         let mut scratch = Vec::new();
-        let lines = finder.for_each_candidate(data, &mut scratch, |number, line| {
+        let lines = finder.for_each_candidate(data, &mut scratch, |number, line, _| {
             found.push((number, String::from_utf8_lossy(line).into_owned()));
         });
         (found, lines)

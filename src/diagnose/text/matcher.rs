@@ -5,6 +5,7 @@
 //! whose literal occurs are run. Other lines go through one `RegexSet` pass, built on first need.
 //! Both give the same answer: a literal is only skipped when the pattern cannot match without it.
 
+use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
@@ -68,7 +69,14 @@ pub struct TextMatcher<'a> {
     prefilter: Prefilter,
     /// The literals of a search over a buffer of whole lines (see [`TextMatcher::line_literals`]).
     /// Built on first need: only `triage` searches whole buffers.
-    buffer_literals: OnceLock<Option<Vec<Vec<u8>>>>,
+    buffer_literals: OnceLock<Option<BufferLiterals>>,
+}
+
+/// The literals of a search over a buffer of whole lines, none containing another, and who needs
+/// each (a literal also stands for those containing it: where they occur, it does).
+struct BufferLiterals {
+    literals: Vec<Vec<u8>>,
+    owners: Vec<Vec<Needs>>,
 }
 
 impl<'a> TextMatcher<'a> {
@@ -137,7 +145,7 @@ impl<'a> TextMatcher<'a> {
 
     /// Playbooks recognising `line`; `reply` is the reply it holds, when the caller already parsed one.
     pub fn match_line(&self, line: &str, reply: Option<&Reply>) -> Vec<Hit> {
-        let (set_hits, mut reply_candidates) = match reply {
+        let (set_hits, reply_candidates) = match reply {
             Some(reply) => {
                 let mut set_hits = self.matching_patterns(line);
                 set_hits.extend(self.matching_patterns(&reply.text));
@@ -148,6 +156,18 @@ impl<'a> TextMatcher<'a> {
             None if line.is_ascii() => self.ascii_line_candidates(line),
             None => (self.matching_patterns(line), self.textless.clone()),
         };
+        self.hits_from(line, reply, set_hits, reply_candidates)
+    }
+
+    /// The hits of `line`: the patterns that matched (ascending), and the reply matchers to try on
+    /// the reply it holds.
+    fn hits_from(
+        &self,
+        line: &str,
+        reply: Option<&Reply>,
+        set_hits: Vec<usize>,
+        mut reply_candidates: Vec<(usize, usize)>,
+    ) -> Vec<Hit> {
         let mut hits: Vec<Hit> = Vec::new();
         for index in set_hits {
             match self.targets[index] {
@@ -200,7 +220,13 @@ impl<'a> TextMatcher<'a> {
     /// search over a buffer of whole lines ([`Haystack::Lines`]: a line anchor stands for the line
     /// ending next to it); `None` when some symptom has no such literal (every line is a
     /// candidate then). Lines with non-ASCII bytes are never covered by this guarantee.
+    ///
+    /// None of them contains another; [`TextMatcher::match_line_holding`] takes their indices.
     pub fn line_literals(&self) -> Option<Vec<Vec<u8>>> {
+        self.buffer_literals().map(|buffer| buffer.literals.clone())
+    }
+
+    fn buffer_literals(&self) -> Option<&BufferLiterals> {
         self.buffer_literals
             .get_or_init(|| {
                 let (by_literal, always) = literal_owners(
@@ -209,16 +235,44 @@ impl<'a> TextMatcher<'a> {
                     self.playbooks,
                     Haystack::Lines,
                 );
-                always.is_empty().then(|| by_literal.into_keys().collect())
+                always
+                    .is_empty()
+                    .then(|| BufferLiterals::minimal(by_literal))
             })
-            .clone()
+            .as_ref()
+    }
+
+    /// [`TextMatcher::match_line`] for an ASCII line holding no reply parsed by the caller, told
+    /// which of [`TextMatcher::line_literals`] (by index) occur in it, its ending and the ending
+    /// before it: only their owners are tried. Any other literal must be absent.
+    pub fn match_line_holding(&self, line: &str, literals: &[u32]) -> Vec<Hit> {
+        let Some(buffer) = self.buffer_literals().filter(|_| line.is_ascii()) else {
+            return self.match_line(line, None);
+        };
+        let mut candidates: Vec<Needs> = literals
+            .iter()
+            .flat_map(|&index| buffer.owners[index as usize].iter().copied())
+            .collect();
+        candidates.sort_unstable();
+        candidates.dedup();
+        let (set_hits, reply_candidates) = self.ascii_candidates_among(line, candidates);
+        self.hits_from(line, None, set_hits, reply_candidates)
     }
 
     /// For an ASCII line: the matching patterns, and the textless reply matchers whose literal occurs.
     fn ascii_line_candidates(&self, line: &str) -> (Vec<usize>, Vec<(usize, usize)>) {
+        self.ascii_candidates_among(line, self.prefilter.candidates(line.as_bytes()))
+    }
+
+    /// Of `candidates` (sorted), the patterns matching `line` and the textless reply matchers.
+    fn ascii_candidates_among(
+        &self,
+        line: &str,
+        candidates: Vec<Needs>,
+    ) -> (Vec<usize>, Vec<(usize, usize)>) {
         let mut set_hits = Vec::new();
         let mut textless = Vec::new();
-        for needs in self.prefilter.candidates(line.as_bytes()) {
+        for needs in candidates {
             match needs {
                 Needs::Pattern(index) => {
                     if self.patterns[index].is_match(line) {
@@ -270,6 +324,32 @@ impl Prefilter {
     }
 }
 
+impl BufferLiterals {
+    /// Keeps the literals containing no other; each dropped one's owners go to one it contains.
+    fn minimal(by_literal: BTreeMap<Vec<u8>, Vec<Needs>>) -> Self {
+        let mut by_length: Vec<(Vec<u8>, Vec<Needs>)> = by_literal.into_iter().collect();
+        by_length.sort_by_key(|(literal, _)| literal.len());
+        let mut literals: Vec<Vec<u8>> = Vec::new();
+        let mut owners: Vec<Vec<Needs>> = Vec::new();
+        for (literal, needs) in by_length {
+            let inner = literals
+                .iter()
+                .position(|shorter| memchr::memmem::find(&literal, shorter).is_some());
+            if let Some(index) = inner {
+                owners[index].extend(needs);
+            } else {
+                literals.push(literal);
+                owners.push(needs);
+            }
+        }
+        for needs in &mut owners {
+            needs.sort_unstable();
+            needs.dedup();
+        }
+        Self { literals, owners }
+    }
+}
+
 /// Every literal of the text patterns (searched in `haystack`) and of the textless reply matchers,
 /// with who needs it; and who has none.
 fn literal_owners(
@@ -277,9 +357,8 @@ fn literal_owners(
     textless: &[(usize, usize)],
     playbooks: &[Playbook],
     haystack: Haystack,
-) -> (std::collections::BTreeMap<Vec<u8>, Vec<Needs>>, Vec<Needs>) {
-    let mut by_literal: std::collections::BTreeMap<Vec<u8>, Vec<Needs>> =
-        std::collections::BTreeMap::new();
+) -> (BTreeMap<Vec<u8>, Vec<Needs>>, Vec<Needs>) {
+    let mut by_literal: BTreeMap<Vec<u8>, Vec<Needs>> = BTreeMap::new();
     let mut always = Vec::new();
     let mut add = |needs: Needs, literals: Option<Vec<Vec<u8>>>| match literals {
         Some(literals) => {

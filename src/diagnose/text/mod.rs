@@ -4,6 +4,7 @@
 pub mod candidates;
 pub mod embedded_reply;
 pub mod explain;
+pub mod grams;
 pub mod groups;
 pub mod literals;
 pub mod matcher;

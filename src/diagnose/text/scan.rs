@@ -10,11 +10,11 @@
 use std::collections::BTreeMap;
 use std::io::{self, Read};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use super::candidates::LineFinder;
 use super::matcher::TextMatcher;
-use super::stream::{LineContext, MAX_LINE_BYTES, StreamStats, triage_line};
+use super::stream::{LineContext, LineToMatch, MAX_LINE_BYTES, StreamStats, triage_line};
 use super::tally::Tally;
 use crate::input::timestamp::LineDating;
 use crate::input::window::TimeWindow;
@@ -127,14 +127,16 @@ pub fn scan(
     window: TimeWindow,
     config: ScanConfig,
 ) -> Result<ScanOutcome, ScanError> {
-    let finder = LineFinder::new(matcher.line_literals());
+    // Built on the first chunk scanned, which tells the gram search which substrings are common.
+    let finder = OnceLock::new();
     scan_with(matcher, &finder, inputs, window, config)
 }
 
-/// [`scan`] with the candidate finder built once by the caller (tests scan many times).
+/// [`scan`] with the candidate finder given by the caller when already built (tests scan many
+/// times), else built on the first chunk scanned.
 fn scan_with(
     matcher: &TextMatcher<'_>,
-    finder: &LineFinder,
+    finder: &OnceLock<LineFinder>,
     inputs: impl IntoIterator<Item = Result<ScanInput, ScanError>>,
     window: TimeWindow,
     config: ScanConfig,
@@ -331,7 +333,7 @@ struct Worker<'s, 'm> {
     matcher: &'s TextMatcher<'m>,
     /// An empty tally of the scan; each chunk is tallied in a piece of it.
     template: &'s Tally,
-    finder: &'s LineFinder,
+    finder: &'s OnceLock<LineFinder>,
     window: TimeWindow,
     line_cap: usize,
 }
@@ -373,20 +375,28 @@ impl Worker<'_, '_> {
         let data = &chunk.data;
         if chunk.cut_line {
             let kept = &data[..data.len().min(self.line_cap)];
-            triage_line(self.matcher, context, 1, kept, &mut tally, &mut stats);
+            let line = LineToMatch {
+                kept,
+                literals: None,
+            };
+            triage_line(self.matcher, context, 1, line, &mut tally, &mut stats);
             stats.lines = 1;
             stats.truncated_lines = 1;
         } else {
             stats.truncated_lines = long_lines(data, self.line_cap);
+            let finder = self
+                .finder
+                .get_or_init(|| LineFinder::with_sample(self.matcher.line_literals(), data));
             // A cut line's `$` falls where the buffer has no line ending for a literal to hold.
-            let finder = if stats.truncated_lines > 0 && self.finder.reads_line_endings() {
+            let finder = if stats.truncated_lines > 0 && finder.reads_line_endings() {
                 &LineFinder::EveryLine
             } else {
-                self.finder
+                finder
             };
-            stats.lines = finder.for_each_candidate(data, lowercase, |number, line| {
+            stats.lines = finder.for_each_candidate(data, lowercase, |number, line, literals| {
                 let kept = &line[..line.len().min(self.line_cap)];
-                triage_line(self.matcher, context, number, kept, &mut tally, &mut stats);
+                let line = LineToMatch { kept, literals };
+                triage_line(self.matcher, context, number, line, &mut tally, &mut stats);
             });
         }
         stats.bytes = chunk.bytes;
@@ -507,7 +517,7 @@ mod tests {
         let matcher = TextMatcher::new(&library.playbooks);
         let name: Arc<str> = Arc::from("log");
         let dating = dating();
-        let finder = LineFinder::new(matcher.line_literals());
+        let finder = OnceLock::from(LineFinder::new(matcher.line_literals()));
         let mut random = 0x9E37_79B9_7F4A_7C15_u64;
         let mut next = move || {
             random ^= random << 13;

@@ -75,26 +75,41 @@ pub fn triage_reader_capped(
         stats.lines += 1;
         stats.bytes += read as u64;
         stats.truncated_lines += u64::from(read > kept.len());
-        triage_line(matcher, context, number, kept, tally, stats);
+        let line = LineToMatch {
+            kept,
+            literals: None,
+        };
+        triage_line(matcher, context, number, line, tally, stats);
     })
 }
 
-/// Matches one line (`kept`: its first bytes, up to the cap, ending included when kept) and
+/// A line's bytes as matched (cut at the cap), and when known, which of the matcher's
+/// [`TextMatcher::line_literals`] (by index) the whole line holds with its endings.
+#[derive(Clone, Copy)]
+pub struct LineToMatch<'a> {
+    pub kept: &'a [u8],
+    pub literals: Option<&'a [u32]>,
+}
+
+/// Matches one line (its first bytes, up to the cap, ending included when kept) and
 /// records its hits when its time is inside the window.
 pub fn triage_line(
     matcher: &TextMatcher<'_>,
     context: LineContext<'_>,
     number: u64,
-    kept: &[u8],
+    to_match: LineToMatch<'_>,
     tally: &mut Tally,
     stats: &mut StreamStats,
 ) {
-    let line = match std::str::from_utf8(kept) {
+    let line = match std::str::from_utf8(to_match.kept) {
         Ok(text) => Cow::Borrowed(text),
-        Err(_) => String::from_utf8_lossy(kept),
+        Err(_) => String::from_utf8_lossy(to_match.kept),
     };
     let line = line.trim_end_matches(['\n', '\r']);
-    let hits = matcher.match_line(line, None);
+    let hits = match to_match.literals {
+        Some(literals) => matcher.match_line_holding(line, literals),
+        None => matcher.match_line(line, None),
+    };
     if hits.is_empty() {
         return;
     }
