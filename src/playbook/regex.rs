@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 use regex::Regex;
 
 /// The compile limit every playbook regex is built with.
-const SIZE_LIMIT: usize = 1 << 22;
+pub const SIZE_LIMIT: usize = 1 << 22;
 
 /// A regex from a playbook, compiled now or on first use.
 pub struct PlaybookRegex {

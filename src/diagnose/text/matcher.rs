@@ -61,6 +61,10 @@ struct Prefilter {
 pub struct TextMatcher<'a> {
     playbooks: &'a [Playbook],
     patterns: Vec<&'a PlaybookRegex>,
+    /// Each pattern with Unicode off, for lines made only of ASCII, where it matches exactly what
+    /// the pattern does (`\b`, `\w`, `\s`, `.` and case folding agree on ASCII text) with a
+    /// far smaller automaton; built on first need, `None` when the pattern needs Unicode.
+    ascii_patterns: Vec<OnceLock<Option<regex::bytes::Regex>>>,
     /// Built on the first line that is not pure ASCII.
     set: OnceLock<RegexSet>,
     targets: Vec<Target>,
@@ -107,6 +111,7 @@ impl<'a> TextMatcher<'a> {
         let prefilter = Prefilter::new(&patterns, &textless, playbooks);
         Self {
             playbooks,
+            ascii_patterns: patterns.iter().map(|_| OnceLock::new()).collect(),
             patterns,
             set: OnceLock::new(),
             targets,
@@ -121,7 +126,7 @@ impl<'a> TextMatcher<'a> {
         if text.is_ascii() {
             let mut candidates = self.prefilter.candidates(text.as_bytes());
             candidates.retain(|needs| match needs {
-                Needs::Pattern(index) => self.patterns[*index].is_match(text),
+                Needs::Pattern(index) => self.ascii_line_matches(*index, text),
                 Needs::Textless(_) => false,
             });
             candidates
@@ -133,6 +138,20 @@ impl<'a> TextMatcher<'a> {
                 .collect()
         } else {
             self.set().matches(text).into_iter().collect()
+        }
+    }
+
+    /// Whether pattern `index` matches `line`, which is made only of ASCII.
+    fn ascii_line_matches(&self, index: usize, line: &str) -> bool {
+        let ascii = self.ascii_patterns[index].get_or_init(|| {
+            regex::bytes::RegexBuilder::new(&format!("(?-u){}", self.patterns[index].as_str()))
+                .size_limit(crate::playbook::regex::SIZE_LIMIT)
+                .build()
+                .ok()
+        });
+        match ascii {
+            Some(regex) => regex.is_match(line.as_bytes()),
+            None => self.patterns[index].is_match(line),
         }
     }
 
@@ -275,7 +294,7 @@ impl<'a> TextMatcher<'a> {
         for needs in candidates {
             match needs {
                 Needs::Pattern(index) => {
-                    if self.patterns[index].is_match(line) {
+                    if self.ascii_line_matches(index, line) {
                         set_hits.push(index);
                     }
                 }
@@ -384,14 +403,48 @@ fn literal_owners(
             .as_ref()
             .and_then(|re| necessary_literals(re.as_str()))
             .or_else(|| {
-                matcher
+                let codes = matcher
                     .code
                     .as_ref()
-                    .and_then(|re| necessary_literals(re.as_str()))
+                    .and_then(|re| necessary_literals(re.as_str()))?;
+                Some(match haystack {
+                    Haystack::Lines => codes_as_found_in_lines(codes),
+                    Haystack::Line => codes,
+                })
             });
         add(Needs::Textless(index), literals);
     }
     (by_literal, always)
+}
+
+/// What may come before a reply code that `find_reply` takes from a line: the line's start (the
+/// ending of the line before), whitespace or the punctuation it allows.
+const BEFORE_A_CODE: &[u8] = b"\n\t\x0b\x0c\r :;,([\"'";
+/// What may follow it: a space or hyphen, or the line's end (after whitespace that is trimmed).
+const AFTER_A_CODE: &[u8] = b" -\t\x0b\x0c\r\n";
+
+/// Exact three-digit reply codes, as a buffer of lines holds them when `find_reply` can take them
+/// from a line: with what comes before and after (a code inside a number or a queue ID is none).
+/// Other literals are kept as they are.
+fn codes_as_found_in_lines(codes: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+    if !codes
+        .iter()
+        .all(|code| code.len() == 3 && code.iter().all(u8::is_ascii_digit))
+    {
+        return codes;
+    }
+    let mut found = Vec::new();
+    for code in &codes {
+        for &before in BEFORE_A_CODE {
+            for &after in AFTER_A_CODE {
+                let mut literal = vec![before];
+                literal.extend_from_slice(code);
+                literal.push(after);
+                found.push(literal);
+            }
+        }
+    }
+    found
 }
 
 /// Keeps one hit per playbook, with its best confidence.
@@ -454,5 +507,56 @@ mod tests {
                 assert_eq!(fast, expected, "{line}");
             }
         }
+    }
+
+    /// A code `find_reply` takes from a line is one of the literals of a code-only reply matcher,
+    /// found in the line with the endings around it; a code inside a number is not.
+    #[test]
+    fn reply_codes_in_lines_carry_what_find_reply_needs_around_them() {
+        let literals = codes_as_found_in_lines(vec![b"530".to_vec(), b"535".to_vec()]);
+        let lines = [
+            "530 5.7.0 Must issue a STARTTLS command first",
+            "530-first line",
+            "530",
+            "x postfix/smtp[1]: 1A: host mx[192.0.2.1] said: 530 5.7.0 no (in reply to MAIL)",
+            "Diagnostic-Code: smtp;535-5.7.8 Username and Password not accepted",
+            "status=bounced (host said:\t535 auth\t)",
+            "s=\"535 x\"",
+            "reply='530-busy'",
+            "trailing 530  ",
+            "2026,x,(530 y",
+            "[535-",
+        ];
+        for line in lines {
+            let reply = find_reply(line).unwrap_or_else(|| panic!("{line}"));
+            assert!([530, 535].contains(&reply.code), "{line}");
+            let buffer = format!("\n{line}\n").to_ascii_lowercase();
+            assert!(
+                literals
+                    .iter()
+                    .any(|l| memchr::memmem::find(buffer.as_bytes(), l).is_some()),
+                "{line}"
+            );
+        }
+        for line in [
+            "id=95033112 size=5301",
+            "pid[1530]: x",
+            "queue 4A530B: from",
+            "(530)",
+        ] {
+            assert!(find_reply(line).is_none_or(|r| r.code != 530), "{line}");
+            let buffer = format!("\n{line}\n");
+            assert!(
+                !literals
+                    .iter()
+                    .any(|l| memchr::memmem::find(buffer.as_bytes(), l).is_some()),
+                "{line}"
+            );
+        }
+        // Anything but exact codes is left alone.
+        assert_eq!(
+            codes_as_found_in_lines(vec![b"5.7.1".to_vec()]),
+            vec![b"5.7.1".to_vec()]
+        );
     }
 }

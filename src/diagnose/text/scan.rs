@@ -300,23 +300,18 @@ impl ChunkReader {
 }
 
 /// Reads until `buffer` holds `size` bytes or the input ends; true at the end. A buffer that
-/// already holds more (the rest of a read that skipped a long line) is kept whole.
+/// already holds more (the rest of a read that skipped a long line) is kept whole. Reads into the
+/// buffer's spare capacity (`read_to_end` does not zero it first, as a `resize` would: a whole
+/// input's worth of memset).
 fn fill(reader: &mut impl Read, buffer: &mut Vec<u8>, size: usize) -> io::Result<bool> {
     let start = buffer.len();
     if start >= size {
         return Ok(false);
     }
-    buffer.resize(size, 0);
-    let mut filled = start;
-    while filled < size {
-        let read = read_some(reader, &mut buffer[filled..])?;
-        if read == 0 {
-            buffer.truncate(filled);
-            return Ok(true);
-        }
-        filled += read;
-    }
-    Ok(false)
+    buffer.reserve_exact(size - start);
+    let wanted = (size - start) as u64;
+    let read = reader.take(wanted).read_to_end(buffer)?;
+    Ok((read as u64) < wanted)
 }
 
 fn read_some(reader: &mut impl Read, buffer: &mut [u8]) -> io::Result<usize> {
