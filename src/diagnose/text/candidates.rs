@@ -176,7 +176,8 @@ impl LineFinder {
         let mut at = 0;
         if literals.first_line && !data.is_empty() {
             let end = memchr::memchr(b'\n', data).map_or(data.len(), |i| i + 1);
-            on_line(1, &data[..end], None);
+            let known = literals.known_in_edge_line(&data[..end], None, &mut found);
+            on_line(1, &data[..end], known);
             lines_before = count_newlines(&data[..end]);
             counted_to = end;
             at = end;
@@ -220,7 +221,9 @@ impl LineFinder {
             let start = memchr::memrchr(b'\n', &data[at..]).map_or(at, |i| at + i + 1);
             lines_before += count_newlines(&data[counted_to..start]);
             counted_to = start;
-            on_line(lines_before + 1, &data[start..], None);
+            let before = start.checked_sub(1).map(|i| data[i]);
+            let known = literals.known_in_edge_line(&data[start..], before, &mut found);
+            on_line(lines_before + 1, &data[start..], known);
         }
         let mut lines = lines_before + count_newlines(&data[counted_to..]);
         if data.last().is_some_and(|&b| b != b'\n') {
@@ -231,6 +234,36 @@ impl LineFinder {
 }
 
 impl Literals {
+    /// The literals of a line at an edge of the buffer (the first, or an unterminated last one),
+    /// searched in a copy with the line endings it lacks there: the one before it (`before`, or
+    /// a line ending when it is the buffer's first) and its own. `None` unless the gram search is
+    /// used (see [`LineFinder::for_each_candidate`]).
+    fn known_in_edge_line<'f>(
+        &self,
+        line: &[u8],
+        before: Option<u8>,
+        found: &'f mut Vec<u32>,
+    ) -> Option<&'f [u32]> {
+        let Search::Grams(filter) = &self.search else {
+            return None;
+        };
+        if !line.is_ascii() {
+            return None;
+        }
+        let mut copy = Vec::with_capacity(line.len() + 2);
+        copy.push(before.unwrap_or(b'\n'));
+        copy.extend_from_slice(line);
+        if line.last() != Some(&b'\n') {
+            copy.push(b'\n');
+        }
+        found.clear();
+        filter.literals_in(&copy, 0..copy.len(), found);
+        for index in found.iter_mut() {
+            *index = self.given_index[*index as usize];
+        }
+        Some(found.as_slice())
+    }
+
     /// Where the first confirmed literal at or after `at` in `lower` (the text in lowercase for
     /// Teddy, as it is for the case-folding automaton) was found (a position inside
     /// it; literals may start before `at` only when a line's search resumed inside them, which a
@@ -568,6 +601,57 @@ mod tests {
                 b"greylist".to_vec()
             ]),
             vec![b"timeout".to_vec(), b"greylist".to_vec()]
+        );
+    }
+
+    /// With too many literals for Teddy (the gram search), each candidate line comes with every
+    /// literal it holds, the first and an unterminated last line included (their missing line
+    /// endings are supplied), as indices into the list given.
+    #[test]
+    fn the_gram_search_reports_each_lines_literals_edges_included() {
+        // Seventy unrelated six-letter words: no 64 anchors cover them.
+        let word = |i: u64| -> Vec<u8> {
+            let mut n = (i + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            (0..6)
+                .map(|_| {
+                    n ^= n >> 29;
+                    n = n.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+                    b'a' + (n >> 40) as u8 % 26
+                })
+                .collect()
+        };
+        let mut given: Vec<Vec<u8>> = (0..70).map(word).collect();
+        given.push(b"\nfeedback-type:".to_vec());
+        given.push(b"queue full\n".to_vec());
+        let finder = LineFinder::new(Some(given.clone()));
+        assert!(!finder.uses_teddy() && finder.reads_line_endings());
+        let [w7, w12, w13] = [7, 12, 13].map(|i| String::from_utf8(word(i)).unwrap());
+        let data = format!(
+            "Feedback-Type: abuse {w7}\nplain\nx {} and {w13}\nqueue full",
+            w12.to_uppercase()
+        );
+        let mut seen: Vec<(u64, Vec<String>)> = Vec::new();
+        let lines = finder.for_each_candidate(data.as_bytes(), &mut Vec::new(), |n, _, found| {
+            let mut names: Vec<String> = found
+                .unwrap_or_else(|| panic!("line {n}: literals unknown"))
+                .iter()
+                .map(|&i| String::from_utf8_lossy(&given[i as usize]).into_owned())
+                .collect();
+            names.sort();
+            seen.push((n, names));
+        });
+        assert_eq!(lines, 4);
+        assert_eq!(
+            seen,
+            vec![
+                (1, vec!["\nfeedback-type:".to_string(), w7]),
+                (3, {
+                    let mut both = vec![w12, w13];
+                    both.sort();
+                    both
+                }),
+                (4, vec!["queue full\n".to_string()]),
+            ]
         );
     }
 }

@@ -207,11 +207,12 @@ fn hash(gram: u32) -> u32 {
     (gram | FOLD).wrapping_mul(0x9E37_79B1) >> (32 - HASH_BITS)
 }
 
-/// Bits of the hash that counts 4-byte grams in a sample (collisions only blur the counts).
-const COUNT_BITS: u32 = 20;
+/// Bits of the hashes that count grams in a sample (collisions only blur the counts; 256 KiB
+/// per table keeps the peak memory low).
+const COUNT_BITS: u32 = 18;
 
-/// How often each folded gram occurs in a sample of the text to be searched: 4-byte grams by hash,
-/// 3-byte ones exactly (a folded byte has 7 free bits). Counts saturate: only rare matters.
+/// How often each folded gram occurs in a sample of the text to be searched, 4-byte and 3-byte
+/// grams apart, by hash. Counts saturate: only rare matters.
 struct GramCounts {
     fours: Vec<u8>,
     threes: Vec<u8>,
@@ -223,7 +224,7 @@ struct GramCounts {
 impl GramCounts {
     fn of(sample: &[u8]) -> Self {
         let mut fours = vec![0u8; 1 << COUNT_BITS];
-        let mut threes = vec![0u8; 1 << 21];
+        let mut threes = vec![0u8; 1 << COUNT_BITS];
         for window in sample.windows(GRAM) {
             let gram = [window[0], window[1], window[2], window[3]];
             let four = &mut fours[Self::four_slot(u32::from_le_bytes(gram))];
@@ -244,9 +245,7 @@ impl GramCounts {
     }
 
     fn three_slot(bytes: [u8; 3]) -> usize {
-        // Folding sets bit 5: the other seven bits of each byte name it.
-        let seven = |b: u8| usize::from(((b & 0xC0) >> 1) | (b & 0x1F));
-        (seven(bytes[0]) << 14) | (seven(bytes[1]) << 7) | seven(bytes[2])
+        Self::four_slot(u32::from_le_bytes([bytes[0], bytes[1], bytes[2], 0]) ^ 0x5F00_0000)
     }
 
     /// What registering `gram` costs: its count in the sample (among grams the sample never

@@ -70,7 +70,8 @@ pub struct TextMatcher<'a> {
     targets: Vec<Target>,
     /// Reply matchers without a text regex: tried whenever a line holds a reply.
     textless: Vec<(usize, usize)>,
-    prefilter: Prefilter,
+    /// Built on first need: `triage` mostly knows a line's literals from its buffer search.
+    prefilter: OnceLock<Prefilter>,
     /// The literals of a search over a buffer of whole lines (see [`TextMatcher::line_literals`]).
     /// Built on first need: only `triage` searches whole buffers.
     buffer_literals: OnceLock<Option<BufferLiterals>>,
@@ -108,7 +109,6 @@ impl<'a> TextMatcher<'a> {
                 }
             }
         }
-        let prefilter = Prefilter::new(&patterns, &textless, playbooks);
         Self {
             playbooks,
             ascii_patterns: patterns.iter().map(|_| OnceLock::new()).collect(),
@@ -116,7 +116,7 @@ impl<'a> TextMatcher<'a> {
             set: OnceLock::new(),
             targets,
             textless,
-            prefilter,
+            prefilter: OnceLock::new(),
             buffer_literals: OnceLock::new(),
         }
     }
@@ -124,7 +124,7 @@ impl<'a> TextMatcher<'a> {
     /// Indices of the patterns matching `text`, ascending.
     fn matching_patterns(&self, text: &str) -> Vec<usize> {
         if text.is_ascii() {
-            let mut candidates = self.prefilter.candidates(text.as_bytes());
+            let mut candidates = self.prefilter().candidates(text.as_bytes());
             candidates.retain(|needs| match needs {
                 Needs::Pattern(index) => self.ascii_line_matches(*index, text),
                 Needs::Textless(_) => false,
@@ -153,6 +153,11 @@ impl<'a> TextMatcher<'a> {
             Some(regex) => regex.is_match(line.as_bytes()),
             None => self.patterns[index].is_match(line),
         }
+    }
+
+    fn prefilter(&self) -> &Prefilter {
+        self.prefilter
+            .get_or_init(|| Prefilter::new(&self.patterns, &self.textless, self.playbooks))
     }
 
     fn set(&self) -> &RegexSet {
@@ -280,7 +285,7 @@ impl<'a> TextMatcher<'a> {
 
     /// For an ASCII line: the matching patterns, and the textless reply matchers whose literal occurs.
     fn ascii_line_candidates(&self, line: &str) -> (Vec<usize>, Vec<(usize, usize)>) {
-        self.ascii_candidates_among(line, self.prefilter.candidates(line.as_bytes()))
+        self.ascii_candidates_among(line, self.prefilter().candidates(line.as_bytes()))
     }
 
     /// Of `candidates` (sorted), the patterns matching `line` and the textless reply matchers.
