@@ -205,12 +205,8 @@ impl LineFinder {
             counted_to = start;
             let known = match &literals.search {
                 Search::Grams(filter) if non_ascii.is_none() => {
-                    found.clear();
-                    filter.literals_in(data, start.saturating_sub(1)..end, &mut found);
-                    for index in &mut found {
-                        *index = literals.given_index[*index as usize];
-                    }
-                    Some(found.as_slice())
+                    let starts = start.saturating_sub(1)..end;
+                    Some(literals.given_literals_in(filter, data, starts, &mut found))
                 }
                 _ => None,
             };
@@ -256,12 +252,23 @@ impl Literals {
         if line.last() != Some(&b'\n') {
             copy.push(b'\n');
         }
-        found.clear();
-        filter.literals_in(&copy, 0..copy.len(), found);
+        Some(self.given_literals_in(filter, &copy, 0..copy.len(), found))
+    }
+
+    /// The literals `filter` finds starting in `starts` of `text`, as indices into the list the
+    /// finder was given.
+    fn given_literals_in<'f>(
+        &self,
+        filter: &GramFilter,
+        text: &[u8],
+        starts: std::ops::Range<usize>,
+        found: &'f mut Vec<u32>,
+    ) -> &'f [u32] {
+        filter.literals_in(text, starts, found);
         for index in found.iter_mut() {
             *index = self.given_index[*index as usize];
         }
-        Some(found.as_slice())
+        found.as_slice()
     }
 
     /// Where the first confirmed literal at or after `at` in `lower` (the text in lowercase for

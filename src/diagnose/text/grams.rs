@@ -121,12 +121,12 @@ impl GramFilter {
         best
     }
 
-    /// Pushes onto `found` the index of every literal starting in `starts` (each once, ascending).
+    /// Fills `found` with the index of every literal starting in `starts` (each once, ascending).
     pub fn literals_in(&self, data: &[u8], starts: std::ops::Range<usize>, found: &mut Vec<u32>) {
+        found.clear();
         let mut position = starts.start.saturating_sub(1);
         // A literal's grams lie before its start plus the longest literal.
         let until = data.len().min(starts.end + self.longest + GRAM);
-        let first = found.len();
         while let Some(candidate) = self.next_hit(data, position, until) {
             for (literal, start) in self.confirmed_at(data, candidate) {
                 if starts.contains(&start) {
@@ -135,15 +135,8 @@ impl GramFilter {
             }
             position = candidate + STRIDE;
         }
-        found[first..].sort_unstable();
-        let mut kept = first;
-        for index in first..found.len() {
-            if kept == first || found[index] != found[kept - 1] {
-                found[kept] = found[index];
-                kept += 1;
-            }
-        }
-        found.truncate(kept);
+        found.sort_unstable();
+        found.dedup();
     }
 
     /// The first sampled position at or after `position` (same parity) and before `until` whose
