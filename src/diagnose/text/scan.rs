@@ -31,7 +31,9 @@ pub struct ScanConfig {
 impl Default for ScanConfig {
     fn default() -> Self {
         Self {
-            chunk_bytes: 1 << 20,
+            // The pool holds 2 * workers + 1 chunks: at 1 MiB they were 5 MiB of the peak RSS.
+            // A quarter of that scans as fast (measured on 256 MiB and 1 GiB logs).
+            chunk_bytes: 256 << 10,
             workers: std::thread::available_parallelism().map_or(1, |n| n.get().min(8)),
             line_cap: MAX_LINE_BYTES,
         }
