@@ -17,7 +17,7 @@ use aho_corasick::packed;
 use aho_corasick::{AhoCorasick, AhoCorasickKind, Input, MatchKind};
 
 use super::grams::GramFilter;
-use super::literals::starts_or_ends_a_line;
+use super::literals::{KeptLiterals, starts_or_ends_a_line};
 
 /// Bytes checked at a time for non-ASCII content (`<[u8]>::is_ascii` is word-at-a-time).
 const ASCII_BLOCK: usize = 4096;
@@ -69,12 +69,13 @@ impl LineFinder {
             return Self::EveryLine;
         };
         let literals = minimal_literals(given.clone());
+        let mut index_in_given: HashMap<&[u8], u32> = HashMap::with_capacity(given.len());
+        for (index, literal) in given.iter().enumerate().rev() {
+            index_in_given.insert(literal, u32::try_from(index).unwrap_or(u32::MAX));
+        }
         let given_index: Vec<u32> = literals
             .iter()
-            .map(|literal| {
-                let index = given.iter().position(|g| g == literal).unwrap_or(0);
-                u32::try_from(index).unwrap_or(u32::MAX)
-            })
+            .map(|literal| index_in_given[literal.as_slice()])
             .collect();
         let first_line = literals.iter().any(|l| starts_or_ends_a_line(l).0);
         let last_line = literals.iter().any(|l| starts_or_ends_a_line(l).1);
@@ -426,11 +427,10 @@ fn minimal_literals(mut literals: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
     literals.sort_by_key(Vec::len);
     literals.dedup();
     let mut kept: Vec<Vec<u8>> = Vec::new();
+    let mut index = KeptLiterals::default();
     for literal in literals {
-        if !kept
-            .iter()
-            .any(|shorter| memchr::memmem::find(&literal, shorter).is_some())
-        {
+        if index.first_inside(&literal).is_none() {
+            index.keep(literal.clone());
             kept.push(literal);
         }
     }

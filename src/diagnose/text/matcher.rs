@@ -13,7 +13,7 @@ use mxdoctor_model::Reply;
 use regex::RegexSet;
 
 use super::embedded_reply::find_reply;
-use super::literals::{Haystack, necessary_literals, necessary_literals_in};
+use super::literals::{Haystack, KeptLiterals, necessary_literals, necessary_literals_in};
 use crate::playbook::Playbook;
 use crate::playbook::compile::ReplyMatcher;
 use crate::playbook::regex::PlaybookRegex;
@@ -355,13 +355,12 @@ impl BufferLiterals {
         by_length.sort_by_key(|(literal, _)| literal.len());
         let mut literals: Vec<Vec<u8>> = Vec::new();
         let mut owners: Vec<Vec<Needs>> = Vec::new();
+        let mut kept = KeptLiterals::default();
         for (literal, needs) in by_length {
-            let inner = literals
-                .iter()
-                .position(|shorter| memchr::memmem::find(&literal, shorter).is_some());
-            if let Some(index) = inner {
+            if let Some(index) = kept.first_inside(&literal) {
                 owners[index].extend(needs);
             } else {
+                kept.keep(literal.clone());
                 literals.push(literal);
                 owners.push(needs);
             }
