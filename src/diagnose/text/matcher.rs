@@ -61,10 +61,6 @@ struct Prefilter {
 pub struct TextMatcher<'a> {
     playbooks: &'a [Playbook],
     patterns: Vec<&'a PlaybookRegex>,
-    /// Each pattern with Unicode off, for lines made only of ASCII, where it matches exactly what
-    /// the pattern does (`\b`, `\w`, `\s`, `.` and case folding agree on ASCII text) with a
-    /// far smaller automaton; built on first need, `None` when the pattern needs Unicode.
-    ascii_patterns: Vec<OnceLock<Option<regex::bytes::Regex>>>,
     /// Built on the first line that is not pure ASCII.
     set: OnceLock<RegexSet>,
     targets: Vec<Target>,
@@ -111,7 +107,6 @@ impl<'a> TextMatcher<'a> {
         }
         Self {
             playbooks,
-            ascii_patterns: patterns.iter().map(|_| OnceLock::new()).collect(),
             patterns,
             set: OnceLock::new(),
             targets,
@@ -141,18 +136,10 @@ impl<'a> TextMatcher<'a> {
         }
     }
 
-    /// Whether pattern `index` matches `line`, which is made only of ASCII.
+    /// Whether pattern `index` matches `line`, which is made only of ASCII (so with Unicode off,
+    /// see [`PlaybookRegex::matches`]).
     fn ascii_line_matches(&self, index: usize, line: &str) -> bool {
-        let ascii = self.ascii_patterns[index].get_or_init(|| {
-            regex::bytes::RegexBuilder::new(&format!("(?-u){}", self.patterns[index].as_str()))
-                .size_limit(crate::playbook::regex::SIZE_LIMIT)
-                .build()
-                .ok()
-        });
-        match ascii {
-            Some(regex) => regex.is_match(line.as_bytes()),
-            None => self.patterns[index].is_match(line),
-        }
+        self.patterns[index].matches(line)
     }
 
     fn prefilter(&self) -> &Prefilter {
@@ -463,19 +450,19 @@ fn record(hits: &mut Vec<Hit>, hit: Hit) {
 /// Whether every part of `matcher` agrees with `reply`.
 pub fn reply_matches(matcher: &ReplyMatcher, reply: &Reply) -> bool {
     let code = reply.code.to_string();
-    matcher.code.as_ref().is_none_or(|re| re.is_match(&code))
+    matcher.code.as_ref().is_none_or(|re| re.matches(&code))
         && matcher
             .enhanced
             .as_ref()
-            .is_none_or(|re| reply.enhanced.as_deref().is_some_and(|e| re.is_match(e)))
+            .is_none_or(|re| reply.enhanced.as_deref().is_some_and(|e| re.matches(e)))
         && matcher
             .text
             .as_ref()
-            .is_none_or(|re| re.is_match(&reply.text))
+            .is_none_or(|re| re.matches(&reply.text))
         && matcher
             .text_not
             .as_ref()
-            .is_none_or(|re| !re.is_match(&reply.text))
+            .is_none_or(|re| !re.matches(&reply.text))
 }
 
 #[cfg(test)]
