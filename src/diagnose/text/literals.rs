@@ -61,7 +61,7 @@ pub fn starts_or_ends_a_line(literal: &[u8]) -> (bool, bool) {
 /// kept literal in it was quadratic (a tenth of the start-up time of `triage`, measured).
 #[derive(Default)]
 pub struct KeptLiterals {
-    index_of: std::collections::HashMap<Vec<u8>, usize>,
+    index_of: rustc_hash::FxHashMap<Vec<u8>, usize>,
     lengths: std::collections::BTreeSet<usize>,
 }
 
