@@ -140,12 +140,18 @@ mod tests {
         assert!(word_at.matches("josé@example.test"));
         assert!(word_at.matches("jose@example.test"));
         assert!(!word_at.matches("@example.test"));
-        assert!(word_at.compiled.get().is_some(), "the Unicode regex was needed");
+        assert!(
+            word_at.compiled.get().is_some(),
+            "the Unicode regex was needed"
+        );
 
         let quota = PlaybookRegex::deferred(r"(?i)\bover quota\b".into());
         assert!(quota.matches("552 5.2.2 Mailbox OVER QUOTA"));
         assert!(!quota.matches("over quotas"));
-        assert!(quota.compiled.get().is_none(), "ASCII text needs no Unicode regex");
+        assert!(
+            quota.compiled.get().is_none(),
+            "ASCII text needs no Unicode regex"
+        );
 
         // A class with a non-ASCII member has no Unicode-free form: the Unicode regex serves all.
         let reponse = PlaybookRegex::deferred("(?i)r[ée]ponse automatique".into());
