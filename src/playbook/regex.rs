@@ -66,7 +66,8 @@ impl PlaybookRegex {
     /// and case folding agree on ASCII) from a far smaller automaton, and leaves the Unicode
     /// regex uncompiled when nothing else needs it.
     pub fn matches(&self, text: &str) -> bool {
-        match self.ascii_regex().filter(|_| text.is_ascii()) {
+        // Non-ASCII text never needs the ASCII form: it is not built for it.
+        match text.is_ascii().then(|| self.ascii_regex()).flatten() {
             Some(ascii) => ascii.is_match(text.as_bytes()),
             None => self.regex().is_match(text),
         }
@@ -140,6 +141,16 @@ mod tests {
         assert!(word_at.matches("josé@example.test"));
         assert!(word_at.matches("jose@example.test"));
         assert!(!word_at.matches("@example.test"));
+        assert!(
+            word_at.ascii.get().is_some(),
+            "ASCII text built the ASCII form"
+        );
+        let only_unicode = PlaybookRegex::deferred(r"\w+@".into());
+        assert!(only_unicode.matches("josé@example.test"));
+        assert!(
+            only_unicode.ascii.get().is_none(),
+            "non-ASCII text builds no ASCII form"
+        );
         assert!(
             word_at.compiled.get().is_some(),
             "the Unicode regex was needed"
