@@ -4,6 +4,7 @@ pub mod compile;
 pub mod ere;
 pub mod error;
 pub mod load;
+pub mod lowercase;
 pub mod regex;
 pub mod remediation_lint;
 pub mod schema;

@@ -5,11 +5,14 @@
 //! located in the file; the embedded ones are proven by `playbooks lint` (run by the test suite),
 //! which forces every regex, and are compiled when a command first needs them.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::ops::Deref;
 use std::sync::OnceLock;
 
 use regex::Regex;
+
+use super::lowercase::for_lowercase_text;
 
 /// The compile limit every playbook regex is built with.
 pub const SIZE_LIMIT: usize = 1 << 22;
@@ -21,7 +24,42 @@ pub struct PlaybookRegex {
     compiled: OnceLock<Regex>,
     /// The pattern with Unicode off, for ASCII text; built on first need, `None` when the
     /// pattern needs Unicode (see [`PlaybookRegex::matches`]).
-    ascii: OnceLock<Option<regex::bytes::Regex>>,
+    ascii: OnceLock<Option<AsciiForm>>,
+}
+
+/// How a pattern matches ASCII text, with Unicode off.
+enum AsciiForm {
+    /// Every letter of the pattern is case-insensitive: a form that matches the text's ASCII
+    /// lowercase. It has no uppercase transitions and its words are plain literals the regex
+    /// engine skips to, where `(?i)` words have a case variant per letter.
+    Lowercase(regex::bytes::Regex),
+    /// The pattern tells the case of some letter apart: it matches the text as it is.
+    AsIs(regex::bytes::Regex),
+}
+
+/// ASCII text with its ASCII lowercase, made once for the many patterns a line is tried with.
+pub struct AsciiText<'a> {
+    text: &'a str,
+    lowercase: Cow<'a, [u8]>,
+}
+
+impl<'a> AsciiText<'a> {
+    /// `None` when `text` is not pure ASCII.
+    pub fn new(text: &'a str) -> Option<Self> {
+        if !text.is_ascii() {
+            return None;
+        }
+        let lowercase = if text.bytes().any(|byte| byte.is_ascii_uppercase()) {
+            Cow::Owned(text.as_bytes().to_ascii_lowercase())
+        } else {
+            Cow::Borrowed(text.as_bytes())
+        };
+        Some(Self { text, lowercase })
+    }
+
+    pub fn as_str(&self) -> &'a str {
+        self.text
+    }
 }
 
 impl PlaybookRegex {
@@ -66,20 +104,44 @@ impl PlaybookRegex {
     /// and case folding agree on ASCII) from a far smaller automaton, and leaves the Unicode
     /// regex uncompiled when nothing else needs it.
     pub fn matches(&self, text: &str) -> bool {
-        // Non-ASCII text never needs the ASCII form: it is not built for it.
-        match text.is_ascii().then(|| self.ascii_regex()).flatten() {
-            Some(ascii) => ascii.is_match(text.as_bytes()),
+        match AsciiText::new(text) {
+            Some(ascii) => self.matches_ascii(&ascii),
+            // Non-ASCII text never needs the ASCII form: it is not built for it.
             None => self.regex().is_match(text),
         }
     }
 
-    fn ascii_regex(&self) -> Option<&regex::bytes::Regex> {
+    /// [`PlaybookRegex::matches`] for text known to be ASCII, lowercased by the caller once for
+    /// all the patterns it tries.
+    pub fn matches_ascii(&self, text: &AsciiText<'_>) -> bool {
+        match self.ascii_form() {
+            Some(AsciiForm::Lowercase(regex)) => regex.is_match(&text.lowercase),
+            Some(AsciiForm::AsIs(regex)) => regex.is_match(text.text.as_bytes()),
+            None => self.regex().is_match(text.text),
+        }
+    }
+
+    fn ascii_form(&self) -> Option<&AsciiForm> {
         self.ascii
             .get_or_init(|| {
-                regex::bytes::RegexBuilder::new(&format!("(?-u){}", self.pattern))
+                // Parsing fails when the pattern needs Unicode (a non-ASCII class member, `\p{..}`).
+                let hir = regex_syntax::ParserBuilder::new()
+                    .unicode(false)
+                    .utf8(false)
+                    .build()
+                    .parse(&self.pattern)
+                    .ok()?;
+                let (pattern, form): (String, fn(regex::bytes::Regex) -> AsciiForm) =
+                    match for_lowercase_text(&hir) {
+                        Some(lowercase) => (lowercase.to_string(), AsciiForm::Lowercase),
+                        None => (hir.to_string(), AsciiForm::AsIs),
+                    };
+                regex::bytes::RegexBuilder::new(&pattern)
+                    .unicode(false)
                     .size_limit(SIZE_LIMIT)
                     .build()
                     .ok()
+                    .map(form)
             })
             .as_ref()
     }

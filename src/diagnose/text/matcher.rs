@@ -16,7 +16,7 @@ use super::embedded_reply::find_reply;
 use super::literals::{Haystack, KeptLiterals, necessary_literals, necessary_literals_in};
 use crate::playbook::Playbook;
 use crate::playbook::compile::ReplyMatcher;
-use crate::playbook::regex::PlaybookRegex;
+use crate::playbook::regex::{AsciiText, PlaybookRegex};
 use crate::vocabulary::Confidence;
 
 /// Which kind of symptom matched.
@@ -118,10 +118,10 @@ impl<'a> TextMatcher<'a> {
 
     /// Indices of the patterns matching `text`, ascending.
     fn matching_patterns(&self, text: &str) -> Vec<usize> {
-        if text.is_ascii() {
+        if let Some(ascii) = AsciiText::new(text) {
             let mut candidates = self.prefilter().candidates(text.as_bytes());
             candidates.retain(|needs| match needs {
-                Needs::Pattern(index) => self.ascii_line_matches(*index, text),
+                Needs::Pattern(index) => self.patterns[*index].matches_ascii(&ascii),
                 Needs::Textless(_) => false,
             });
             candidates
@@ -134,12 +134,6 @@ impl<'a> TextMatcher<'a> {
         } else {
             self.set().matches(text).into_iter().collect()
         }
-    }
-
-    /// Whether pattern `index` matches `line`, which is made only of ASCII (so with Unicode off,
-    /// see [`PlaybookRegex::matches`]).
-    fn ascii_line_matches(&self, index: usize, line: &str) -> bool {
-        self.patterns[index].matches(line)
     }
 
     fn prefilter(&self) -> &Prefilter {
@@ -164,8 +158,10 @@ impl<'a> TextMatcher<'a> {
                 set_hits.dedup();
                 (set_hits, self.textless.clone())
             }
-            None if line.is_ascii() => self.ascii_line_candidates(line),
-            None => (self.matching_patterns(line), self.textless.clone()),
+            None => match AsciiText::new(line) {
+                Some(ascii) => self.ascii_line_candidates(&ascii),
+                None => (self.matching_patterns(line), self.textless.clone()),
+            },
         };
         self.hits_from(line, reply, set_hits, reply_candidates)
     }
@@ -257,7 +253,7 @@ impl<'a> TextMatcher<'a> {
     /// which of [`TextMatcher::line_literals`] (by index) occur in it, its ending and the ending
     /// before it: only their owners are tried. Any other literal must be absent.
     pub fn match_line_holding(&self, line: &str, literals: &[u32]) -> Vec<Hit> {
-        let Some(buffer) = self.buffer_literals().filter(|_| line.is_ascii()) else {
+        let (Some(buffer), Some(ascii)) = (self.buffer_literals(), AsciiText::new(line)) else {
             return self.match_line(line, None);
         };
         let mut candidates: Vec<Needs> = literals
@@ -266,19 +262,20 @@ impl<'a> TextMatcher<'a> {
             .collect();
         candidates.sort_unstable();
         candidates.dedup();
-        let (set_hits, reply_candidates) = self.ascii_candidates_among(line, candidates);
+        let (set_hits, reply_candidates) = self.ascii_candidates_among(&ascii, candidates);
         self.hits_from(line, None, set_hits, reply_candidates)
     }
 
     /// For an ASCII line: the matching patterns, and the textless reply matchers whose literal occurs.
-    fn ascii_line_candidates(&self, line: &str) -> (Vec<usize>, Vec<(usize, usize)>) {
-        self.ascii_candidates_among(line, self.prefilter().candidates(line.as_bytes()))
+    fn ascii_line_candidates(&self, line: &AsciiText<'_>) -> (Vec<usize>, Vec<(usize, usize)>) {
+        let candidates = self.prefilter().candidates(line.as_str().as_bytes());
+        self.ascii_candidates_among(line, candidates)
     }
 
     /// Of `candidates` (sorted), the patterns matching `line` and the textless reply matchers.
     fn ascii_candidates_among(
         &self,
-        line: &str,
+        line: &AsciiText<'_>,
         candidates: Vec<Needs>,
     ) -> (Vec<usize>, Vec<(usize, usize)>) {
         let mut set_hits = Vec::new();
@@ -286,7 +283,7 @@ impl<'a> TextMatcher<'a> {
         for needs in candidates {
             match needs {
                 Needs::Pattern(index) => {
-                    if self.ascii_line_matches(index, line) {
+                    if self.patterns[index].matches_ascii(line) {
                         set_hits.push(index);
                     }
                 }
@@ -494,7 +491,7 @@ mod tests {
             for line in text.lines().filter(|l| l.is_ascii()) {
                 let expected: Vec<usize> = matcher.set().matches(line).into_iter().collect();
                 assert_eq!(matcher.matching_patterns(line), expected, "{line}");
-                let (fast, _) = matcher.ascii_line_candidates(line);
+                let (fast, _) = matcher.ascii_line_candidates(&AsciiText::new(line).unwrap());
                 assert_eq!(fast, expected, "{line}");
             }
         }

@@ -1,0 +1,176 @@
+//! Turns a pattern whose letters are all case-insensitive into one for text already in ASCII
+//! lowercase: nearly every playbook regex is `(?i)`, and on lowercase text it needs no uppercase
+//! transitions and shows its words as plain literals, which the regex engine can skip to.
+
+use regex_syntax::hir::{Class, ClassBytes, ClassBytesRange, Hir, HirKind, Look};
+
+/// `hir` (parsed with Unicode off) made to match ASCII-lowercased text exactly where `hir` matches
+/// the original text; `None` when some part of it tells the case of a letter apart (a
+/// case-sensitive letter, a class holding `A` but not `a`), so the lowercase text cannot answer.
+pub fn for_lowercase_text(hir: &Hir) -> Option<Hir> {
+    Some(match hir.kind() {
+        HirKind::Empty => hir.clone(),
+        HirKind::Literal(literal) => {
+            // Under `(?i)` letters are classes (`[Rr]`): a letter left as a literal is case-sensitive.
+            if literal.0.iter().any(u8::is_ascii_alphabetic) {
+                return None;
+            }
+            hir.clone()
+        }
+        HirKind::Class(Class::Bytes(class)) => {
+            if !case_closed(class) {
+                return None;
+            }
+            let mut lowercase = class.clone();
+            lowercase.difference(&ClassBytes::new([ClassBytesRange::new(b'A', b'Z')]));
+            Hir::class(Class::Bytes(lowercase))
+        }
+        HirKind::Look(look) if case_blind(*look) => hir.clone(),
+        HirKind::Class(Class::Unicode(_)) | HirKind::Look(_) => return None,
+        HirKind::Repetition(repetition) => {
+            let mut lowercase = repetition.clone();
+            lowercase.sub = Box::new(for_lowercase_text(&repetition.sub)?);
+            Hir::repetition(lowercase)
+        }
+        HirKind::Capture(capture) => {
+            let mut lowercase = capture.clone();
+            lowercase.sub = Box::new(for_lowercase_text(&capture.sub)?);
+            Hir::capture(lowercase)
+        }
+        HirKind::Concat(parts) => Hir::concat(
+            parts
+                .iter()
+                .map(for_lowercase_text)
+                .collect::<Option<Vec<_>>>()?,
+        ),
+        HirKind::Alternation(branches) => Hir::alternation(
+            branches
+                .iter()
+                .map(for_lowercase_text)
+                .collect::<Option<Vec<_>>>()?,
+        ),
+    })
+}
+
+/// Whether the class holds each ASCII letter in both cases or in neither.
+fn case_closed(class: &ClassBytes) -> bool {
+    let holds = |byte: u8| {
+        class
+            .ranges()
+            .iter()
+            .any(|range| range.start() <= byte && byte <= range.end())
+    };
+    (b'a'..=b'z').all(|lower| holds(lower) == holds(lower.to_ascii_uppercase()))
+}
+
+/// Assertions that read only line endings or ASCII word characters, whose answer lowercasing
+/// does not change. (Unicode word boundaries do not occur with Unicode off.)
+fn case_blind(look: Look) -> bool {
+    matches!(
+        look,
+        Look::Start
+            | Look::End
+            | Look::StartLF
+            | Look::EndLF
+            | Look::StartCRLF
+            | Look::EndCRLF
+            | Look::WordAscii
+            | Look::WordAsciiNegate
+            | Look::WordStartAscii
+            | Look::WordEndAscii
+            | Look::WordStartHalfAscii
+            | Look::WordEndHalfAscii
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(pattern: &str) -> Hir {
+        regex_syntax::ParserBuilder::new()
+            .unicode(false)
+            .utf8(false)
+            .build()
+            .parse(pattern)
+            .unwrap()
+    }
+
+    fn lowered(pattern: &str) -> Option<regex::bytes::Regex> {
+        for_lowercase_text(&parse(pattern)).map(|hir| {
+            regex::bytes::RegexBuilder::new(&hir.to_string())
+                .unicode(false)
+                .build()
+                .unwrap()
+        })
+    }
+
+    #[test]
+    fn case_insensitive_patterns_match_the_lowercase_text_as_the_original_matches_the_text() {
+        let original_text = [
+            "550 5.1.1 <u@example.test>: Recipient address rejected: User unknown",
+            "RELAY ACCESS DENIED",
+            "relay access denied (in reply to RCPT TO)",
+            "Relaying not permitted, sorry",
+            "over quota",
+            "OverQuota",
+            "mailbox is FULL.",
+            "NO SUCH USER here",
+            "x\r\nuser unknown",
+            "",
+        ];
+        for pattern in [
+            r"(?i)\buser unknown\b",
+            r"(?i)\brelay(ing)?\b.{0,20}?\b(denied|not permitted)\b",
+            r"(?i)(^|[\s:;])over ?quota($|[\s.])",
+            r"(?i)mailbox (is )?full\.",
+            r"(?i)^no such (user|mailbox)\b",
+            r"(?im)^user unknown$",
+            r"(?i)[^a-z]full",
+            r"(?i)\w+ ACCESS",
+            r"\d{3} \d\.\d\.\d",
+            r"(?i:relay) (?i:access)",
+        ] {
+            let original = regex::bytes::RegexBuilder::new(pattern)
+                .unicode(false)
+                .build()
+                .unwrap();
+            let lowercase = lowered(pattern)
+                .unwrap_or_else(|| panic!("{pattern} has no case-sensitive letter"));
+            for text in original_text {
+                assert_eq!(
+                    lowercase.is_match(text.to_ascii_lowercase().as_bytes()),
+                    original.is_match(text.as_bytes()),
+                    "{pattern} on {text:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_pattern_telling_case_apart_has_no_lowercase_form() {
+        for pattern in [
+            r"TRANSPORT\.RULES",
+            r"(?i:relay) ACCESS",
+            r"RCPT_[A-Z]+",
+            r"(?i)relay|(?-i:[a-z]+) denied",
+            r"(?i)relay(?-i:[^A-Z])",
+        ] {
+            assert!(lowered(pattern).is_none(), "{pattern}");
+        }
+    }
+
+    #[test]
+    fn case_closed_classes_lose_their_uppercase_only() {
+        let class = |pattern: &str| match parse(pattern).into_kind() {
+            HirKind::Class(Class::Bytes(class)) => class,
+            other => panic!("{other:?}"),
+        };
+        assert!(case_closed(&class("[A-Za-z0-9]")));
+        assert!(case_closed(&class(r"[^.]")));
+        assert!(!case_closed(&class("[A-Z]")));
+        assert!(!case_closed(&class("[a-y]")));
+        let hir = for_lowercase_text(&parse("(?i)[q-s0]")).unwrap();
+        assert_eq!(hir, Hir::class(Class::Bytes(class("[q-s0]"))));
+    }
+}
