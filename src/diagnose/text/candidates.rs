@@ -41,7 +41,8 @@ pub struct Literals {
     first_line: bool,
     /// Some literal ends with a line ending (`$`): a last line without one is always a candidate.
     last_line: bool,
-    /// The necessary literals (lowercase, none containing another).
+    /// The necessary literals searched (lowercase): none containing another, except for the gram
+    /// search, which searches them all.
     strings: Vec<Vec<u8>>,
     /// Per search string: the literals holding it, with its offset in each; empty when the search
     /// string is itself a literal (its hit needs no confirmation).
@@ -68,53 +69,51 @@ impl LineFinder {
         let Some(given) = literals.filter(|l| !l.is_empty()) else {
             return Self::EveryLine;
         };
-        let literals = minimal_literals(given.clone());
-        let mut index_in_given: HashMap<&[u8], u32> = HashMap::with_capacity(given.len());
-        for (index, literal) in given.iter().enumerate().rev() {
-            index_in_given.insert(literal, u32::try_from(index).unwrap_or(u32::MAX));
+        let minimal = minimal_literals(given.clone());
+        if let Some((searcher, owners)) = teddy_over_anchors(&minimal) {
+            return Self::searching(Search::Teddy(searcher), minimal, owners, &given);
         }
-        let given_index: Vec<u32> = literals
-            .iter()
-            .map(|literal| index_in_given[literal.as_slice()])
-            .collect();
-        let first_line = literals.iter().any(|l| starts_or_ends_a_line(l).0);
-        let last_line = literals.iter().any(|l| starts_or_ends_a_line(l).1);
-        if let Some((searcher, owners)) = teddy_over_anchors(&literals) {
-            return Self::Literals(Literals {
-                search: Search::Teddy(searcher),
-                first_line,
-                last_line,
-                strings: literals,
-                owners,
-                given_index,
-            });
-        }
-        if let Some(filter) = GramFilter::new(&literals, sample) {
-            return Self::Literals(Literals {
-                search: Search::Grams(filter),
-                first_line,
-                last_line,
-                owners: vec![Vec::new(); literals.len()],
-                strings: literals,
-                given_index,
-            });
+        // The gram search tells which literals a line holds: it searches every literal, not only
+        // the minimal ones, so that it reports all of them (see `TextMatcher::line_literals`).
+        let mut every = given.clone();
+        every.sort_unstable();
+        every.dedup();
+        if let Some(filter) = GramFilter::new(&every, sample) {
+            let owners = vec![Vec::new(); every.len()];
+            return Self::searching(Search::Grams(filter), every, owners, &given);
         }
         let automaton = AhoCorasick::builder()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::LeftmostFirst)
             .kind(Some(AhoCorasickKind::DFA))
-            .build(&literals);
+            .build(&minimal);
         match automaton {
-            Ok(automaton) => Self::Literals(Literals {
-                search: Search::Automaton(automaton),
-                first_line,
-                last_line,
-                owners: vec![Vec::new(); literals.len()],
-                strings: literals,
-                given_index,
-            }),
+            Ok(automaton) => {
+                let owners = vec![Vec::new(); minimal.len()];
+                Self::searching(Search::Automaton(automaton), minimal, owners, &given)
+            }
             Err(_) => Self::EveryLine,
         }
+    }
+
+    /// A finder searching `strings` (taken from `given`) with `search`.
+    fn searching(search: Search, strings: Vec<Vec<u8>>, owners: Owners, given: &[Vec<u8>]) -> Self {
+        let mut index_in_given: HashMap<&[u8], u32> = HashMap::with_capacity(given.len());
+        for (index, literal) in given.iter().enumerate().rev() {
+            index_in_given.insert(literal, u32::try_from(index).unwrap_or(u32::MAX));
+        }
+        let given_index: Vec<u32> = strings
+            .iter()
+            .map(|literal| index_in_given[literal.as_slice()])
+            .collect();
+        Self::Literals(Literals {
+            search,
+            first_line: strings.iter().any(|l| starts_or_ends_a_line(l).0),
+            last_line: strings.iter().any(|l| starts_or_ends_a_line(l).1),
+            strings,
+            owners,
+            given_index,
+        })
     }
 
     /// Whether some literal ends with a line ending, so a line cut short for matching (whose `$`
@@ -205,6 +204,11 @@ impl LineFinder {
             lines_before += count_newlines(&data[counted_to..start]);
             counted_to = start;
             let known = match &literals.search {
+                // An unterminated last line lacks the ending a literal may hold (`$`).
+                Search::Grams(_) if end == data.len() && data.last() != Some(&b'\n') => {
+                    let before = start.checked_sub(1).map(|i| data[i]);
+                    literals.known_in_edge_line(&data[start..end], before, &mut found)
+                }
                 Search::Grams(filter) if non_ascii.is_none() => {
                     let starts = start.saturating_sub(1)..end;
                     Some(literals.given_literals_in(filter, data, starts, &mut found))
@@ -634,7 +638,7 @@ mod tests {
     /// literal it holds, the first and an unterminated last line included (their missing line
     /// endings are supplied), as indices into the list given.
     #[test]
-    fn the_gram_search_reports_each_lines_literals_edges_included() {
+    fn the_gram_search_reports_each_lines_literals_edges_and_contained_ones_included() {
         // Seventy unrelated six-letter words: no 64 anchors cover them.
         let word = |i: u64| -> Vec<u8> {
             let mut n = (i + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
@@ -649,6 +653,8 @@ mod tests {
         let mut given: Vec<Vec<u8>> = (0..70).map(word).collect();
         given.push(b"\nfeedback-type:".to_vec());
         given.push(b"queue full\n".to_vec());
+        // Inside another literal: both are reported where the longer one is.
+        given.push(b"queue".to_vec());
         let finder = LineFinder::new(Some(given.clone()));
         assert!(!finder.uses_teddy() && finder.reads_line_endings());
         let [w7, w12, w13] = [7, 12, 13].map(|i| String::from_utf8(word(i)).unwrap());
@@ -676,7 +682,7 @@ mod tests {
                     both.sort();
                     both
                 }),
-                (4, vec!["queue full\n".to_string()]),
+                (4, vec!["queue".to_string(), "queue full\n".to_string()]),
             ]
         );
     }

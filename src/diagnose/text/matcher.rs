@@ -13,7 +13,7 @@ use mxdoctor_model::Reply;
 use regex::RegexSet;
 
 use super::embedded_reply::find_reply;
-use super::literals::{Haystack, KeptLiterals, necessary_literals, necessary_literals_in};
+use super::literals::{Haystack, necessary_literals, necessary_literals_in};
 use crate::playbook::Playbook;
 use crate::playbook::compile::ReplyMatcher;
 use crate::playbook::regex::{AsciiText, PlaybookRegex};
@@ -73,8 +73,10 @@ pub struct TextMatcher<'a> {
     buffer_literals: OnceLock<Option<BufferLiterals>>,
 }
 
-/// The literals of a search over a buffer of whole lines, none containing another, and who needs
-/// each (a literal also stands for those containing it: where they occur, it does).
+/// The literals of a search over a buffer of whole lines, and who needs each. Every literal is
+/// kept, even one containing another: a line's literals then name exactly the symptoms to try (a
+/// shorter literal standing for the longer ones sent a line holding `list` to every pattern
+/// needing `mailing list`, and the regexes run on candidate lines cost more than the search).
 struct BufferLiterals {
     literals: Vec<Vec<u8>>,
     owners: Vec<Vec<Needs>>,
@@ -228,7 +230,8 @@ impl<'a> TextMatcher<'a> {
     /// ending next to it); `None` when some symptom has no such literal (every line is a
     /// candidate then). Lines with non-ASCII bytes are never covered by this guarantee.
     ///
-    /// None of them contains another; [`TextMatcher::match_line_holding`] takes their indices.
+    /// [`TextMatcher::match_line_holding`] takes their indices; a search reporting a line's
+    /// literals must report every one it holds, also those containing another.
     pub fn line_literals(&self) -> Option<Vec<Vec<u8>>> {
         self.buffer_literals().map(|buffer| buffer.literals.clone())
     }
@@ -242,9 +245,7 @@ impl<'a> TextMatcher<'a> {
                     self.playbooks,
                     Haystack::Lines,
                 );
-                always
-                    .is_empty()
-                    .then(|| BufferLiterals::minimal(by_literal))
+                always.is_empty().then(|| BufferLiterals::new(by_literal))
             })
             .as_ref()
     }
@@ -333,22 +334,8 @@ impl Prefilter {
 }
 
 impl BufferLiterals {
-    /// Keeps the literals containing no other; each dropped one's owners go to one it contains.
-    fn minimal(by_literal: BTreeMap<Vec<u8>, Vec<Needs>>) -> Self {
-        let mut by_length: Vec<(Vec<u8>, Vec<Needs>)> = by_literal.into_iter().collect();
-        by_length.sort_by_key(|(literal, _)| literal.len());
-        let mut literals: Vec<Vec<u8>> = Vec::new();
-        let mut owners: Vec<Vec<Needs>> = Vec::new();
-        let mut kept = KeptLiterals::default();
-        for (literal, needs) in by_length {
-            if let Some(index) = kept.first_inside(&literal) {
-                owners[index].extend(needs);
-            } else {
-                kept.keep(literal.clone());
-                literals.push(literal);
-                owners.push(needs);
-            }
-        }
+    fn new(by_literal: BTreeMap<Vec<u8>, Vec<Needs>>) -> Self {
+        let (literals, mut owners): (Vec<_>, Vec<_>) = by_literal.into_iter().unzip();
         for needs in &mut owners {
             needs.sort_unstable();
             needs.dedup();
