@@ -168,6 +168,15 @@ mod tests {
         }
     }
 
+    /// Only ASCII assertions are known to ignore case: a Unicode word boundary (which a parse
+    /// with Unicode off never yields, but a caller may build) gives no lowercase form.
+    #[test]
+    fn an_assertion_not_known_to_ignore_case_gives_no_lowercase_form() {
+        let digit_after = |look| Hir::concat(vec![Hir::look(look), Hir::literal(*b"1")]);
+        assert!(for_lowercase_text(&digit_after(Look::WordAscii)).is_some());
+        assert!(for_lowercase_text(&digit_after(Look::WordUnicode)).is_none());
+    }
+
     #[test]
     fn case_closed_classes_lose_their_uppercase_only() {
         let class = |pattern: &str| match parse(pattern).into_kind() {
@@ -182,6 +191,9 @@ mod tests {
         assert!(case_closed(&class(r"[\x80-\xFF0-9]")));
         assert!(!case_closed(&class("[Z-a]")));
         assert!(!case_closed(&class("[Az]")));
+        // Next to the letters, not letters: `[` and `]` (after `Z`) have no pair in the class.
+        assert!(case_closed(&class(r"[\[\]]")));
+        assert!(case_closed(&class(r"[@`]")));
         let hir = for_lowercase_text(&parse("(?i)[q-s0]")).unwrap();
         assert_eq!(hir, Hir::class(Class::Bytes(class("[q-s0]"))));
     }
