@@ -191,7 +191,8 @@ mod tests {
         assert!(case_closed(&class(r"[\x80-\xFF0-9]")));
         assert!(!case_closed(&class("[Z-a]")));
         assert!(!case_closed(&class("[Az]")));
-        // Next to the letters, not letters: `[` and `]` (after `Z`) have no pair in the class.
+        // Bytes just outside the letters need no partner: `[` and `]` follow `Z`, `@` and
+        // `` ` `` come before `A` and `a`.
         assert!(case_closed(&class(r"[\[\]]")));
         assert!(case_closed(&class(r"[@`]")));
         let hir = for_lowercase_text(&parse("(?i)[q-s0]")).unwrap();
