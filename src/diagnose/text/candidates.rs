@@ -17,7 +17,7 @@ use aho_corasick::packed;
 use aho_corasick::{AhoCorasick, AhoCorasickKind, Input, MatchKind};
 
 use super::grams::GramFilter;
-use super::literals::{KeptLiterals, starts_or_ends_a_line};
+use super::literals::{minimal_literals, starts_or_ends_a_line};
 
 /// Bytes checked at a time for non-ASCII content (`<[u8]>::is_ascii` is word-at-a-time).
 const ASCII_BLOCK: usize = 4096;
@@ -457,21 +457,6 @@ fn first_non_ascii(data: &[u8], from: usize, until: usize) -> Option<usize> {
         block_start = block_end;
     }
     None
-}
-
-/// Drops every literal that contains another one: where it occurs, the shorter one does too.
-fn minimal_literals(mut literals: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
-    literals.sort_by_key(Vec::len);
-    literals.dedup();
-    let mut kept: Vec<Vec<u8>> = Vec::new();
-    let mut index = KeptLiterals::default();
-    for literal in literals {
-        if index.first_inside(&literal).is_none() {
-            index.keep(literal.clone());
-            kept.push(literal);
-        }
-    }
-    kept
 }
 
 #[cfg(test)]

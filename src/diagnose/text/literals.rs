@@ -6,7 +6,7 @@
 //! or `K` (never the Kelvin sign), and Unicode `\b`, `\w`, `\s` agree with their ASCII forms. Lines
 //! with other bytes are matched by the regexes directly. A pattern with no usable literal gets `None`.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::sync::OnceLock;
 
 use regex_syntax::hir::{Class, Hir, HirKind, Look};
@@ -59,36 +59,36 @@ pub fn starts_or_ends_a_line(literal: &[u8]) -> (bool, bool) {
     )
 }
 
-/// Literals kept so far by a minimisation (shortest first), with a fast test of whether a new one
-/// contains one of them: its substrings of the kept lengths are looked up, where searching each
-/// kept literal in it was quadratic (a tenth of the start-up time of `triage`, measured).
-#[derive(Default)]
-pub struct KeptLiterals {
-    index_of: rustc_hash::FxHashMap<Vec<u8>, usize>,
-    lengths: std::collections::BTreeSet<usize>,
-}
-
-impl KeptLiterals {
-    /// The earliest kept literal occurring inside `literal`, by the order they were kept.
-    pub fn first_inside(&self, literal: &[u8]) -> Option<usize> {
+/// Drops every literal that contains another one (where it occurs, the shorter one does too); the
+/// rest are returned shortest first.
+pub fn minimal_literals(mut literals: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+    literals.sort_by_key(Vec::len);
+    literals.dedup();
+    // A new literal contains a kept one when one of its substrings of a kept length is kept:
+    // looked up, where searching each kept literal in it was quadratic (a tenth of the start-up
+    // time of `triage`, measured).
+    let mut kept: rustc_hash::FxHashSet<&[u8]> = rustc_hash::FxHashSet::default();
+    let mut kept_lengths: BTreeSet<usize> = BTreeSet::new();
+    let mut keep = vec![false; literals.len()];
+    for (index, literal) in literals.iter().enumerate() {
         // An empty literal is inside every one (and `windows(0)` would panic).
-        let empty = self.index_of.get(&b""[..]).copied();
-        self.lengths
-            .iter()
-            .filter(|&&length| length > 0)
-            .take_while(|&&length| length <= literal.len())
-            .flat_map(|&length| literal.windows(length))
-            .filter_map(|window| self.index_of.get(window).copied())
-            .chain(empty)
-            .min()
+        let contains_kept = kept.contains(&b""[..])
+            || kept_lengths
+                .iter()
+                .filter(|&&length| length > 0)
+                .take_while(|&&length| length <= literal.len())
+                .any(|&length| literal.windows(length).any(|window| kept.contains(window)));
+        if !contains_kept {
+            kept.insert(literal);
+            kept_lengths.insert(literal.len());
+            keep[index] = true;
+        }
     }
-
-    /// Keeps `literal` (not kept before) as the next one.
-    pub fn keep(&mut self, literal: Vec<u8>) {
-        self.lengths.insert(literal.len());
-        let next = self.index_of.len();
-        self.index_of.entry(literal).or_insert(next);
-    }
+    literals
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(literal, keep)| keep.then_some(literal))
+        .collect()
 }
 
 /// Required sets kept per sub-pattern: the most selective ones (an alternation may need a
@@ -629,21 +629,34 @@ mod tests {
         }
     }
 
-    /// The containment index agrees with searching every kept literal in each new one.
+    /// Each literal containing a shorter one is dropped, whatever the order given; an empty
+    /// literal is inside every other.
     #[test]
-    fn kept_literals_find_the_earliest_kept_one_inside() {
-        let mut kept = KeptLiterals::default();
-        for literal in ["lay", "rel", "ay d", "denied"] {
-            kept.keep(literal.as_bytes().to_vec());
-        }
-        assert_eq!(kept.first_inside(b"relay denied"), Some(0));
-        assert_eq!(kept.first_inside(b"relax"), Some(1));
-        assert_eq!(kept.first_inside(b"say delay"), Some(0));
-        assert_eq!(kept.first_inside(b"way down"), Some(2));
-        assert_eq!(kept.first_inside(b"denie"), None);
-        assert_eq!(kept.first_inside(b"la"), None);
-        kept.keep(Vec::new());
-        assert_eq!(kept.first_inside(b"x"), Some(4));
-        assert_eq!(kept.first_inside(b"relay"), Some(0));
+    fn minimal_literals_keep_those_containing_no_other() {
+        let strings = |words: &[&str]| -> Vec<Vec<u8>> {
+            words.iter().map(|w| w.as_bytes().to_vec()).collect()
+        };
+        let given = [
+            "relay denied",
+            "relax",
+            "say delay",
+            "way down",
+            "queue",
+            "lay",
+            "rel",
+            "ay d",
+            "denied",
+            "deni",
+            "lay",
+        ];
+        assert_eq!(
+            minimal_literals(strings(&given)),
+            strings(&["lay", "rel", "ay d", "deni", "queue"])
+        );
+        assert_eq!(
+            minimal_literals(strings(&["x", "", "relay"])),
+            strings(&[""])
+        );
+        assert_eq!(minimal_literals(Vec::new()), Vec::<Vec<u8>>::new());
     }
 }
