@@ -205,7 +205,9 @@ impl LineFinder {
             counted_to = start;
             let known = match &literals.search {
                 // An unterminated last line lacks the ending a literal may hold (`$`).
-                Search::Grams(_) if end == data.len() && data.last() != Some(&b'\n') => {
+                Search::Grams(_)
+                    if literals.last_line && end == data.len() && data.last() != Some(&b'\n') =>
+                {
                     let before = start.checked_sub(1).map(|i| data[i]);
                     literals.known_in_edge_line(&data[start..end], before, &mut found)
                 }
