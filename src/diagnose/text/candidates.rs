@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use aho_corasick::packed;
 use aho_corasick::{AhoCorasick, AhoCorasickKind, Input, MatchKind};
 
-use super::grams::GramFilter;
+use super::grams::{GramFilter, Occurrence};
 use super::literals::{minimal_literals, starts_or_ends_a_line};
 
 /// Bytes checked at a time for non-ASCII content (`<[u8]>::is_ascii` is word-at-a-time).
@@ -182,11 +182,19 @@ impl LineFinder {
             counted_to = end;
             at = end;
         }
+        // The gram search finds every literal of the buffer in one pass, before any line is taken.
+        let mut in_buffer = match &literals.search {
+            Search::Grams(filter) => Some(FoundLiterals::new(filter, data, &literals.strings)),
+            _ => None,
+        };
         while at < data.len() {
             // From the previous line's ending: a literal may begin with it (`^`).
-            let literal = literals
-                .next_literal(lower, at.saturating_sub(1))
-                .map(|p| p.max(at));
+            let from = at.saturating_sub(1);
+            let literal = match &mut in_buffer {
+                Some(found) => found.first_from(from),
+                None => literals.next_literal(lower, from),
+            }
+            .map(|p| p.max(at));
             let non_ascii = if all_ascii {
                 None
             } else {
@@ -211,10 +219,10 @@ impl LineFinder {
                     let before = start.checked_sub(1).map(|i| data[i]);
                     literals.known_in_edge_line(&data[start..end], before, &mut found)
                 }
-                Search::Grams(filter) if non_ascii.is_none() => {
+                Search::Grams(_) if non_ascii.is_none() => in_buffer.as_ref().map(|in_buffer| {
                     let starts = start.saturating_sub(1)..end;
-                    Some(literals.given_literals_in(filter, data, starts, &mut found))
-                }
+                    literals.given_literals(in_buffer.starting_in(starts), &mut found)
+                }),
                 _ => None,
             };
             on_line(lines_before + 1, &data[start..end], known);
@@ -278,6 +286,20 @@ impl Literals {
         found.as_slice()
     }
 
+    /// `literals` (indices into [`Literals::strings`]) as indices into the list the finder was
+    /// given, each once, in `found`.
+    fn given_literals<'f>(
+        &self,
+        literals: impl Iterator<Item = u32>,
+        found: &'f mut Vec<u32>,
+    ) -> &'f [u32] {
+        found.clear();
+        found.extend(literals.map(|index| self.given_index[index as usize]));
+        found.sort_unstable();
+        found.dedup();
+        found.as_slice()
+    }
+
     /// Where the first confirmed literal at or after `at` in `lower` (the text in lowercase for
     /// Teddy, as it is for the case-folding automaton) was found (a position inside
     /// it; literals may start before `at` only when a line's search resumed inside them, which a
@@ -285,11 +307,8 @@ impl Literals {
     fn next_literal(&self, lower: &[u8], mut at: usize) -> Option<usize> {
         while at < lower.len() {
             let (pattern, start) = match &self.search {
-                Search::Grams(filter) => {
-                    let (literal, start) = filter.find(lower, at)?;
-                    let (opens_with_ending, _) = starts_or_ends_a_line(&self.strings[literal]);
-                    return Some(start + usize::from(opens_with_ending));
-                }
+                // Searched a whole buffer at a time (`FoundLiterals`).
+                Search::Grams(_) => return None,
                 Search::Teddy(searcher) => {
                     let found =
                         searcher.find_in(lower, aho_corasick::Span::from(at..lower.len()))?;
@@ -329,6 +348,52 @@ impl Literals {
             let from = start.checked_sub(offset)?;
             (lower.get(from..from + literal.len())? == literal.as_slice()).then_some((index, from))
         })
+    }
+}
+
+/// Every literal the gram search found in a buffer, by start, read in order as lines are taken.
+struct FoundLiterals {
+    /// Sorted by start (then literal), each once.
+    occurrences: Vec<Occurrence>,
+    /// Whether each literal opens with a line ending: it then stands for the line after it.
+    opens_with_ending: Vec<bool>,
+    /// Occurrences before this one start before every line still to be taken.
+    next: usize,
+}
+
+impl FoundLiterals {
+    fn new(filter: &GramFilter, data: &[u8], strings: &[Vec<u8>]) -> Self {
+        let mut occurrences = Vec::new();
+        filter.occurrences(data, data.len(), &mut occurrences);
+        occurrences.sort_unstable();
+        occurrences.dedup();
+        Self {
+            occurrences,
+            opens_with_ending: strings
+                .iter()
+                .map(|literal| starts_or_ends_a_line(literal).0)
+                .collect(),
+            next: 0,
+        }
+    }
+
+    /// Where the first literal starting at or after `from` was found (inside it: after the line
+    /// ending it opens with); `from` never decreases from one call to the next.
+    fn first_from(&mut self, from: usize) -> Option<usize> {
+        while self.occurrences.get(self.next)?.start < from {
+            self.next += 1;
+        }
+        let first = self.occurrences[self.next];
+        Some(first.start + usize::from(self.opens_with_ending[first.literal as usize]))
+    }
+
+    /// The literals starting in `starts`, some more than once.
+    fn starting_in(&self, starts: std::ops::Range<usize>) -> impl Iterator<Item = u32> + '_ {
+        let first = self.occurrences.partition_point(|o| o.start < starts.start);
+        self.occurrences[first..]
+            .iter()
+            .take_while(move |o| o.start < starts.end)
+            .map(|o| o.literal)
     }
 }
 
