@@ -1,7 +1,7 @@
 //! Lines grouped by the exact set of playbooks that matched them: what lets a cause claim the
 //! lines of its symptom ("the same lines, one cause") without keeping every line.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::net::IpAddr;
 use std::sync::OnceLock;
 
@@ -12,7 +12,9 @@ use crate::playbook::Playbook;
 use crate::playbook::schema::SharedEvidence;
 
 use super::matcher::SymptomKind;
-use super::sample::{Sample, Seen, Subject, Written, keep_first, keep_last};
+use super::sample::{
+    Sample, Seen, Subject, Written, keep_first, keep_first_written, keep_last, keep_last_written,
+};
 
 /// Distinct playbook sets tracked; lines of further sets are only counted (never folded).
 pub const MAX_GROUPS: usize = 4096;
@@ -72,7 +74,9 @@ impl LineGroup {
 #[derive(Debug, Clone)]
 pub struct LineGroups {
     /// By playbook set, then by the host the lines name ("" for none).
-    groups: HashMap<Vec<usize>, HashMap<String, LineGroup>>,
+    /// Hashed with FxHash: every matched line looks its group up several times (nothing depends
+    /// on the iteration order, which was random per run with SipHash).
+    groups: FxHashMap<Vec<usize>, FxHashMap<String, LineGroup>>,
     tracked: usize,
     /// Groups tracked at most: [`MAX_GROUPS`], except in a piece of a parallel scan, which tracks
     /// all of its own (a chunk has a bounded number of lines) so that merging the pieces keeps
@@ -90,7 +94,7 @@ pub struct LineGroups {
 impl Default for LineGroups {
     fn default() -> Self {
         Self {
-            groups: HashMap::new(),
+            groups: FxHashMap::default(),
             tracked: 0,
             cap: MAX_GROUPS,
             host_playbooks: Vec::new(),
@@ -179,7 +183,8 @@ impl LineGroups {
             self.tracked += 1;
         }
         if !self.groups.contains_key(self.scratch.as_slice()) {
-            self.groups.insert(self.scratch.clone(), HashMap::new());
+            self.groups
+                .insert(self.scratch.clone(), FxHashMap::default());
         }
         let Some(by_host) = self.groups.get_mut(self.scratch.as_slice()) else {
             return;
@@ -199,8 +204,8 @@ impl LineGroups {
         };
         group.count += 1;
         if let Some(written) = matched.written {
-            keep_first(&mut group.first_seen, Seen::new(written, matched.sequence));
-            keep_last(&mut group.last_seen, Seen::new(written, matched.sequence));
+            keep_first_written(&mut group.first_seen, written, matched.sequence);
+            keep_last_written(&mut group.last_seen, written, matched.sequence);
         }
         if group.samples.len() < SAMPLES_PER_GROUP {
             group.samples.push((
@@ -222,7 +227,7 @@ impl LineGroups {
         let mut arrived: Vec<LineGroup> = later
             .groups
             .into_values()
-            .flat_map(HashMap::into_values)
+            .flat_map(FxHashMap::into_values)
             .collect();
         // A group is tracked, or not, in the order its first line was read.
         arrived.sort_by_key(LineGroup::first_read);

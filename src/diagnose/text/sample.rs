@@ -97,6 +97,40 @@ impl Seen {
     }
 }
 
+/// Records `written` (the line read `sequence`th) as the first of `first` when it comes earlier,
+/// as [`keep_first`] would; its text is copied only when kept, into the buffer it replaces.
+pub fn keep_first_written(first: &mut Option<Seen>, written: Written<'_>, sequence: u64) {
+    let order = (written.instant, sequence);
+    if first.as_ref().is_none_or(|current| order < current.order) {
+        replace_seen(first, order, written.text);
+    }
+}
+
+/// Records `written` as the last of `last` when it comes no earlier, as [`keep_last`] would;
+/// without allocating once `last` holds a time (lines read in order replace it every time).
+pub fn keep_last_written(last: &mut Option<Seen>, written: Written<'_>, sequence: u64) {
+    let order = (written.instant, sequence);
+    if last.as_ref().is_none_or(|current| order >= current.order) {
+        replace_seen(last, order, written.text);
+    }
+}
+
+fn replace_seen(slot: &mut Option<Seen>, order: Order, text: &str) {
+    match slot {
+        Some(seen) => {
+            seen.order = order;
+            seen.written.clear();
+            seen.written.push_str(text);
+        }
+        None => {
+            *slot = Some(Seen {
+                order,
+                written: text.to_string(),
+            });
+        }
+    }
+}
+
 /// Keeps `seen` as the first of `first` when it comes earlier (the first read wins ties).
 pub fn keep_first(first: &mut Option<Seen>, seen: Seen) {
     if first
@@ -143,6 +177,34 @@ mod tests {
             keep_last(&mut last, value);
         }
         assert_eq!(first.unwrap().written, "a1");
+        assert_eq!(last.unwrap().written, "c2");
+    }
+
+    /// The in-place updates keep the same times as `keep_first` and `keep_last` with new values.
+    #[test]
+    fn written_updates_agree_with_keeping_new_values() {
+        let times = [
+            (Some("2024-01-02T00:00:00Z"), "b"),
+            (Some("2024-01-01T00:00:00Z"), "a1"),
+            (Some("2024-01-01T00:00:00Z"), "a2"),
+            (None, "undated"),
+            (Some("2024-01-03T00:00:00Z"), "c1"),
+            (Some("2024-01-03T00:00:00Z"), "c2"),
+            (Some("2023-12-31T00:00:00Z"), "z"),
+        ];
+        let (mut first, mut last) = (None, None);
+        let (mut first_written, mut last_written) = (None, None);
+        for (sequence, (at, text)) in (1..).zip(times) {
+            let instant = at.map(|at| at.parse().unwrap());
+            let written = Written { instant, text };
+            keep_first(&mut first, Seen::new(written, sequence));
+            keep_last(&mut last, Seen::new(written, sequence));
+            keep_first_written(&mut first_written, written, sequence);
+            keep_last_written(&mut last_written, written, sequence);
+            assert_eq!(first_written, first, "first after {text}");
+            assert_eq!(last_written, last, "last after {text}");
+        }
+        assert_eq!(first.unwrap().written, "undated");
         assert_eq!(last.unwrap().written, "c2");
     }
 

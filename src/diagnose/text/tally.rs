@@ -14,7 +14,9 @@ use crate::playbook::Playbook;
 use super::groups::GroupedLine;
 pub use super::groups::LineGroups;
 use super::matcher::Hit;
-use super::sample::{Sample, Seen, Subject, Written, keep_first, keep_last};
+use super::sample::{
+    Sample, Seen, Subject, Written, keep_first, keep_first_written, keep_last, keep_last_written,
+};
 use crate::vocabulary::{Confidence, Platform};
 
 /// Samples kept per playbook: enough to show the pattern, bounded whatever the input size.
@@ -133,25 +135,28 @@ impl Tally {
             line,
             written,
         };
+        // The line as samples show it, made once however many samples take it.
+        let detail = std::cell::OnceCell::new();
+        let detail = || detail.get_or_init(|| shorten(line)).clone();
         self.line_groups.record(
             hits.iter().map(|hit| hit.playbook),
             &matched,
             subject,
-            || shorten(line),
+            detail,
         );
         for hit in hits {
             let entry = self.by_playbook.entry(hit.playbook).or_default();
             entry.count += 1;
             entry.confidence = entry.confidence.max(Some(hit.confidence));
             if let Some(written) = written {
-                keep_first(&mut entry.first_seen, Seen::new(written, self.sequence));
-                keep_last(&mut entry.last_seen, Seen::new(written, self.sequence));
+                keep_first_written(&mut entry.first_seen, written, self.sequence);
+                keep_last_written(&mut entry.last_seen, written, self.sequence);
             }
             if entry.samples.len() < SAMPLES_PER_PLAYBOOK {
                 entry.samples.push(Sample {
                     kind: hit.kind,
                     subject: subject(),
-                    detail: shorten(line),
+                    detail: detail(),
                 });
             }
         }
@@ -210,6 +215,13 @@ impl Tally {
 
 fn shorten(line: &str) -> String {
     let line = line.trim();
+    // No more bytes than the limit in characters, or only ASCII: no need to count characters.
+    if line.len() <= MAX_DETAIL_CHARS {
+        return line.to_string();
+    }
+    if line.is_ascii() {
+        return format!("{}…", &line[..MAX_DETAIL_CHARS]);
+    }
     match line.char_indices().nth(MAX_DETAIL_CHARS) {
         Some((cut, _)) => format!("{}…", &line[..cut]),
         None => line.to_string(),
