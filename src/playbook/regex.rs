@@ -121,6 +121,11 @@ impl PlaybookRegex {
         }
     }
 
+    /// Builds the form [`PlaybookRegex::matches_ascii`] uses, if not built yet.
+    pub fn prepare_ascii(&self) {
+        let _ = self.ascii_form();
+    }
+
     fn ascii_form(&self) -> Option<&AsciiForm> {
         self.ascii
             .get_or_init(|| {

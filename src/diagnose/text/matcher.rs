@@ -205,9 +205,10 @@ impl<'a> TextMatcher<'a> {
                 None => return hits,
             },
         };
+        let reply_texts = ReplyTexts::of(reply);
         for (playbook, m) in reply_candidates {
             let matcher = &self.playbooks[playbook].replies[m];
-            if reply_matches(matcher, reply) {
+            if reply_texts.match_with(matcher) {
                 record(
                     &mut hits,
                     Hit {
@@ -219,6 +220,17 @@ impl<'a> TextMatcher<'a> {
             }
         }
         hits
+    }
+
+    /// Builds the patterns' ASCII forms (otherwise built on first use), one at a time, until
+    /// `enough` says to stop: work for a thread that would only wait.
+    pub fn build_ahead(&self, enough: impl Fn() -> bool) {
+        for pattern in &self.patterns {
+            if enough() {
+                return;
+            }
+            pattern.prepare_ascii();
+        }
     }
 
     pub fn playbooks(&self) -> &'a [Playbook] {
@@ -431,22 +443,42 @@ fn record(hits: &mut Vec<Hit>, hit: Hit) {
     }
 }
 
-/// Whether every part of `matcher` agrees with `reply`.
-pub fn reply_matches(matcher: &ReplyMatcher, reply: &Reply) -> bool {
-    let code = reply.code.to_string();
-    matcher.code.as_ref().is_none_or(|re| re.matches(&code))
-        && matcher
-            .enhanced
+/// A reply's parts as its matchers read them, prepared once for the several matchers a reply is
+/// tried with: the code as text, and the reply text with its ASCII lowercase.
+struct ReplyTexts<'r> {
+    reply: &'r Reply,
+    code: String,
+    ascii_text: Option<AsciiText<'r>>,
+}
+
+impl<'r> ReplyTexts<'r> {
+    fn of(reply: &'r Reply) -> Self {
+        Self {
+            reply,
+            code: reply.code.to_string(),
+            ascii_text: AsciiText::new(&reply.text),
+        }
+    }
+
+    /// Whether every part of `matcher` agrees with the reply.
+    fn match_with(&self, matcher: &ReplyMatcher) -> bool {
+        let text_matches = |re: &PlaybookRegex| match &self.ascii_text {
+            Some(ascii) => re.matches_ascii(ascii),
+            None => re.matches(&self.reply.text),
+        };
+        matcher
+            .code
             .as_ref()
-            .is_none_or(|re| reply.enhanced.as_deref().is_some_and(|e| re.matches(e)))
-        && matcher
-            .text
-            .as_ref()
-            .is_none_or(|re| re.matches(&reply.text))
-        && matcher
-            .text_not
-            .as_ref()
-            .is_none_or(|re| !re.matches(&reply.text))
+            .is_none_or(|re| re.matches(&self.code))
+            && matcher.enhanced.as_ref().is_none_or(|re| {
+                self.reply
+                    .enhanced
+                    .as_deref()
+                    .is_some_and(|e| re.matches(e))
+            })
+            && matcher.text.as_ref().is_none_or(text_matches)
+            && matcher.text_not.as_ref().is_none_or(|re| !text_matches(re))
+    }
 }
 
 #[cfg(test)]

@@ -381,6 +381,11 @@ impl Worker<'_, '_> {
             stats.truncated_lines = 1;
         } else {
             stats.truncated_lines = long_lines(data, self.line_cap);
+            if chunk.sequence > 0 && self.finder.get().is_none() {
+                // Another worker is building the literal search on the first chunk: build the
+                // regexes the matching will need instead of waiting for it.
+                self.matcher.build_ahead(|| self.finder.get().is_some());
+            }
             let finder = self
                 .finder
                 .get_or_init(|| LineFinder::with_sample(self.matcher.line_literals(), data));
