@@ -49,6 +49,8 @@ pub struct Literals {
     owners: Vec<Vec<(usize, usize)>>,
     /// Per literal, its index in the list the finder was given.
     given_index: Vec<u32>,
+    /// Per literal, whether it opens with a line ending: it then stands for the line after it.
+    opens_with_ending: Vec<bool>,
 }
 
 enum Search {
@@ -110,6 +112,7 @@ impl LineFinder {
             search,
             first_line: strings.iter().any(|l| starts_or_ends_a_line(l).0),
             last_line: strings.iter().any(|l| starts_or_ends_a_line(l).1),
+            opens_with_ending: strings.iter().map(|l| starts_or_ends_a_line(l).0).collect(),
             strings,
             owners,
             given_index,
@@ -184,7 +187,11 @@ impl LineFinder {
         }
         // The gram search finds every literal of the buffer in one pass, before any line is taken.
         let mut in_buffer = match &literals.search {
-            Search::Grams(filter) => Some(FoundLiterals::new(filter, data, &literals.strings)),
+            Search::Grams(filter) => Some(FoundLiterals::new(
+                filter,
+                data,
+                &literals.opens_with_ending,
+            )),
             _ => None,
         };
         while at < data.len() {
@@ -352,27 +359,24 @@ impl Literals {
 }
 
 /// Every literal the gram search found in a buffer, by start, read in order as lines are taken.
-struct FoundLiterals {
+struct FoundLiterals<'l> {
     /// Sorted by start (then literal), each once.
     occurrences: Vec<Occurrence>,
-    /// Whether each literal opens with a line ending: it then stands for the line after it.
-    opens_with_ending: Vec<bool>,
+    /// [`Literals::opens_with_ending`].
+    opens_with_ending: &'l [bool],
     /// Occurrences before this one start before every line still to be taken.
     next: usize,
 }
 
-impl FoundLiterals {
-    fn new(filter: &GramFilter, data: &[u8], strings: &[Vec<u8>]) -> Self {
+impl<'l> FoundLiterals<'l> {
+    fn new(filter: &GramFilter, data: &[u8], opens_with_ending: &'l [bool]) -> Self {
         let mut occurrences = Vec::new();
         filter.occurrences(data, data.len(), &mut occurrences);
         occurrences.sort_unstable();
         occurrences.dedup();
         Self {
             occurrences,
-            opens_with_ending: strings
-                .iter()
-                .map(|literal| starts_or_ends_a_line(literal).0)
-                .collect(),
+            opens_with_ending,
             next: 0,
         }
     }
