@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{self, Read};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
@@ -168,6 +169,7 @@ fn scan_with(
         matcher,
         template: &template,
         finder,
+        finder_begun: AtomicBool::new(false),
         window,
         line_cap: config.line_cap,
     };
@@ -331,6 +333,8 @@ struct Worker<'s, 'm> {
     /// An empty tally of the scan; each chunk is tallied in a piece of it.
     template: &'s Tally,
     finder: &'s OnceLock<LineFinder>,
+    /// A worker has begun building `finder`: another may build regexes meanwhile.
+    finder_begun: AtomicBool,
     window: TimeWindow,
     line_cap: usize,
 }
@@ -381,14 +385,15 @@ impl Worker<'_, '_> {
             stats.truncated_lines = 1;
         } else {
             stats.truncated_lines = long_lines(data, self.line_cap);
-            if chunk.sequence > 0 && self.finder.get().is_none() {
+            if self.finder_begun.load(Ordering::Acquire) && self.finder.get().is_none() {
                 // Another worker is building the literal search on the first chunk: build the
                 // regexes the matching will need instead of waiting for it.
                 self.matcher.build_ahead(|| self.finder.get().is_some());
             }
-            let finder = self
-                .finder
-                .get_or_init(|| LineFinder::with_sample(self.matcher.line_literals(), data));
+            let finder = self.finder.get_or_init(|| {
+                self.finder_begun.store(true, Ordering::Release);
+                LineFinder::with_sample(self.matcher.line_literals(), data)
+            });
             // A cut line's `$` falls where the buffer has no line ending for a literal to hold.
             let finder = if stats.truncated_lines > 0 && finder.reads_line_endings() {
                 &LineFinder::EveryLine
