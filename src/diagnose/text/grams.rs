@@ -32,9 +32,8 @@ const GRAMS_PER_BLOCK: usize = (BLOCK - GRAM) / STRIDE + 1;
 /// offset is negative when the gram begins one byte before the literal).
 #[derive(Debug, Clone, Copy)]
 struct Registration {
-    /// The gram, folded.
+    /// The gram, folded (its bit is `hash(gram)`).
     gram: u32,
-    hash: u32,
     literal: u32,
     /// The literal's start minus the gram's start.
     start_after_gram: i32,
@@ -69,18 +68,17 @@ impl GramFilter {
             for (gram, start_after_gram) in registered_grams(literal, &counts) {
                 registrations.push(Registration {
                     gram: gram | FOLD,
-                    hash: hash(gram | FOLD),
                     literal: index,
                     start_after_gram,
                 });
             }
         }
-        registrations.sort_by_key(|r| (r.hash, r.gram, r.literal, r.start_after_gram));
-        registrations.dedup_by_key(|r| (r.hash, r.gram, r.literal, r.start_after_gram));
+        registrations.sort_by_key(|r| (hash(r.gram), r.gram, r.literal, r.start_after_gram));
+        registrations.dedup_by_key(|r| (r.gram, r.literal, r.start_after_gram));
         let mut bitmap = vec![0u64; (1 << HASH_BITS) / 64];
         let mut bucket_starts = Vec::new();
         for (index, registration) in registrations.iter().enumerate() {
-            let bit = registration.hash as usize;
+            let bit = hash(registration.gram) as usize;
             if bitmap[bit / 64] & (1 << (bit % 64)) == 0 {
                 bucket_starts.push(u32::try_from(index).ok()?);
             }
