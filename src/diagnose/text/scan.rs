@@ -2,15 +2,15 @@
 //! in input order, so counts, first/last times and samples are exactly those of one sequential pass
 //! (`stream::triage_reader`, the reference the tests compare with).
 //!
-//! One reader thread fills chunks that end at a line boundary (a recycled pool of buffers bounds the
-//! memory); workers search a whole chunk for the playbooks' necessary literals at once
-//! (`candidates.rs`) and run the matchers only on the lines holding one, or holding non-ASCII bytes
-//! (which the literal analysis does not cover). Nothing is allocated per line that does not match.
+//! Workers take turns at reading the next chunk, which ends at a line boundary, into their own
+//! buffer, then scan it while it is in their core's cache: they search the whole chunk for the
+//! playbooks' necessary literals at once (`candidates.rs`) and run the matchers only on the lines
+//! holding one, or holding non-ASCII bytes (which the literal analysis does not cover). Nothing
+//! is allocated per line that does not match; a worker's memory is its two chunk buffers.
 
 use std::collections::BTreeMap;
 use std::io::{self, Read};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use super::candidates::LineFinder;
@@ -126,7 +126,7 @@ impl Merger {
 /// memory); the first error ends the scan.
 pub fn scan(
     matcher: &TextMatcher<'_>,
-    inputs: impl IntoIterator<Item = Result<ScanInput, ScanError>>,
+    inputs: impl IntoIterator<Item = Result<ScanInput, ScanError>, IntoIter: Send>,
     window: TimeWindow,
     config: ScanConfig,
 ) -> Result<ScanOutcome, ScanError> {
@@ -140,7 +140,7 @@ pub fn scan(
 fn scan_with(
     matcher: &TextMatcher<'_>,
     finder: &OnceLock<LineFinder>,
-    inputs: impl IntoIterator<Item = Result<ScanInput, ScanError>>,
+    inputs: impl IntoIterator<Item = Result<ScanInput, ScanError>, IntoIter: Send>,
     window: TimeWindow,
     config: ScanConfig,
 ) -> Result<ScanOutcome, ScanError> {
@@ -157,14 +157,16 @@ fn scan_with(
         current_input: None,
         lines_in_input: 0,
     });
-    let (work_sender, work_receiver) = sync_channel::<Chunk>(workers);
-    let work_receiver = Mutex::new(work_receiver);
-    // Buffers in flight: one per worker, one being filled, one queued per worker.
-    let pool_size = 2 * workers + 1;
-    let (pool_sender, pool_receiver) = sync_channel::<Vec<u8>>(pool_size);
-    for _ in 0..pool_size {
-        let _ = pool_sender.send(Vec::with_capacity(chunk_bytes));
-    }
+    let source = Mutex::new(ChunkSource {
+        inputs: inputs.into_iter(),
+        current: None,
+        carry: Vec::new(),
+        sequence: 0,
+        opened: 0,
+        chunk_bytes,
+        line_cap: config.line_cap,
+        failed: None,
+    });
     let worker = Worker {
         matcher,
         template: &template,
@@ -172,135 +174,147 @@ fn scan_with(
         finder_begun: AtomicBool::new(false),
         window,
         line_cap: config.line_cap,
+        chunk_bytes,
     };
-    let read_result = std::thread::scope(|scope| {
-        for _ in 0..workers {
-            let pool_sender = pool_sender.clone();
-            let (work_receiver, merger, worker) = (&work_receiver, &merger, &worker);
-            scope.spawn(move || worker.run(work_receiver, &pool_sender, merger));
+    std::thread::scope(|scope| {
+        let (source, merger, worker) = (&source, &merger, &worker);
+        for _ in 1..workers {
+            scope.spawn(move || worker.run(source, merger));
         }
-        drop(pool_sender);
-        let mut reader = ChunkReader {
-            pool: pool_receiver,
-            work: work_sender,
-            chunk_bytes,
-            line_cap: config.line_cap,
-            sequence: 0,
-        };
-        let mut result = Ok(());
-        for (index, input) in inputs.into_iter().enumerate() {
-            let input = match input {
-                Ok(input) => input,
-                Err(error) => {
-                    result = Err(error);
-                    break;
-                }
-            };
-            let context = Arc::new(InputContext {
-                name: Arc::clone(&input.name),
-                dating: input.dating,
-            });
-            if let Err(source) = reader.read_input(index, &context, input.reader) {
-                result = Err(ScanError {
-                    input: input.name.to_string(),
-                    source,
-                });
-                break;
-            }
-        }
-        // Dropping the sender ends the workers once the queue is drained.
-        drop(reader);
-        result
+        // This thread is a worker too.
+        worker.run(source, merger);
     });
-    read_result?;
+    let source = source.into_inner().unwrap_or_else(PoisonError::into_inner);
+    if let Some(error) = source.failed {
+        return Err(error);
+    }
     let merger = merger.into_inner().unwrap_or_else(PoisonError::into_inner);
     Ok(merger.outcome)
 }
 
-/// Cuts inputs into chunks that end at line boundaries.
-struct ChunkReader {
-    pool: Receiver<Vec<u8>>,
-    work: SyncSender<Chunk>,
+/// The input being read: its number, what workers need to know about it, its text.
+type OpenInput = (usize, Arc<InputContext>, Box<dyn Read + Send>);
+
+/// Cuts inputs into chunks that end at line boundaries. Workers take turns at it, each reading
+/// the chunk it will scan next into its own buffer: the chunk is then still in that core's cache
+/// when scanned, and no thread waits for another to hand it work.
+struct ChunkSource<I> {
+    inputs: I,
+    current: Option<OpenInput>,
+    /// The start of a line the last chunk cut, for the next chunk of the same input.
+    carry: Vec<u8>,
+    sequence: u64,
+    /// Inputs taken from `inputs` so far.
+    opened: usize,
     chunk_bytes: usize,
     line_cap: usize,
-    sequence: u64,
+    /// The first error; every later call finds nothing.
+    failed: Option<ScanError>,
 }
 
-impl ChunkReader {
-    fn send(
-        &mut self,
-        input: (usize, &Arc<InputContext>),
-        data: Vec<u8>,
-        bytes: u64,
-        cut_line: bool,
-    ) {
-        let chunk = Chunk {
-            sequence: self.sequence,
-            input: input.0,
-            context: Arc::clone(input.1),
-            data,
-            bytes,
-            cut_line,
-        };
-        self.sequence += 1;
-        // The workers only stop when this sender is dropped, so sending cannot fail.
-        let _ = self.work.send(chunk);
-    }
-
-    fn buffer(&self) -> Vec<u8> {
-        // Workers return every buffer they take, and there is always one free for the reader.
-        self.pool
-            .recv()
-            .unwrap_or_else(|_| Vec::with_capacity(self.chunk_bytes))
-    }
-
-    fn read_input(
-        &mut self,
-        index: usize,
-        context: &Arc<InputContext>,
-        mut reader: Box<dyn Read + Send>,
-    ) -> io::Result<()> {
-        let input = (index, context);
-        let mut carry: Vec<u8> = Vec::new();
-        loop {
-            let mut buffer = self.buffer();
-            buffer.clear();
-            buffer.extend_from_slice(&carry);
-            carry.clear();
-            let at_end = fill(&mut reader, &mut buffer, self.chunk_bytes)?;
-            if at_end {
-                if !buffer.is_empty() {
-                    let bytes = buffer.len() as u64;
-                    self.send(input, buffer, bytes, false);
-                }
-                return Ok(());
-            }
-            if let Some(last) = memchr::memrchr(b'\n', &buffer) {
-                carry.extend_from_slice(&buffer[last + 1..]);
-                buffer.truncate(last + 1);
-                let bytes = buffer.len() as u64;
-                self.send(input, buffer, bytes, false);
+impl<I: Iterator<Item = Result<ScanInput, ScanError>>> ChunkSource<I> {
+    /// The next chunk in `buffer` (its old contents dropped), or `None` once every input is read
+    /// or one failed.
+    fn next_chunk(&mut self, mut buffer: Vec<u8>) -> Option<Chunk> {
+        while self.failed.is_none() {
+            let Some((index, context, reader)) = &mut self.current else {
+                self.open_next()?;
                 continue;
-            }
-            // One line longer than a chunk: keep its first bytes, skip the rest of it.
-            let mut bytes = buffer.len() as u64;
-            buffer.truncate(self.line_cap);
-            let mut scratch = vec![0u8; 64 * 1024];
-            loop {
-                let read = read_some(&mut reader, &mut scratch)?;
-                if read == 0 {
-                    break;
+            };
+            buffer.clear();
+            let read = read_chunk(
+                reader,
+                &mut buffer,
+                &mut self.carry,
+                self.chunk_bytes,
+                self.line_cap,
+            );
+            match read {
+                Ok(Some((bytes, cut_line))) => {
+                    let chunk = Chunk {
+                        sequence: self.sequence,
+                        input: *index,
+                        context: Arc::clone(context),
+                        data: buffer,
+                        bytes,
+                        cut_line,
+                    };
+                    self.sequence += 1;
+                    return Some(chunk);
                 }
-                if let Some(end) = memchr::memchr(b'\n', &scratch[..read]) {
-                    bytes += end as u64 + 1;
-                    carry.extend_from_slice(&scratch[end + 1..read]);
-                    break;
+                Ok(None) => self.current = None,
+                Err(source) => {
+                    self.failed = Some(ScanError {
+                        input: context.name.to_string(),
+                        source,
+                    });
                 }
-                bytes += read as u64;
             }
-            self.send(input, buffer, bytes, true);
+        }
+        None
+    }
+
+    /// Opens the next input; `None` when there is none or it failed to open.
+    fn open_next(&mut self) -> Option<()> {
+        let index = self.opened;
+        self.opened += 1;
+        match self.inputs.next()? {
+            Ok(input) => {
+                let context = Arc::new(InputContext {
+                    name: input.name,
+                    dating: input.dating,
+                });
+                self.carry.clear();
+                self.current = Some((index, context, input.reader));
+                Some(())
+            }
+            Err(error) => {
+                self.failed = Some(error);
+                None
+            }
         }
     }
+}
+
+/// Reads the next chunk of `reader` into `buffer`, beginning with `carry` (the cut line the last
+/// chunk left) and leaving in `carry` the start of the line this one cuts. Returns the input bytes
+/// the chunk stands for and whether it is one line longer than a chunk (its first `line_cap`
+/// bytes kept, the rest skipped); `None` at the end of the input.
+fn read_chunk(
+    reader: &mut impl Read,
+    buffer: &mut Vec<u8>,
+    carry: &mut Vec<u8>,
+    chunk_bytes: usize,
+    line_cap: usize,
+) -> io::Result<Option<(u64, bool)>> {
+    buffer.extend_from_slice(carry);
+    carry.clear();
+    let at_end = fill(reader, buffer, chunk_bytes)?;
+    if at_end {
+        return Ok((!buffer.is_empty()).then_some((buffer.len() as u64, false)));
+    }
+    if let Some(last) = memchr::memrchr(b'\n', buffer) {
+        carry.extend_from_slice(&buffer[last + 1..]);
+        buffer.truncate(last + 1);
+        return Ok(Some((buffer.len() as u64, false)));
+    }
+    // One line longer than a chunk: keep its first bytes, skip the rest of it.
+    let mut bytes = buffer.len() as u64;
+    buffer.truncate(line_cap);
+    let mut scratch = vec![0u8; 64 * 1024];
+    loop {
+        let read = read_some(reader, &mut scratch)?;
+        if read == 0 {
+            break;
+        }
+        if let Some(end) = memchr::memchr(b'\n', &scratch[..read]) {
+            bytes += end as u64 + 1;
+            carry.extend_from_slice(&scratch[end + 1..read]);
+            break;
+        }
+        bytes += read as u64;
+    }
+    Ok(Some((bytes, true)))
 }
 
 /// Reads until `buffer` holds `size` bytes or the input ends; true at the end. A buffer that
@@ -337,27 +351,29 @@ struct Worker<'s, 'm> {
     finder_begun: AtomicBool,
     window: TimeWindow,
     line_cap: usize,
+    chunk_bytes: usize,
 }
 
 impl Worker<'_, '_> {
-    fn run(
+    fn run<I: Iterator<Item = Result<ScanInput, ScanError>>>(
         &self,
-        work: &Mutex<Receiver<Chunk>>,
-        pool: &SyncSender<Vec<u8>>,
+        source: &Mutex<ChunkSource<I>>,
         merger: &Mutex<Merger>,
     ) {
-        // The chunk in lowercase, for the literal search; reused so a chunk does not allocate.
+        // The chunk and the chunk in lowercase (for the literal search), reused so a chunk does
+        // not allocate.
+        let mut buffer: Vec<u8> = Vec::with_capacity(self.chunk_bytes);
         let mut lowercase: Vec<u8> = Vec::new();
         loop {
-            let chunk = {
-                let receiver = work.lock().unwrap_or_else(PoisonError::into_inner);
-                receiver.recv()
-            };
-            let Ok(chunk) = chunk else {
+            let chunk = source
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .next_chunk(buffer);
+            let Some(chunk) = chunk else {
                 return;
             };
             let result = self.scan_chunk(&chunk, &mut lowercase);
-            let _ = pool.send(chunk.data);
+            buffer = chunk.data;
             merger
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
