@@ -6,5 +6,6 @@
 pub mod compression;
 pub mod dialect;
 pub mod open;
+pub mod read_ahead;
 pub mod timestamp;
 pub mod window;

@@ -10,6 +10,7 @@ use jiff::Timestamp;
 
 use super::compression::{Compression, decompressed};
 use super::dialect::{Detection, detect};
+use super::read_ahead::ReadAhead;
 use super::timestamp::{LineDating, TimeContext};
 
 /// Decompressed bytes sampled for dialect detection.
@@ -61,7 +62,11 @@ pub fn open_reader(
         }),
         None => Box::new(raw),
     };
-    let (compression, mut text) = decompressed(raw)?;
+    let (compression, text) = decompressed(raw)?;
+    let mut text: Box<dyn Read + Send> = match compression {
+        Compression::Plain => text,
+        _ => Box::new(ReadAhead::new(text)),
+    };
     let mut sample = Vec::with_capacity(SAMPLE_BYTES);
     (&mut text)
         .take(SAMPLE_BYTES as u64)
