@@ -230,16 +230,20 @@ impl<I: Iterator<Item = Result<ScanInput, ScanError>>> ChunkSource<I> {
                 self.line_cap,
             );
             match read {
-                Ok(Some((bytes, cut_line))) => {
+                Ok(Some(read)) => {
                     let chunk = Chunk {
                         sequence: self.sequence,
                         input: *index,
                         context: Arc::clone(context),
                         data: buffer,
-                        bytes,
-                        cut_line,
+                        bytes: read.bytes,
+                        cut_line: read.cut_line,
                     };
                     self.sequence += 1;
+                    if read.last {
+                        // Not read again: a terminal on stdin would wait for a second end of input.
+                        self.current = None;
+                    }
                     return Some(chunk);
                 }
                 Ok(None) => self.current = None,
@@ -276,45 +280,66 @@ impl<I: Iterator<Item = Result<ScanInput, ScanError>>> ChunkSource<I> {
     }
 }
 
+/// What [`read_chunk`] put in the buffer.
+struct ChunkRead {
+    /// Bytes of the input the chunk stands for.
+    bytes: u64,
+    /// The chunk is the first `line_cap` bytes of one line longer than a chunk, the rest skipped.
+    cut_line: bool,
+    /// The input ended with this chunk.
+    last: bool,
+}
+
 /// Reads the next chunk of `reader` into `buffer`, beginning with `carry` (the cut line the last
-/// chunk left) and leaving in `carry` the start of the line this one cuts. Returns the input bytes
-/// the chunk stands for and whether it is one line longer than a chunk (its first `line_cap`
-/// bytes kept, the rest skipped); `None` at the end of the input.
+/// chunk left) and leaving in `carry` the start of the line this one cuts; `None` when the input
+/// has nothing more.
 fn read_chunk(
     reader: &mut impl Read,
     buffer: &mut Vec<u8>,
     carry: &mut Vec<u8>,
     chunk_bytes: usize,
     line_cap: usize,
-) -> io::Result<Option<(u64, bool)>> {
+) -> io::Result<Option<ChunkRead>> {
     buffer.extend_from_slice(carry);
     carry.clear();
     let at_end = fill(reader, buffer, chunk_bytes)?;
     if at_end {
-        return Ok((!buffer.is_empty()).then_some((buffer.len() as u64, false)));
+        return Ok((!buffer.is_empty()).then_some(ChunkRead {
+            bytes: buffer.len() as u64,
+            cut_line: false,
+            last: true,
+        }));
     }
     if let Some(last) = memchr::memrchr(b'\n', buffer) {
         carry.extend_from_slice(&buffer[last + 1..]);
         buffer.truncate(last + 1);
-        return Ok(Some((buffer.len() as u64, false)));
+        return Ok(Some(ChunkRead {
+            bytes: buffer.len() as u64,
+            cut_line: false,
+            last: false,
+        }));
     }
     // One line longer than a chunk: keep its first bytes, skip the rest of it.
     let mut bytes = buffer.len() as u64;
     buffer.truncate(line_cap);
     let mut scratch = vec![0u8; 64 * 1024];
-    loop {
+    let last = loop {
         let read = read_some(reader, &mut scratch)?;
         if read == 0 {
-            break;
+            break true;
         }
         if let Some(end) = memchr::memchr(b'\n', &scratch[..read]) {
             bytes += end as u64 + 1;
             carry.extend_from_slice(&scratch[end + 1..read]);
-            break;
+            break false;
         }
         bytes += read as u64;
-    }
-    Ok(Some((bytes, true)))
+    };
+    Ok(Some(ChunkRead {
+        bytes,
+        cut_line: true,
+        last,
+    }))
 }
 
 /// Reads until `buffer` holds `size` bytes or the input ends; true at the end. A buffer that
@@ -714,6 +739,61 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(error.to_string(), "broken: disk on fire");
+    }
+
+    /// Gives its text and one end of input, then fails: a terminal on stdin would wait for a second
+    /// end of input.
+    struct EndsOnce {
+        text: Cursor<Vec<u8>>,
+        ended: bool,
+    }
+
+    impl Read for EndsOnce {
+        fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+            if self.ended {
+                return Err(io::Error::other("read after the end"));
+            }
+            let read = self.text.read(buffer)?;
+            self.ended = read == 0;
+            Ok(read)
+        }
+    }
+
+    #[test]
+    fn an_input_is_not_read_after_its_end() {
+        let library = Library::load(&[]).unwrap();
+        let matcher = TextMatcher::new(&library.playbooks);
+        let long = "x".repeat(100);
+        // (text, lines): chunks of 16 bytes, lines cut at 8.
+        let cases = [
+            ("one\ntwo\n".to_string(), 2),
+            ("one\ntwo".to_string(), 2),
+            (format!("one\n{long}"), 2),
+            (format!("{long}\nend\n"), 2),
+            ("0123456789abcde\n".to_string(), 1),
+            (String::new(), 0),
+        ];
+        for (text, lines) in cases {
+            let inputs = ["a", "b"].map(|name| {
+                Ok(ScanInput {
+                    name: Arc::from(name),
+                    reader: Box::new(EndsOnce {
+                        text: Cursor::new(text.clone().into_bytes()),
+                        ended: false,
+                    }),
+                    dating: dating(),
+                })
+            });
+            let config = ScanConfig {
+                chunk_bytes: 16,
+                workers: 2,
+                line_cap: 8,
+            };
+            let outcome = scan(&matcher, inputs, TimeWindow::default(), config);
+            let outcome = outcome.unwrap_or_else(|error| panic!("{text:?}: {error}"));
+            assert_eq!(outcome.stats.lines, 2 * lines, "{text:?}");
+            assert_eq!(outcome.stats.bytes, 2 * text.len() as u64, "{text:?}");
+        }
     }
 
     #[test]
