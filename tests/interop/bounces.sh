@@ -385,6 +385,38 @@ bounce_cases() {
     assert_eq "bounce lab: nothing reached $BOUNCE_DEAD_IP" 0 "$(grep -c "status=sent.*$BOUNCE_DEAD_IP" "$RUN/bounce-maillog" || true)"
 }
 
+# `mxdoctor triage` on the logs the bounce lab's MTAs wrote while making those DSNs: Exim's main
+# log, the second Postfix's maillog and OpenSMTPD's foreground log. Each failure the lab provoked
+# must be named from the MTA's own log line, as it was from the DSN.
+# triage_log_case WHAT LOG PLAYBOOK...: every PLAYBOOK is among the findings of LOG.
+triage_log_case() {
+    local what=$1 log=$2 found playbook
+    shift 2
+    found=$("$MXDOCTOR" triage --format json --no-progress "$log" 2>"$RUN/triage-$what.stderr" |
+        jq -r '[.findings[].playbook] | join(" ")' 2>/dev/null || true)
+    for playbook in "$@"; do
+        assert_contains "triage $what log: $playbook named" " $playbook " " $found "
+    done
+    say "triage $what log: $found"
+}
+
+bounce_log_cases() {
+    local exim_notes
+    exim_notes=$("$MXDOCTOR" triage --format json --no-progress "$RUN/exim/log/mainlog" 2>/dev/null | jq -r '.notes[]' 2>/dev/null || true)
+    assert_contains "triage exim log: dialect detected" "mainlog: " "$exim_notes"
+    assert_contains "triage exim log: dialect is Exim" "lines, Exim (" "$exim_notes"
+    triage_log_case exim "$RUN/exim/log/mainlog" mailbox-unknown mailbox-full message-too-large \
+        content-rejected recipient-domain-unknown smtp-unreachable message-expired
+    triage_log_case postfix "$RUN/bounce-maillog" mailbox-unknown mailbox-full message-too-large \
+        content-rejected recipient-domain-unknown smtp-unreachable relay-access-denied tls-required \
+        list-posting-refused
+    [ -n "$OSMTPD_OFF" ] || triage_log_case opensmtpd "$RUN/opensmtpd.log" mailbox-unknown \
+        message-too-large content-rejected smtp-unreachable
+    # 552 5.3.4 (message too big for system) is not a broken remote system.
+    assert_eq "triage exim log: 5.3.4 is not remote-system-error" "" \
+        "$("$MXDOCTOR" triage --format json --no-progress "$RUN/exim/log/mainlog" 2>/dev/null | jq -r '.findings[] | select(.playbook == "remote-system-error") | .playbook' 2>/dev/null || true)"
+}
+
 print_bounce_table() {
     local line
     say ""

@@ -92,6 +92,7 @@ main() {
     resolver_cases
     dnssec_cases
     bounce_cases
+    bounce_log_cases
     run_client_cases
     print_table
     print_bounce_table
