@@ -401,7 +401,7 @@ triage_log_case() {
 }
 
 bounce_log_cases() {
-    local exim_notes
+    local exim_notes log
     exim_notes=$("$MXDOCTOR" triage --format json --no-progress "$RUN/exim/log/mainlog" 2>/dev/null | jq -r '.notes[]' 2>/dev/null || true)
     assert_contains "triage exim log: dialect detected" "mainlog: " "$exim_notes"
     assert_contains "triage exim log: dialect is Exim" "lines, Exim (" "$exim_notes"
@@ -412,9 +412,12 @@ bounce_log_cases() {
         list-posting-refused
     [ -n "$OSMTPD_OFF" ] || triage_log_case opensmtpd "$RUN/opensmtpd.log" mailbox-unknown \
         message-too-large content-rejected smtp-unreachable
-    # 552 5.3.4 (message too big for system) is not a broken remote system.
-    assert_eq "triage exim log: 5.3.4 is not remote-system-error" "" \
-        "$("$MXDOCTOR" triage --format json --no-progress "$RUN/exim/log/mainlog" 2>/dev/null | jq -r '.findings[] | select(.playbook == "remote-system-error") | .playbook' 2>/dev/null || true)"
+    # Nothing in the lab broke a mail system: 552 5.3.4 is "message too big for system", and
+    # Postfix's "Name service error" is a DNS answer.
+    for log in exim/log/mainlog bounce-maillog; do
+        assert_eq "triage $log: no remote-system-error" "" \
+            "$("$MXDOCTOR" triage --format json --no-progress "$RUN/$log" 2>/dev/null | jq -r '.findings[] | select(.playbook == "remote-system-error") | .playbook' 2>/dev/null || true)"
+    done
 }
 
 print_bounce_table() {

@@ -17,15 +17,74 @@ pub fn find_reply(line: &str) -> Option<Reply> {
     if let Ok(reply) = Reply::parse(trimmed) {
         return Some(reply);
     }
-    let (code, rest) = if trimmed.is_ascii() {
-        embedded_in_ascii(trimmed)?
+    let embedded = if trimmed.is_ascii() {
+        embedded_in_ascii(trimmed)
     } else {
-        let captures = EMBEDDED.captures(trimmed)?;
-        let code = captures.get(1)?.as_str().parse().ok()?;
-        (code, captures.get(2).map_or("", |m| m.as_str()))
+        EMBEDDED.captures(trimmed).and_then(|captures| {
+            let code = captures.get(1)?.as_str().parse().ok()?;
+            Some((code, captures.get(2).map_or("", |m| m.as_str())))
+        })
+    };
+    let Some((code, rest)) = embedded else {
+        return logged_without_code(trimmed);
     };
     let rest = rest.trim().trim_end_matches(')');
     Some(Reply::from_parts(code, vec![rest.to_string()]))
+}
+
+/// A refusal an MTA logged without the reply code that went with it, read as a reply whose text
+/// (and enhanced code) are the line's own:
+/// - Exim's ACL rejections, `rejected RCPT <a@b.test>: TEXT`, `rejected after DATA: TEXT` (also
+///   MAIL, EHLO or HELO, connect): TEXT is what the client was sent. Read as 550, or 451 when
+///   `temporarily rejected`: Exim's codes for deny and defer unless the ACL sets its own.
+/// - Postfix's delivery status without a remote reply, `dsn=5.2.2, status=bounced (TEXT)`: read
+///   as 550 or 450 after the enhanced code's class, which is all the line says of it.
+fn logged_without_code(line: &str) -> Option<Reply> {
+    exim_rejection(line).or_else(|| postfix_status(line))
+}
+
+fn exim_rejection(line: &str) -> Option<Reply> {
+    let at = line.find(" rejected ")?;
+    let after = &line[at + " rejected ".len()..];
+    let text = if let Some(rest) = after.strip_prefix("after DATA: ") {
+        rest
+    } else if after.starts_with("RCPT <") || after.starts_with("MAIL <") {
+        &after[after.find(">: ")? + ">: ".len()..]
+    } else if after.starts_with("EHLO or HELO ") || after.starts_with("connection in ") {
+        &after[after.find(": ")? + ": ".len()..]
+    } else {
+        return None;
+    };
+    let code = if line[..at].ends_with(" temporarily") {
+        451
+    } else {
+        550
+    };
+    let text = text.trim();
+    (!text.is_empty()).then(|| Reply::from_parts(code, vec![text.to_string()]))
+}
+
+fn postfix_status(line: &str) -> Option<Reply> {
+    let at = line.find(" dsn=")?;
+    let after = &line[at + " dsn=".len()..];
+    let (enhanced, rest) = after.split_once(", status=")?;
+    let mut parts = enhanced.split('.');
+    let code = match parts.next()? {
+        "4" => 450,
+        "5" => 550,
+        _ => return None,
+    };
+    let number =
+        |part: &str| (1..=3).contains(&part.len()) && part.bytes().all(|b| b.is_ascii_digit());
+    if parts.clone().count() != 2 || !parts.all(number) {
+        return None;
+    }
+    let (status, text) = rest.split_once(" (")?;
+    if !matches!(status, "bounced" | "deferred" | "expired" | "undeliverable") {
+        return None;
+    }
+    let text = text.strip_suffix(')').unwrap_or(text).trim();
+    (!text.is_empty()).then(|| Reply::from_parts(code, vec![format!("{enhanced} {text}")]))
 }
 
 /// What [`EMBEDDED`] captures in ASCII text (the code, and the text after it), read without the
@@ -145,6 +204,63 @@ mod tests {
             matched += usize::from(expected.is_some());
         }
         assert!(matched > 1000, "the generator makes replies too: {matched}");
+    }
+
+    /// Lines written by Exim 4.96 and Postfix 3.7 in the interop suite's bounce lab.
+    #[test]
+    fn refusals_logged_without_a_code() {
+        let cases = [
+            (
+                "2026-12-02 14:55:41 H=(sendmail.lab.test) [127.0.0.1] F=<sender@sender.sendmail.lab.test> rejected RCPT <s-nobody@exim.lab.test>: Unknown user",
+                550,
+                None,
+                "Unknown user",
+            ),
+            (
+                "2026-12-02 14:55:41 1xYlkD-0003WQ-2l H=(bounces.lab.test) [127.0.0.1] F=<sender@sender.lab.test> rejected after DATA: Message rejected: content policy violation",
+                550,
+                None,
+                "Message rejected: content policy violation",
+            ),
+            (
+                "2026-11-28 06:30:08 H=(helo.example) [192.0.2.16] F=<a@example.org> temporarily rejected RCPT <c@example.net>: greylisted",
+                451,
+                None,
+                "greylisted",
+            ),
+            (
+                "Dec 02 14:55:41 bounces postfix/virtual[13496]: B89789A65CA: to=<full@quota.lab.test>, relay=quotavirtual, delay=0.02, delays=0.01/0.01/0/0, dsn=5.2.2, status=bounced (delivery failed to mailbox /tmp/x/bmail/full: error writing message: File too large)",
+                550,
+                Some("5.2.2"),
+                "delivery failed to mailbox /tmp/x/bmail/full: error writing message: File too large",
+            ),
+            (
+                "Dec 02 14:55:41 bounces postfix/smtp[13527]: D36A19A65DA: to=<p-late@dead.lab.test>, relay=none, delay=0.01, delays=0.01/0/0/0, dsn=4.4.1, status=deferred (connect to 127.0.0.69[127.0.0.69]:25: Connection refused)",
+                450,
+                Some("4.4.1"),
+                "connect to 127.0.0.69[127.0.0.69]:25: Connection refused",
+            ),
+        ];
+        for (line, code, enhanced, text) in cases {
+            let reply = find_reply(line).unwrap_or_else(|| panic!("no reply in {line}"));
+            assert_eq!(reply.code, code, "{line}");
+            assert_eq!(reply.enhanced.as_deref(), enhanced, "{line}");
+            assert_eq!(reply.text, text, "{line}");
+        }
+    }
+
+    #[test]
+    fn lines_that_only_look_like_refusals_hold_no_reply() {
+        for line in [
+            // Delivered, or no text to read.
+            "postfix/local[9]: 1A2B: to=<u@d.test>, relay=local, delay=1, dsn=2.0.0, status=sent (delivered to mailbox)",
+            "postfix/smtp[9]: 1A2B: to=<u@d.test>, relay=none, delay=1, dsn=5.x.1, status=bounced (odd)",
+            "postfix/smtp[9]: 1A2B: to=<u@d.test>, dsn=5.1.1, status=queued (x)",
+            "2026-12-02 14:55:41 H=(h) [127.0.0.1] F=<a@b.test> rejected RCPT <c@d.test>: ",
+            "2026-12-02 14:55:41 the file was rejected by nobody",
+        ] {
+            assert!(find_reply(line).is_none(), "{line}");
+        }
     }
 
     #[test]
