@@ -206,7 +206,9 @@ mod tests {
         assert!(matched > 1000, "the generator makes replies too: {matched}");
     }
 
-    /// Lines written by Exim 4.96 and Postfix 3.7 in the interop suite's bounce lab.
+    /// Lines written by Exim 4.96 and Postfix 3.7 in the interop suite's bounce lab (the virtual(8)
+    /// line with its temporary path shortened), except the `temporarily rejected` one: the lab's
+    /// Exim defers nothing, so that line follows Exim's deny lines with the word its defer adds.
     #[test]
     fn refusals_logged_without_a_code() {
         let cases = [
