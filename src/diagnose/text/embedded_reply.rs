@@ -140,6 +140,7 @@ fn embedded_in_ascii(text: &str) -> Option<(u16, &str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::diagnose::text::seeded::xorshift;
 
     #[test]
     fn postfix_noqueue_reject() {
@@ -183,13 +184,7 @@ mod tests {
             "550", "250", "199", "6", "4", " ", "-", "\n", "\t", "\x0b", ":", "(", "x", "5.1.1",
             ")", "\"",
         ];
-        let mut state: u64 = 0x2545_F491_4F6C_DD1D;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = xorshift(0x2545_F491_4F6C_DD1D);
         let mut matched = 0;
         for _ in 0..20_000 {
             let length = next() % 7;

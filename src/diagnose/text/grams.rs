@@ -341,6 +341,7 @@ fn commonness(bytes: &[u8]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::diagnose::text::seeded::xorshift;
 
     /// The plain answer: every start of every literal in the lowercased text, in order.
     fn naive(literals: &[Vec<u8>], data: &[u8]) -> Vec<Occurrence> {
@@ -396,13 +397,7 @@ mod tests {
         // Pseudo-random texts built from the pieces: every literal at both parities, at the ends,
         // overlapping, cut short, inside and across the 16-byte blocks and in the padded tail;
         // compared with the plain search, whole and from every starting point.
-        let mut random = 0x2545_F491_4F6C_DD1D_u64;
-        let mut next = move || {
-            random ^= random << 13;
-            random ^= random >> 7;
-            random ^= random << 17;
-            random
-        };
+        let mut next = xorshift(0x2545_F491_4F6C_DD1D);
         let mut seen = 0;
         for _ in 0..400 {
             let mut text = String::new();

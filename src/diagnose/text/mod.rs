@@ -10,6 +10,8 @@ pub mod literals;
 pub mod matcher;
 pub mod sample;
 pub mod scan;
+#[cfg(test)]
+mod seeded;
 pub mod stream;
 pub mod tally;
 pub mod timestamp;

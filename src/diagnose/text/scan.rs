@@ -481,6 +481,7 @@ mod tests {
     use std::io::Cursor;
 
     use super::*;
+    use crate::diagnose::text::seeded::xorshift;
     use crate::diagnose::text::stream::{LineContext, triage_reader, triage_reader_capped};
     use crate::input::dialect::TimeSource;
     use crate::input::timestamp::TimeContext;
@@ -566,13 +567,7 @@ mod tests {
         let name: Arc<str> = Arc::from("log");
         let dating = dating();
         let finder = OnceLock::from(LineFinder::new(matcher.line_literals()));
-        let mut random = 0x9E37_79B9_7F4A_7C15_u64;
-        let mut next = move || {
-            random ^= random << 13;
-            random ^= random >> 7;
-            random ^= random << 17;
-            random
-        };
+        let mut next = xorshift(0x9E37_79B9_7F4A_7C15);
         for round in 0..12 {
             let mut log = String::new();
             for _ in 0..(8 + next() % 24) {
