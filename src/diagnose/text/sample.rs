@@ -101,7 +101,7 @@ impl Seen {
 /// as [`keep_first`] would; its text is copied only when kept, into the buffer it replaces.
 pub fn keep_first_written(first: &mut Option<Seen>, written: Written<'_>, sequence: u64) {
     let order = (written.instant, sequence);
-    if first.as_ref().is_none_or(|current| order < current.order) {
+    if comes_first(first.as_ref(), order) {
         replace_seen(first, order, written.text);
     }
 }
@@ -110,7 +110,7 @@ pub fn keep_first_written(first: &mut Option<Seen>, written: Written<'_>, sequen
 /// without allocating once `last` holds a time (lines read in order replace it every time).
 pub fn keep_last_written(last: &mut Option<Seen>, written: Written<'_>, sequence: u64) {
     let order = (written.instant, sequence);
-    if last.as_ref().is_none_or(|current| order >= current.order) {
+    if comes_last(last.as_ref(), order) {
         replace_seen(last, order, written.text);
     }
 }
@@ -133,22 +133,26 @@ fn replace_seen(slot: &mut Option<Seen>, order: Order, text: &str) {
 
 /// Keeps `seen` as the first of `first` when it comes earlier (the first read wins ties).
 pub fn keep_first(first: &mut Option<Seen>, seen: Seen) {
-    if first
-        .as_ref()
-        .is_none_or(|current| seen.order < current.order)
-    {
+    if comes_first(first.as_ref(), seen.order) {
         *first = Some(seen);
     }
 }
 
 /// Keeps `seen` as the last of `last` when it comes no earlier (the last read wins ties).
 pub fn keep_last(last: &mut Option<Seen>, seen: Seen) {
-    if last
-        .as_ref()
-        .is_none_or(|current| seen.order >= current.order)
-    {
+    if comes_last(last.as_ref(), seen.order) {
         *last = Some(seen);
     }
+}
+
+/// Whether a line at `order` replaces `first`: it comes earlier (the first read wins ties).
+fn comes_first(first: Option<&Seen>, order: Order) -> bool {
+    first.is_none_or(|current| order < current.order)
+}
+
+/// Whether a line at `order` replaces `last`: it comes no earlier (the last read wins ties).
+fn comes_last(last: Option<&Seen>, order: Order) -> bool {
+    last.is_none_or(|current| order >= current.order)
 }
 
 #[cfg(test)]
